@@ -1,0 +1,32 @@
+"""mockproget: a mock ProGet server for the api-keys endpoints."""
+
+from __future__ import annotations
+
+from .app import create_app
+from .backend import Backend, Snapshot
+from .config import Config, ConfigError, load_config
+from .errors import Forbidden, InvalidInput, NotFound, ProGetError
+from .models import ApiKey, InstanceSettings, NewApiKey, Principal, SeedState, User
+from .server import MockProGet
+
+__all__ = [
+    "ApiKey",
+    "Backend",
+    "Config",
+    "ConfigError",
+    "Forbidden",
+    "InstanceSettings",
+    "InvalidInput",
+    "MockProGet",
+    "NewApiKey",
+    "NotFound",
+    "Principal",
+    "ProGetError",
+    "SeedState",
+    "Snapshot",
+    "User",
+    "create_app",
+    "load_config",
+]
+
+__version__ = "0.1.0"

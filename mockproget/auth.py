@@ -1,0 +1,66 @@
+"""The four credential carriers of spec §3, read from a request.
+
+The first carrier present, in the order header, querystring, form, JSON, is the one
+judged [model]. An empty value counts as absent [model]. The form ``key`` counts only in
+an ``application/x-www-form-urlencoded`` body, the ``API_Key`` property only on the root
+object of an ``application/json`` body (charset allowed) [doc].
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request, g
+
+from .models import Credential
+
+__all__ = ["find_credential", "json_root"]
+
+
+_NO_BODY = object()
+
+
+def json_root(request: Request) -> Any:
+    """The JSON body when the content type is ``application/json``; else ``None``.
+
+    Parsed once per request; a body that is not valid JSON yields ``None`` here (the
+    schema reports it later, after authentication).
+    """
+    cached = g.get("_json_root", _NO_BODY)
+    if cached is not _NO_BODY:
+        return cached
+    value = None
+    if request.mimetype == "application/json":
+        try:
+            value = json.loads(request.get_data(cache=True).decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            value = None
+    g._json_root = value
+    return value
+
+
+def _json_key(request: Request) -> str | None:
+    root = json_root(request)
+    if not isinstance(root, dict):
+        return None
+    for name, value in root.items():
+        if isinstance(name, str) and name.lower() == "api_key" and isinstance(value, str):
+            return value
+    return None
+
+
+def find_credential(request: Request) -> Credential | None:
+    """The credential to judge for ``request``, or ``None`` when none is present."""
+    candidates = (
+        ("header", lambda: request.headers.get("X-ApiKey")),
+        ("query", lambda: request.args.get("key")),
+        ("form", lambda: request.form.get("key")
+            if request.mimetype == "application/x-www-form-urlencoded" else None),
+        ("json", lambda: _json_key(request)),
+    )
+    for carrier, read in candidates:
+        value = read()
+        if value:
+            return Credential(carrier, value)
+    return None

@@ -1,0 +1,328 @@
+"""All state of the mock and the domain rules of spec §2-§5.
+
+Thread-safe: every public method takes one lock, so each state change is atomic. Knows
+nothing of HTTP, Flask or marshmallow; it raises :class:`~mockproget.errors.ProGetError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import random
+import secrets
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .errors import Forbidden, InvalidInput, NotFound
+from .models import (
+    ApiKey,
+    Credential,
+    Feed,
+    FeedGroup,
+    InstanceSettings,
+    NewApiKey,
+    Principal,
+    SeedState,
+    User,
+    digest,
+)
+
+__all__ = ["Backend", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An opaque, complete copy of a backend's state (secrets included, never rendered)."""
+
+    _state: dict[str, object] = field(repr=False)
+
+
+class Backend:
+    """Users, feeds, feed groups and API keys of one emulated ProGet instance.
+
+    :param settings: instance settings (spec §5); defaults to a current Enterprise instance.
+    :param state: what :meth:`reset` returns to; defaults to :meth:`SeedState.default`.
+    :param seed: makes generated keys deterministic (ids always are).
+    """
+
+    def __init__(
+        self,
+        settings: InstanceSettings | None = None,
+        state: SeedState | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._initial_settings = settings or InstanceSettings()
+        self._seed_state = state if state is not None else SeedState.default()
+        self.seed = seed
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the seeded state and the initial settings; ids start again at 1."""
+        with self._lock:
+            self.settings = self._initial_settings
+            self._users: dict[str, User] = {}
+            self._feeds: dict[str, Feed] = {}
+            self._feed_groups: dict[str, FeedGroup] = {}
+            self._keys: dict[int, ApiKey] = {}
+            self._by_digest: dict[bytes, int] = {}
+            self._next_id = 1
+            self._rng = random.Random(self.seed) if self.seed is not None else None
+            for name, password, admin in self._seed_state.users:
+                self.add_user(name, password, admin=admin)
+            for name in self._seed_state.feeds:
+                self.add_feed(name)
+            for name in self._seed_state.feed_groups:
+                self.add_feed_group(name)
+            for new in self._seed_state.api_keys:
+                self.add_api_key(new)
+
+    def snapshot(self) -> Snapshot:
+        """A copy of the whole state, for :meth:`restore`."""
+        with self._lock:
+            return Snapshot(copy.deepcopy({
+                "settings": self.settings, "users": self._users, "feeds": self._feeds,
+                "feed_groups": self._feed_groups, "keys": self._keys,
+                "by_digest": self._by_digest, "next_id": self._next_id,
+                "rng": self._rng.getstate() if self._rng else None,
+            }))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put back exactly the state :meth:`snapshot` copied."""
+        state = copy.deepcopy(snapshot._state)
+        with self._lock:
+            self.settings = state["settings"]  # type: ignore[assignment]
+            self._users = state["users"]  # type: ignore[assignment]
+            self._feeds = state["feeds"]  # type: ignore[assignment]
+            self._feed_groups = state["feed_groups"]  # type: ignore[assignment]
+            self._keys = state["keys"]  # type: ignore[assignment]
+            self._by_digest = state["by_digest"]  # type: ignore[assignment]
+            self._next_id = state["next_id"]  # type: ignore[assignment]
+            if state["rng"] is not None:
+                self._rng = random.Random()
+                self._rng.setstate(state["rng"])  # type: ignore[arg-type]
+            else:
+                self._rng = None
+
+    def update_settings(self, **changes: object) -> InstanceSettings:
+        """Change instance settings at run time (until the next :meth:`reset`)."""
+        with self._lock:
+            self.settings = self.settings.updated(**changes)
+            return self.settings
+
+    @contextmanager
+    def settings_changed(self, **changes: object) -> Iterator[InstanceSettings]:
+        """Apply ``changes`` for the ``with`` block, then put the previous settings back."""
+        with self._lock:
+            previous = self.settings
+            self.settings = self.settings.updated(**changes)
+        try:
+            yield self.settings
+        finally:
+            with self._lock:
+                self.settings = previous
+
+    # -- seeding -------------------------------------------------------------------------
+
+    def add_user(self, name: str, password: str | None = None, *, admin: bool = False) -> User:
+        """Add (or replace) a user; ``password`` enables pseudo-keys for it."""
+        if not name or ":" in name:
+            raise ValueError(f"a user name must be non-empty and without ':': {name!r}")
+        user = User(name, digest(password) if password is not None else None, admin)
+        with self._lock:
+            self._users[name] = user
+        return user
+
+    def add_feed(self, name: str) -> Feed:
+        if not name:
+            raise ValueError("a feed name must be non-empty")
+        with self._lock:
+            return self._feeds.setdefault(name, Feed(name))
+
+    def add_feed_group(self, name: str) -> FeedGroup:
+        if not name:
+            raise ValueError("a feed group name must be non-empty")
+        with self._lock:
+            return self._feed_groups.setdefault(name, FeedGroup(name))
+
+    def add_api_key(self, new: NewApiKey) -> tuple[ApiKey, str]:
+        """Store a key with no permission check (seeding). Returns it and its text.
+
+        Domain rules still hold except the custom-key settings: a seeded key may carry
+        its text even on an instance that hashes keys (only the digest is kept).
+        """
+        with self._lock:
+            self._check_new_key(new, seeding=True)
+            return self._store(new)
+
+    # -- queries -------------------------------------------------------------------------
+
+    @property
+    def users(self) -> list[User]:
+        with self._lock:
+            return list(self._users.values())
+
+    @property
+    def feeds(self) -> list[str]:
+        with self._lock:
+            return list(self._feeds)
+
+    @property
+    def feed_groups(self) -> list[str]:
+        with self._lock:
+            return list(self._feed_groups)
+
+    @property
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, by id (copies: changing them changes nothing)."""
+        with self._lock:
+            return [copy.copy(k) for k in self._keys.values()]
+
+    def get_api_key(self, key_id: int) -> ApiKey | None:
+        with self._lock:
+            key = self._keys.get(key_id)
+            return copy.copy(key) if key else None
+
+    # -- spec §3: authentication ---------------------------------------------------------
+
+    def authenticate(self, credential: Credential | None, *, now: datetime | None = None) -> Principal:
+        """Resolve a credential to a principal, or raise :class:`Forbidden` (spec §3).
+
+        Keys are found by the SHA-256 of their text (a dict lookup: no scan, no
+        character-by-character comparison of secrets); passwords are compared as
+        digests with :func:`hmac.compare_digest`.
+        """
+        now = now or datetime.now(timezone.utc)
+        with self._lock:
+            settings = self.settings
+            if credential is None:
+                if settings.anonymous_admin:
+                    return Principal(kind="anonymous", admin=True)
+                raise Forbidden("An API key is required: pass it in the X-ApiKey header, "
+                                "the key query string or form value, or the API_Key JSON property.")
+            wanted = digest(credential.value)
+            key_id = self._by_digest.get(wanted)
+            if key_id is not None:
+                key = self._keys[key_id]
+                if not hmac.compare_digest(key.digest, wanted):  # pragma: no cover - dict hit
+                    raise Forbidden("The API key is not valid.")
+                if key.expired(now):
+                    raise Forbidden(f"The API key (ID={key.id}) has expired.")
+                user = self._users.get(key.user) if key.user else None
+                admin = key.full_control or (key.type == "personal" and bool(user and user.admin))
+                return Principal(kind="api-key", carrier=credential.carrier, key_id=key.id,
+                                 key_type=key.type, user=key.user, admin=admin,
+                                 logging=key.logging)
+            if settings.pseudo_keys and ":" in credential.value:
+                name, _, password = credential.value.partition(":")
+                user = self._users.get(name)
+                if user is not None and user.password_digest is not None and hmac.compare_digest(
+                        user.password_digest, digest(password)):
+                    return Principal(kind="pseudo-key", carrier=credential.carrier,
+                                     user=user.name, admin=user.admin)
+            raise Forbidden("The API key is not valid.")
+
+    def _require_key_management(self, principal: Principal) -> None:
+        """Spec §4: who may use the api-keys endpoints at all."""
+        if principal.admin:
+            return
+        if principal.kind == "api-key" and principal.key_type in ("feed", "system", "other"):
+            raise Forbidden(f"This {principal.key_type} API key is not authorized to manage API keys.")
+        if principal.user is None or not self.settings.personal_keys:
+            raise Forbidden("Not authorized to manage API keys.")
+        # a non-admin user: only its own personal keys (checked per action)
+
+    # -- spec §2, §4, §5: create, list, delete ------------------------------------------
+
+    def create_api_key(self, principal: Principal, new: NewApiKey) -> tuple[ApiKey, str]:
+        """Create a key for ``principal``; returns it and its text (shown once)."""
+        with self._lock:
+            self._require_key_management(principal)
+            if not principal.admin and (new.type != "personal" or new.user != principal.user):
+                raise Forbidden(f"User {principal.user} may only create personal API keys for itself.")
+            self._check_new_key(new)
+            return self._store(new)
+
+    def list_api_keys(self, principal: Principal) -> list[ApiKey]:
+        """Every key for an admin; a user's own personal keys otherwise (spec §4)."""
+        with self._lock:
+            self._require_key_management(principal)
+            keys = [copy.copy(k) for k in self._keys.values()
+                    if principal.admin or (k.type == "personal" and k.user == principal.user)]
+            return keys
+
+    def delete_api_key(self, principal: Principal, key_id: int) -> None:
+        with self._lock:
+            self._require_key_management(principal)
+            key = self._keys.get(key_id)
+            if key is not None and not principal.admin and not (
+                    key.type == "personal" and key.user == principal.user):
+                raise Forbidden(f"Not authorized to delete the API key with ID={key_id}.")
+            if key is None:
+                raise NotFound(f"There is no API key with ID={key_id}.")
+            del self._keys[key_id]
+            del self._by_digest[key.digest]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _check_new_key(self, new: NewApiKey, *, seeding: bool = False) -> None:
+        """The rules that need state or settings (spec §2, §5, §6); every problem at once."""
+        settings = self.settings
+        problems: list[str] = []
+        if new.type in ("system", "feed") and settings.edition == "Free":
+            problems.append(f"{new.type} API keys require ProGet Basic edition or higher; "
+                            f"this instance is Free edition")
+        if new.type == "personal":
+            if not settings.personal_keys and not seeding:
+                problems.append("personal API keys are disabled on this instance")
+            if new.user is not None and new.user not in self._users:
+                problems.append(f"user: there is no user named {new.user!r}")
+        if new.feed is not None and new.feed not in self._feeds:
+            problems.append(f"feed: there is no feed named {new.feed!r}")
+        if new.feed_group is not None and new.feed_group not in self._feed_groups:
+            problems.append(f"feedGroup: there is no feed group named {new.feed_group!r}")
+        if new.key is not None:
+            if not seeding and settings.hash_keys:
+                problems.append("key: this instance stores keys as cryptographic hashes, "
+                                "so a key cannot be specified; leave it out to have one generated")
+            elif not seeding and not settings.custom_keys:
+                problems.append("key: custom keys are not allowed on this instance; "
+                                "leave it out to have one generated")
+            elif digest(new.key) in self._by_digest:
+                problems.append("key: an API key with this text already exists")
+        if new.expiration is None and settings.require_expiration and not seeding:
+            problems.append("expiration: this instance requires API keys to expire")
+        if problems:
+            raise InvalidInput(problems)
+
+    def _generate_key(self) -> str:
+        while True:
+            text = f"{self._rng.getrandbits(160):040x}" if self._rng else secrets.token_hex(20)
+            if digest(text) not in self._by_digest:
+                return text
+
+    def _store(self, new: NewApiKey) -> tuple[ApiKey, str]:
+        text = new.key if new.key is not None else self._generate_key()
+        key = ApiKey(
+            id=self._next_id, type=new.type, digest=digest(text), logging=new.logging,
+            key=None if self.settings.hash_keys else text,
+            display_name=new.display_name, description=new.description,
+            system_apis=new.system_apis, package_permissions=new.package_permissions,
+            feed=new.feed, feed_group=new.feed_group, expiration=new.expiration,
+            user=new.user,
+        )
+        self._next_id += 1
+        self._keys[key.id] = key
+        self._by_digest[key.digest] = key.id
+        return copy.copy(key), text
+
+    def seed_api_keys(self, keys: Iterable[NewApiKey]) -> list[tuple[ApiKey, str]]:
+        """Several :meth:`add_api_key` calls under one lock."""
+        with self._lock:
+            return [self.add_api_key(k) for k in keys]

@@ -1,0 +1,202 @@
+"""One settings object from a TOML file, environment variables and command-line flags.
+
+Precedence: flag > environment (``MOCKPROGET_*``) > file > defaults. A bad file is refused
+with a :class:`ConfigError` naming the file, the setting and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput
+from .models import InstanceSettings, NewApiKey, SeedState
+from .schemas import load_new_api_key
+
+__all__ = ["DEFAULT_MAX_BODY", "Config", "ConfigError", "load_config"]
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the person who wrote the file."""
+
+    def __init__(self, source: str, setting: str, problem: str) -> None:
+        super().__init__(f"{source}: {setting}: {problem}")
+        self.source, self.setting, self.problem = source, setting, problem
+
+
+@dataclass
+class Config:
+    """Everything a mock server needs to start. Secrets stay out of its repr."""
+
+    host: str = "127.0.0.1"
+    port: int = 8624
+    max_body: int = DEFAULT_MAX_BODY
+    admin_key: str | None = field(default=None, repr=False)
+    seed: int | None = None
+    instance: InstanceSettings = field(default_factory=InstanceSettings)
+    state: SeedState = field(default_factory=SeedState.default)
+    journal_size: int = 1000
+    control_token: str | None = field(default=None, repr=False)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with the non-``None`` overrides applied."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_SECTIONS = {"seed", "server", "instance", "users", "feeds", "feed_groups", "api_keys",
+             "journal", "control", "faults"}
+_SERVER_KEYS = {"host", "port", "max_body"}
+_INSTANCE_KEYS = {f.name for f in fields(InstanceSettings)}
+
+
+def _expect(source: str, setting: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(source, setting, f"must be {what}, not {value!r}")
+    return value
+
+
+def _table(source: str, name: str, value: Any, allowed: set[str]) -> Mapping[str, Any]:
+    _expect(source, f"[{name}]", value, dict, "a table")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise ConfigError(source, f"{name}.{unknown[0]}",
+                          f"unknown setting (known: {', '.join(sorted(allowed))})")
+    return value
+
+
+def _tables(source: str, name: str, value: Any) -> list[Mapping[str, Any]]:
+    _expect(source, f"[[{name}]]", value, list, "an array of tables")
+    for i, item in enumerate(value):
+        _expect(source, f"{name}[{i}]", item, dict, "a table")
+    return value
+
+
+def _port(source: str, setting: str, value: Any) -> int:
+    _expect(source, setting, value, int, "an integer")
+    if not 0 <= value <= 65535:
+        raise ConfigError(source, setting, f"must be between 0 and 65535, not {value}")
+    return value
+
+
+def _positive(source: str, setting: str, value: Any) -> int:
+    _expect(source, setting, value, int, "an integer")
+    if value < 1:
+        raise ConfigError(source, setting, f"must be at least 1, not {value}")
+    return value
+
+
+def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML (or any mapping of the same shape)."""
+    config = base or Config()
+    unknown = sorted(set(data) - _SECTIONS)
+    if unknown:
+        raise ConfigError(source, unknown[0], f"unknown section or setting (known: {', '.join(sorted(_SECTIONS))})")
+    changes: dict[str, Any] = {}
+    if "seed" in data:
+        changes["seed"] = _expect(source, "seed", data["seed"], int, "an integer")
+    server = _table(source, "server", data.get("server", {}), _SERVER_KEYS)
+    if "host" in server:
+        changes["host"] = _expect(source, "server.host", server["host"], str, "a string")
+    if "port" in server:
+        changes["port"] = _port(source, "server.port", server["port"])
+    if "max_body" in server:
+        changes["max_body"] = _positive(source, "server.max_body", server["max_body"])
+    instance = _table(source, "instance", data.get("instance", {}), _INSTANCE_KEYS)
+    try:
+        changes["instance"] = config.instance.updated(**instance)
+    except ValueError as error:
+        raise ConfigError(source, "instance", str(error)) from None
+    except TypeError as error:  # pragma: no cover - guarded by _table
+        raise ConfigError(source, "instance", str(error)) from None
+    journal = _table(source, "journal", data.get("journal", {}), {"size"})
+    if "size" in journal:
+        changes["journal_size"] = _positive(source, "journal.size", journal["size"])
+    control = _table(source, "control", data.get("control", {}), {"token"})
+    if "token" in control:
+        changes["control_token"] = _expect(source, "control.token", control["token"], str, "a string")
+    if "faults" in data:
+        changes["faults"] = [dict(t) for t in _tables(source, "faults", data["faults"])]
+    changes["state"] = _state(source, data, config.state)
+    return replace(config, **changes)
+
+
+def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedState:
+    """Each of users/feeds/feed_groups/api_keys given replaces that part of the default seed."""
+    state = SeedState(list(default.users), list(default.feeds), list(default.feed_groups),
+                      list(default.api_keys))
+    if "users" in data:
+        state.users = []
+        for i, user in enumerate(_tables(source, "users", data["users"])):
+            where = f"users[{i}]"
+            _table(source, where, user, {"name", "password", "admin"})
+            name = _expect(source, f"{where}.name", user.get("name"), str, "a non-empty string")
+            if not name or ":" in name:
+                raise ConfigError(source, f"{where}.name", "must be non-empty and contain no ':'")
+            password = user.get("password")
+            if password is not None:
+                _expect(source, f"{where}.password", password, str, "a string")
+            admin = _expect(source, f"{where}.admin", user.get("admin", False), bool, "true or false")
+            state.users.append((name, password, admin))
+    for section in ("feeds", "feed_groups"):
+        if section in data:
+            names = []
+            for i, item in enumerate(_tables(source, section, data[section])):
+                _table(source, f"{section}[{i}]", item, {"name"})
+                name = _expect(source, f"{section}[{i}].name", item.get("name"), str, "a non-empty string")
+                if not name:
+                    raise ConfigError(source, f"{section}[{i}].name", "must not be empty")
+                names.append(name)
+            setattr(state, section, names)
+    if "api_keys" in data:
+        keys: list[NewApiKey] = []
+        for i, item in enumerate(_tables(source, "api_keys", data["api_keys"])):
+            try:
+                keys.append(load_new_api_key(dict(item)))
+            except InvalidInput as error:
+                raise ConfigError(source, f"api_keys[{i}]", "; ".join(error.problems)) from None
+        state.api_keys = keys
+    return state
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (if any), then apply ``MOCKPROGET_*`` environment variables."""
+    config = Config()
+    if path is not None:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(source, "file", f"cannot be read ({error.strerror or error})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(source, "file", "is not UTF-8 text") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(source, "file", f"is not valid TOML ({error})") from None
+        config = parse_config(data, source)
+    return apply_env(config, os.environ if env is None else env)
+
+
+def apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    """``MOCKPROGET_HOST``, ``_PORT``, ``_ADMIN_KEY``, ``_SEED``, ``_CONTROL_TOKEN``."""
+    changes: dict[str, Any] = {}
+    for name, attr in (("MOCKPROGET_HOST", "host"), ("MOCKPROGET_ADMIN_KEY", "admin_key"),
+                       ("MOCKPROGET_CONTROL_TOKEN", "control_token")):
+        if env.get(name):
+            changes[attr] = env[name]
+    for name, attr in (("MOCKPROGET_PORT", "port"), ("MOCKPROGET_SEED", "seed")):
+        if env.get(name):
+            try:
+                changes[attr] = int(env[name])
+            except ValueError:
+                raise ConfigError("environment", name, f"must be an integer, not {env[name]!r}") from None
+    if "port" in changes:
+        _port("environment", "MOCKPROGET_PORT", changes["port"])
+    return replace(config, **changes)

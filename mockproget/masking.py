@@ -1,0 +1,48 @@
+"""Keeping secrets out of logs, the journal and control answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode
+
+__all__ = ["MASK", "SECRET_NAMES", "mask_headers", "mask_json", "mask_query", "mask_text"]
+
+MASK = "********"
+#: Names whose values are secrets (compared case-insensitively): the four credential
+#: carriers of spec §3, the key text of ApiKeyInfo, passwords, the control token.
+SECRET_NAMES = frozenset({"x-apikey", "key", "api_key", "password", "authorization",
+                          "x-mockproget-token", "cookie", "admin_key", "token"})
+
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:key|api_key|password|token)=)[^&#\s\"]*")
+
+
+def mask_query(query: str) -> str:
+    """Mask secret parameters in a query string (``key=...`` -> ``key=********``)."""
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, MASK if k.lower() in SECRET_NAMES else v) for k, v in pairs], safe="*")
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask ``key=...`` in URLs within ``text`` and every literal secret given."""
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name: (MASK if name.lower() in SECRET_NAMES else value) for name, value in headers}
+
+
+def mask_json(value: object) -> object:
+    """A copy of a JSON value with every secret-named property masked."""
+    if isinstance(value, Mapping):
+        return {k: (MASK if isinstance(k, str) and k.lower() in SECRET_NAMES else mask_json(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    return value

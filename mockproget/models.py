@@ -1,0 +1,273 @@
+"""Plain data: what the mock stores and the settings of the emulated instance.
+
+Nothing here knows about HTTP or JSON. Secrets (key text, passwords) are excluded
+from every ``repr`` so that a stray log line or assertion message cannot leak them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Literal
+
+__all__ = [
+    "API_KEY_TYPES",
+    "CREATABLE_TYPES",
+    "EDITIONS",
+    "LOGGING_MODES",
+    "PACKAGE_PERMISSIONS",
+    "SYSTEM_APIS",
+    "ApiKey",
+    "Credential",
+    "Feed",
+    "FeedGroup",
+    "InstanceSettings",
+    "NewApiKey",
+    "Principal",
+    "ProGetVersion",
+    "SeedState",
+    "User",
+    "digest",
+]
+
+#: ``ApiKeyInfo.type`` values, spec §2 (``other`` is legacy and cannot be created).
+API_KEY_TYPES = ("system", "feed", "personal", "other")
+CREATABLE_TYPES = ("system", "feed", "personal")
+#: ``ApiKeyInfo.logging`` values, spec §2.
+LOGGING_MODES = ("none", "request", "response", "both")
+#: ``systemApis`` values, spec §2: ``full-control`` alone, or a combination of the rest.
+SYSTEM_APIS = ("full-control", "feeds", "sca", "sbom-upload")
+LIMITED_SYSTEM_APIS = ("feeds", "sca", "sbom-upload")
+#: ``packagePermissions`` values, spec §2.
+PACKAGE_PERMISSIONS = ("view", "add", "promote", "delete")
+#: Editions, spec §5-§6, lowest first.
+EDITIONS = ("Free", "Basic", "Enterprise")
+
+KeyType = Literal["system", "feed", "personal", "other"]
+
+
+def digest(secret: str) -> bytes:
+    """SHA-256 of a secret's UTF-8 bytes: how keys and passwords are indexed and compared.
+
+    ``surrogatepass`` keeps a lone surrogate (possible in JSON text) from raising.
+    """
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+_VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class ProGetVersion:
+    """A ProGet release, e.g. 2024.3. Its wire form is .NET's ``24.0.3`` (spec §6)."""
+
+    year: int
+    release: int
+
+    @classmethod
+    def parse(cls, text: str) -> ProGetVersion:
+        """Read ``2024.3`` (the marketing form) or ``24.0.3`` (the header form)."""
+        match = _VERSION_RE.match(str(text))
+        if not match:
+            raise ValueError(f"not a ProGet version: {text!r} (expected e.g. 2025.10)")
+        first, second, third, _ = match.groups()
+        if third is None:  # 2024.3
+            year, release = int(first), int(second)
+        else:  # 24.0.3[.build]
+            year, release = 2000 + int(first) if int(first) < 100 else int(first), int(third)
+        if year < 2000 or year > 2999:
+            raise ValueError(f"not a ProGet version: {text!r} (year {year} out of range)")
+        return cls(year, release)
+
+    @property
+    def header(self) -> str:
+        """The ``X-ProGet-Version`` value: ``24.0.3`` for 2024.3."""
+        return f"{self.year % 100}.0.{self.release}"
+
+    def __str__(self) -> str:
+        return f"{self.year}.{self.release}"
+
+
+#: The first release with the api-keys endpoints (spec §1).
+API_KEYS_SINCE = ProGetVersion(2024, 3)
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """The emulated instance's settings (spec §5, §6). Immutable: change with ``replace``."""
+
+    version: str = "2025.10"
+    edition: str = "Enterprise"
+    hash_keys: bool = False
+    pseudo_keys: bool = True
+    require_expiration: bool = False
+    personal_keys: bool = True
+    custom_keys: bool = True
+    anonymous_admin: bool = False
+    create_response: Literal["json", "text"] = "json"
+
+    def __post_init__(self) -> None:
+        ProGetVersion.parse(self.version)
+        if self.edition not in EDITIONS:
+            raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, not {self.edition!r}")
+        if self.create_response not in ("json", "text"):
+            raise ValueError(f"create_response must be 'json' or 'text', not {self.create_response!r}")
+        for name in ("hash_keys", "pseudo_keys", "require_expiration", "personal_keys",
+                     "custom_keys", "anonymous_admin"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
+
+    @property
+    def parsed_version(self) -> ProGetVersion:
+        return ProGetVersion.parse(self.version)
+
+    @property
+    def has_api_keys_endpoints(self) -> bool:
+        return self.parsed_version >= API_KEYS_SINCE
+
+    def updated(self, **changes: object) -> InstanceSettings:
+        """A copy with ``changes`` applied and validated."""
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown instance setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class User:
+    """A ProGet user. Only a digest of the password is kept."""
+
+    name: str
+    password_digest: bytes | None = field(default=None, repr=False)
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+
+
+@dataclass(frozen=True)
+class FeedGroup:
+    name: str
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A validated ``ApiKeyInfo`` create request (spec §2), before domain checks."""
+
+    type: str
+    logging: str = "none"
+    key: str | None = field(default=None, repr=False)
+    display_name: str | None = None
+    description: str | None = None
+    system_apis: tuple[str, ...] | None = None
+    package_permissions: tuple[str, ...] | None = None
+    feed: str | None = None
+    feed_group: str | None = None
+    expiration: datetime | None = None
+    user: str | None = None
+
+
+@dataclass
+class ApiKey:
+    """A stored API key. ``key`` is the text, kept only when the instance does not hash keys."""
+
+    id: int
+    type: str
+    digest: bytes = field(repr=False)
+    logging: str = "none"
+    key: str | None = field(default=None, repr=False)
+    display_name: str | None = None
+    description: str | None = None
+    system_apis: tuple[str, ...] | None = None
+    package_permissions: tuple[str, ...] | None = None
+    feed: str | None = None
+    feed_group: str | None = None
+    expiration: datetime | None = None
+    user: str | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Past its expiration (spec §2). A time without offset is read as UTC."""
+        if self.expiration is None:
+            return False
+        expiration = self.expiration
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=timezone.utc)
+        return expiration <= now
+
+    @property
+    def full_control(self) -> bool:
+        """A system key that may use every API (spec §4)."""
+        apis = set(self.system_apis or ())
+        return self.type == "system" and ("full-control" in apis or apis >= set(LIMITED_SYSTEM_APIS))
+
+
+@dataclass
+class SeedState:
+    """What an instance holds at start and after ``reset()``."""
+
+    users: list[tuple[str, str | None, bool]] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+    feed_groups: list[str] = field(default_factory=list)
+    api_keys: list[NewApiKey] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # passwords and keys stay out of reprs
+        return (f"SeedState(users={[u[0] for u in self.users]}, feeds={self.feeds}, "
+                f"feed_groups={self.feed_groups}, api_keys={len(self.api_keys)})")
+
+    @classmethod
+    def default(cls) -> SeedState:
+        """A fresh ProGet as the vendor's examples assume it (issue: every example works).
+
+        ``Admin``/``Admin`` is an administrator as on a fresh install; ``johnsmith`` and
+        ``MyNpmFeed``/``MyFeedGroup`` are the names the Create ApiKey page uses.
+        """
+        return cls(
+            users=[("Admin", "Admin", True), ("johnsmith", None, False)],
+            feeds=["MyNpmFeed"],
+            feed_groups=["MyFeedGroup"],
+        )
+
+
+#: Where a credential was found (spec §3), in precedence order.
+CARRIERS = ("header", "query", "form", "json")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A key (or ``user:password`` pseudo-key) and the carrier it came in."""
+
+    carrier: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request authenticated as.
+
+    ``kind`` is ``api-key``, ``pseudo-key`` or ``anonymous``. ``admin`` means "may manage
+    any API key" (spec §4); ``user`` is the user acted for, if any.
+    """
+
+    kind: str
+    carrier: str | None = None
+    key_id: int | None = None
+    key_type: str | None = None
+    user: str | None = None
+    admin: bool = False
+    logging: str = "none"
+
+    def describe(self) -> str:
+        """A secret-free label for the journal and messages."""
+        if self.kind == "api-key":
+            owner = f" of user {self.user}" if self.user else ""
+            return f"{self.key_type} key #{self.key_id}{owner}"
+        if self.kind == "pseudo-key":
+            return f"user {self.user} (pseudo-key)"
+        return "anonymous"

@@ -1,0 +1,236 @@
+"""``ApiKeyInfo`` on the wire (spec §2): validation in, rendering out, with marshmallow.
+
+In: property names and enum values are read case-insensitively; unknown properties and a
+client-sent ``id`` are ignored; every problem is reported at once. Out: camelCase names,
+lower-camelCase enum values, nulls omitted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, pre_load, validates_schema
+
+from .errors import InvalidInput
+from .models import (
+    API_KEY_TYPES,
+    LIMITED_SYSTEM_APIS,
+    LOGGING_MODES,
+    PACKAGE_PERMISSIONS,
+    SYSTEM_APIS,
+    ApiKey,
+    NewApiKey,
+)
+
+__all__ = ["ApiKeyInfoIn", "ApiKeyInfoOut", "dump_api_key", "load_new_api_key", "parse_json"]
+
+
+class Choice(fields.String):
+    """A string enum read case-insensitively and returned in its canonical spelling."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = {c.lower(): c for c in choices}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return self.choices[text.lower()]
+        except KeyError:
+            raise ValidationError(
+                f"{text!r} is not one of: {', '.join(self.choices.values())}") from None
+
+
+class Text(fields.String):
+    """A string that must be valid Unicode (JSON can carry lone surrogates)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("not valid Unicode text (lone surrogate)") from None
+        return text
+
+
+class IsoDateTime(fields.Field):
+    """ISO 8601 date-time with or without offset (pgutil sends ``2024-08-01T00:00:00``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ValidationError("must be an ISO 8601 date-time string")
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(f"{value!r} is not an ISO 8601 date-time") from None
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+def _unique(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(dict.fromkeys(values))
+
+
+class ApiKeyInfoIn(Schema):
+    """Validates a create request body. ``load`` returns a :class:`NewApiKey`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = Choice(API_KEY_TYPES, required=True)
+    key = Text(allow_none=True)
+    displayName = Text(allow_none=True)
+    description = Text(allow_none=True)
+    systemApis = fields.List(Choice(SYSTEM_APIS), allow_none=True)
+    packagePermissions = fields.List(Choice(PACKAGE_PERMISSIONS), allow_none=True)
+    feed = Text(allow_none=True)
+    feedGroup = Text(allow_none=True)
+    expiration = IsoDateTime(allow_none=True)
+    logging = Choice(LOGGING_MODES, required=True)
+    user = Text(allow_none=True)
+
+    @pre_load
+    def _fold_names(self, data: Any, **kwargs: Any) -> Any:
+        """Case-insensitive property names; ``id`` and ``API_Key`` are not key properties."""
+        if not isinstance(data, dict):
+            raise ValidationError("the body must be a JSON object (an ApiKeyInfo)")
+        canonical = {name.lower(): name for name in self.fields}
+        folded: dict[str, Any] = {}
+        for name, value in data.items():
+            target = canonical.get(name.lower())
+            if target is None:
+                continue  # unknown properties, id and API_Key are ignored
+            if target in folded:
+                raise ValidationError(f"property {target!r} is given more than once", target)
+            folded[target] = value
+        return folded
+
+    @validates_schema(skip_on_field_errors=False)
+    def _per_type_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """The per-type rules of spec §2."""
+        kind = data.get("type")
+        errors: dict[str, list[str]] = {}
+
+        def problem(name: str, text: str) -> None:
+            errors.setdefault(name, []).append(text)
+
+        def forbid(*names: str) -> None:
+            for name in names:
+                if data.get(name) is not None:
+                    problem(name, f"must be absent or null for a {kind} key")
+
+        if kind == "other":
+            problem("type", "'other' is a legacy key type and cannot be created; "
+                            "use system, feed or personal")
+        elif kind == "system":
+            forbid("packagePermissions", "feed", "feedGroup", "user")
+            apis = data.get("systemApis")
+            if not apis:
+                problem("systemApis", "required for a system key: [\"full-control\"] or a "
+                                      "combination of feeds, sca, sbom-upload")
+            elif "full-control" in apis and len(set(apis)) > 1:
+                problem("systemApis", "\"full-control\" must be alone; it already includes "
+                                      + ", ".join(LIMITED_SYSTEM_APIS))
+        elif kind == "feed":
+            forbid("systemApis", "user")
+            if not data.get("packagePermissions"):
+                problem("packagePermissions", "required for a feed key: a combination of "
+                                              + ", ".join(PACKAGE_PERMISSIONS))
+            has_feed, has_group = data.get("feed") is not None, data.get("feedGroup") is not None
+            if has_feed == has_group:
+                problem("feed", "a feed key needs exactly one of feed or feedGroup")
+        elif kind == "personal":
+            forbid("systemApis", "packagePermissions", "feed", "feedGroup")
+            if data.get("user") is None:
+                problem("user", "required for a personal key: the name of an existing user")
+        for name in ("feed", "feedGroup", "user", "key"):
+            if data.get(name) == "":
+                problem(name, "must not be empty")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ApiKeyInfoOut(Schema):
+    """Renders a stored key as ``ApiKeyInfo``: camelCase, nulls left out (spec §2, §6)."""
+
+    id = fields.Integer()
+    type = fields.String()
+    key = fields.String()
+    displayName = fields.String(attribute="display_name")
+    description = fields.String()
+    systemApis = fields.List(fields.String(), attribute="system_apis")
+    packagePermissions = fields.List(fields.String(), attribute="package_permissions")
+    feed = fields.String()
+    feedGroup = fields.String(attribute="feed_group")
+    expiration = IsoDateTime()
+    logging = fields.String()
+    user = fields.String()
+
+    @post_dump
+    def _drop_nulls(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {name: value for name, value in data.items() if value is not None}
+
+
+_IN = ApiKeyInfoIn()
+_OUT = ApiKeyInfoOut()
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """marshmallow's nested error dict -> ``name: problem`` lines."""
+    if isinstance(messages, dict):
+        lines = []
+        for name, inner in messages.items():
+            label = prefix if name == "_schema" else (f"{prefix}[{name}]" if isinstance(name, int)
+                                                      else (f"{prefix}.{name}" if prefix else str(name)))
+            lines.extend(_flatten(inner, label))
+        return lines
+    if isinstance(messages, list):
+        return [line for item in messages for line in _flatten(item, prefix)]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a request body as JSON, or raise :class:`InvalidInput` saying why."""
+    if not body.strip():
+        raise InvalidInput(["the request body is empty; expected an ApiKeyInfo JSON object"])
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InvalidInput(["the request body is not UTF-8 text"]) from None
+    except RecursionError:
+        raise InvalidInput(["the request body's JSON is nested too deeply"]) from None
+    except ValueError as error:
+        raise InvalidInput([f"the request body is not valid JSON ({error})"]) from None
+
+
+def load_new_api_key(data: Any) -> NewApiKey:
+    """Validate a decoded ``ApiKeyInfo``; :class:`InvalidInput` lists every problem."""
+    try:
+        loaded = _IN.load(data)
+    except ValidationError as error:
+        raise InvalidInput(_flatten(error.messages)) from None
+    return NewApiKey(
+        type=loaded["type"],
+        logging=loaded["logging"],
+        key=loaded.get("key"),
+        display_name=loaded.get("displayName") or None,
+        description=loaded.get("description") or None,
+        system_apis=_unique(loaded.get("systemApis")),
+        package_permissions=_unique(loaded.get("packagePermissions")),
+        feed=loaded.get("feed"),
+        feed_group=loaded.get("feedGroup"),
+        expiration=loaded.get("expiration"),
+        user=loaded.get("user"),
+    )
+
+
+def dump_api_key(key: ApiKey, *, text: str | None = None) -> dict[str, Any]:
+    """The wire form of a stored key; ``text`` adds the key text (create's answer)."""
+    data = _OUT.dump(key)
+    if text is not None:
+        data["key"] = text
+    return data

@@ -1,0 +1,199 @@
+"""``MockProGet``: the mock on a real socket, in a background thread.
+
+Binds port 0 by default and reads the real port back; ready to accept when ``start``
+returns (the socket listens before the thread runs); stops in milliseconds, because its
+loop waits on the listening socket *and* a wake-up pipe instead of polling every 0.5 s
+as werkzeug's ``serve_forever`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import selectors
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from .app import create_app
+from .backend import Backend
+from .config import Config
+from .masking import mask_text
+from .models import NewApiKey, SeedState
+
+__all__ = ["MockProGet"]
+
+access_log = logging.getLogger("mockproget.access")
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler with secrets masked in its log lines, logged to ``mockproget.access``."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        access_log.info('%s "%s" %s %s', self.address_string(), mask_text(self.requestline), code, size)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        access_log.warning("%s %s", self.address_string(), mask_text(format % args))
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug signature
+        getattr(access_log, type if type in ("info", "warning", "error") else "info")(
+            "%s", mask_text(message % args if args else message))
+
+
+class _Server(ThreadedWSGIServer):
+    """Tracks open connections so that :meth:`close_connections` can end them at stop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            open_ = list(self.connections)
+        for conn in open_:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class MockProGet:
+    """A running mock ProGet server.
+
+    ::
+
+        with MockProGet() as proget:
+            requests.get(proget.url + "api/api-keys/list", headers={"X-ApiKey": proget.admin_key})
+
+    :param config: full configuration; ``host``/``port``/``admin_key``/``seed`` override it.
+        Embedded servers default to port 0 (an ephemeral port), not ``config.port``.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        admin_key: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        config = config or Config(port=0)
+        self.config = config.with_overrides(host=host, port=port, admin_key=admin_key, seed=seed)
+        self.admin_key: str = self.config.admin_key or _new_admin_key(self.config.seed)
+        seeded = self.config.state
+        state = SeedState(list(seeded.users), list(seeded.feeds), list(seeded.feed_groups),
+                          list(seeded.api_keys) + [NewApiKey(
+                              type="system", key=self.admin_key, system_apis=("full-control",),
+                              display_name=ADMIN_KEY_NAME, logging="none")])
+        self.backend = Backend(self.config.instance, state, seed=self.config.seed)
+        self.app: Flask = create_app(self.config, self.backend)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+
+    def __repr__(self) -> str:
+        where = self.url if self._server else "not started"
+        return f"<MockProGet {where} ProGet {self.backend.settings.version} {self.backend.settings.edition}>"
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> MockProGet:
+        """Bind and start serving in a daemon thread; returns ``self``."""
+        if self._server is not None:
+            raise RuntimeError("this MockProGet is already started")
+        self._server = _Server(self.config.host, self.config.port, self.app,
+                               handler=_RequestHandler)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, name=f"mockproget:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end open connections and release the port. Idempotent."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        assert self._wake_w is not None and self._wake_r is not None
+        self._wake_w.send(b"\0")
+        thread.join()
+        server.close_connections()
+        server.server_close()
+        self._wake_w.close()
+        self._wake_r.close()
+        self._server = self._thread = self._wake_r = self._wake_w = None
+
+    def _serve(self) -> None:
+        server, wake = self._server, self._wake_r
+        assert server is not None and wake is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(server, selectors.EVENT_READ)
+            selector.register(wake, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is wake:
+                        return
+                    server._handle_request_noblock()
+
+    def __enter__(self) -> MockProGet:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- where it is ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("this MockProGet is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL with a trailing ``/``, as the official client uses it (spec §7)."""
+        host = self.host
+        if ":" in host:
+            host = f"[{host}]"
+        elif host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}/"
+
+    def reset(self) -> None:
+        """Back to the seeded state (keys, users, feeds, settings)."""
+        self.backend.reset()
+
+
+ADMIN_KEY_NAME = "mockproget admin"
+
+
+def _new_admin_key(seed: int | None) -> str:
+    if seed is None:
+        return secrets.token_hex(20)
+    return f"{random.Random(f'mockproget-admin-key:{seed}').getrandbits(160):040x}"

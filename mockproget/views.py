@@ -1,0 +1,113 @@
+"""The ProGet endpoints: api-keys (spec §1-§3, §6) and health.
+
+Each view does one thing: authenticate, load the body, make one backend call, render.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .auth import find_credential
+from .backend import Backend
+from .errors import InvalidInput, NotFound
+from .models import NewApiKey, Principal
+from .schemas import dump_api_key, load_new_api_key, parse_json
+
+__all__ = ["api_keys", "backend_of", "health"]
+
+api_keys = Blueprint("api_keys", __name__)
+health = Blueprint("health", __name__)
+
+
+def backend_of() -> Backend:
+    """The backend of the app serving the current request."""
+    return current_app.extensions["mockproget"]
+
+
+@api_keys.before_request
+def _only_since_2024_3() -> None:
+    """Spec §1: an instance before 2024.3 has no api-keys endpoints [model: 404]."""
+    settings = backend_of().settings
+    if not settings.has_api_keys_endpoints:
+        raise NotFound(f"Not found: {request.path} (this instance emulates ProGet "
+                       f"{settings.parsed_version}; the api-keys endpoints need 2024.3 or later)")
+
+
+def _authenticate() -> Principal:
+    """Spec §3: judged before the body is validated, so a stranger never sees a 400."""
+    principal = backend_of().authenticate(find_credential(request))
+    request.environ["mockproget.principal"] = principal
+    return principal
+
+
+def _new_api_key() -> NewApiKey:
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
+                            f"{request.mimetype} (send Content-Type: application/json)"])
+    return load_new_api_key(parse_json(request.get_data(cache=True)))
+
+
+@api_keys.post("/api/api-keys/create")
+def create() -> Response:
+    """``POST /api/api-keys/create``: the new key as ``ApiKeyInfo`` JSON (or its text)."""
+    principal = _authenticate()
+    backend = backend_of()
+    key, text = backend.create_api_key(principal, _new_api_key())
+    request.environ["mockproget.created_key"] = text  # so the journal can mask it
+    if backend.settings.create_response == "text":
+        return Response(text, mimetype="text/plain")
+    return jsonify(dump_api_key(key, text=text))
+
+
+@api_keys.get("/api/api-keys/list")
+def list_keys() -> Response:
+    """``GET /api/api-keys/list``: a JSON array of ``ApiKeyInfo``."""
+    principal = _authenticate()
+    return jsonify([dump_api_key(k) for k in backend_of().list_api_keys(principal)])
+
+
+@api_keys.post("/api/api-keys/delete")
+def delete() -> Response:
+    """``POST /api/api-keys/delete?id=N``: no body; 200 with an empty body."""
+    principal = _authenticate()
+    raw = request.args.get("id", "")
+    try:
+        key_id = int(raw.strip())
+    except ValueError:
+        problem = "the id query parameter is required" if not raw else f"id {raw!r} is not an integer"
+        raise InvalidInput([problem], heading="Invalid request") from None
+    backend_of().delete_api_key(principal, key_id)
+    return Response("", mimetype="text/plain")
+
+
+def _health_info() -> dict[str, object]:
+    settings = backend_of().settings
+    version = settings.parsed_version
+    return {
+        "applicationName": "ProGet",
+        "databaseStatus": "OK",
+        "licenseStatus": "OK",
+        "versionNumber": version.header,
+        "releaseNumber": str(version),
+        "serviceStatus": "OK",
+        "extensionsInstalled": {},
+        "replicationStatus": {},
+    }
+
+
+@health.get("/health")
+def health_default() -> Response:
+    """JSON ``ProGetHealthInfo`` up to 2025; a text summary from 2026 unless asked for JSON."""
+    settings = backend_of().settings
+    if request.args.get("format", "").lower() == "json" or settings.parsed_version.year <= 2025:
+        return jsonify(_health_info())
+    info = _health_info()
+    text = "\n".join(f"{name}: {info[name]}" for name in
+                     ("applicationName", "releaseNumber", "databaseStatus", "licenseStatus",
+                      "serviceStatus"))
+    return Response(text + "\n", mimetype="text/plain")
+
+
+@health.get("/health/json")
+def health_json() -> Response:
+    return jsonify(_health_info())
