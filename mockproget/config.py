@@ -109,12 +109,13 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config
     if "max_body" in server:
         changes["max_body"] = _positive(source, "server.max_body", server["max_body"])
     instance = _table(source, "instance", data.get("instance", {}), _INSTANCE_KEYS)
-    try:
-        changes["instance"] = config.instance.updated(**instance)
-    except ValueError as error:
-        raise ConfigError(source, "instance", str(error)) from None
-    except TypeError as error:  # pragma: no cover - guarded by _table
-        raise ConfigError(source, "instance", str(error)) from None
+    settings = config.instance
+    for name, value in instance.items():  # one at a time, so the error names the setting
+        try:
+            settings = settings.updated(**{name: value})
+        except ValueError as error:
+            raise ConfigError(source, f"instance.{name}", str(error)) from None
+    changes["instance"] = settings
     journal = _table(source, "journal", data.get("journal", {}), {"size"})
     if "size" in journal:
         changes["journal_size"] = _positive(source, "journal.size", journal["size"])
@@ -157,8 +158,11 @@ def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedStat
     if "api_keys" in data:
         keys: list[NewApiKey] = []
         for i, item in enumerate(_tables(source, "api_keys", data["api_keys"])):
+            body = dict(item)
+            if not any(name.lower() == "logging" for name in body):
+                body["logging"] = "none"  # a seeded key need not say it; the wire must
             try:
-                keys.append(load_new_api_key(dict(item)))
+                keys.append(load_new_api_key(body))
             except InvalidInput as error:
                 raise ConfigError(source, f"api_keys[{i}]", "; ".join(error.problems)) from None
         state.api_keys = keys
