@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import traceback
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -11,6 +14,9 @@ from .backend import Backend
 from .config import Config
 from .errors import ProGetError
 from .views import api_keys, backend_of, health
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["create_app"]
 
@@ -28,7 +34,36 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.register_blueprint(health)
     app.after_request(_proget_headers)
     app.register_error_handler(Exception, _render_error)
+    app.wsgi_app = _BufferChunkedBody(app.wsgi_app, config.max_body)  # type: ignore[method-assign]
     return app
+
+
+class _BufferChunkedBody:
+    """Read a chunked request body (no Content-Length, as pgutil sends, spec §7) up front.
+
+    werkzeug caps such a body at ``MAX_CONTENT_LENGTH`` by silently truncating it; this
+    reads at most one byte more than the limit, so an oversized body gets a 413 like any
+    other, and a body within the limit reaches the views whole, with a Content-Length.
+    """
+
+    def __init__(self, app: WSGIApplication, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            stream = environ["wsgi.input"]
+            chunks, size = [], 0
+            while size <= self.limit:
+                chunk = stream.read(min(65536, self.limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
+            environ["CONTENT_LENGTH"] = str(size)  # over the limit: Flask answers 413
+            environ.pop("wsgi.input_terminated", None)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)  # else werkzeug ignores the length
+        return self.app(environ, start_response)
 
 
 def _proget_headers(response: Response) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, pre_load, validates_schema
@@ -63,9 +63,12 @@ class IsoDateTime(fields.Field):
         if not isinstance(value, str):
             raise ValidationError("must be an ISO 8601 date-time string")
         try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(f"{value!r} is not an ISO 8601 date-time") from None
+            parsed = datetime.fromisoformat(value.strip())
+            if parsed.tzinfo is not None:
+                parsed.astimezone(timezone.utc)  # 0001-01-01T00:00:00+05:00 has no UTC form
+        except (ValueError, OverflowError):
+            raise ValidationError(f"{value!r} is not an ISO 8601 date-time in range") from None
+        return parsed
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else value.isoformat()
