@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from .backend import Backend
 from .config import Config
 from .errors import ProGetError
-from .views import api_keys, backend_of, health
+from .views import BODY_ERROR, api_keys, backend_of, health
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -44,6 +44,8 @@ class _BufferChunkedBody:
     werkzeug caps such a body at ``MAX_CONTENT_LENGTH`` by silently truncating it; this
     reads at most one byte more than the limit, so an oversized body gets a 413 like any
     other, and a body within the limit reaches the views whole, with a Content-Length.
+    A malformed chunk stream is noted under ``BODY_ERROR`` for the view that reads the
+    body (a 400 after authentication), never a 500.
     """
 
     def __init__(self, app: WSGIApplication, limit: int) -> None:
@@ -53,12 +55,16 @@ class _BufferChunkedBody:
         if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
             stream = environ["wsgi.input"]
             chunks, size = [], 0
-            while size <= self.limit:
-                chunk = stream.read(min(65536, self.limit + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+            try:
+                while size <= self.limit:
+                    chunk = stream.read(min(65536, self.limit + 1 - size))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+            except (OSError, ValueError) as error:  # werkzeug: "Invalid chunk header", ...
+                chunks, size = [], 0
+                environ[BODY_ERROR] = f"the chunked request body is malformed ({error})"
             environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
             environ["CONTENT_LENGTH"] = str(size)  # over the limit: Flask answers 413
             environ.pop("wsgi.input_terminated", None)

@@ -113,7 +113,7 @@ class Backend:
     def update_settings(self, **changes: object) -> InstanceSettings:
         """Change instance settings at run time (until the next :meth:`reset`)."""
         with self._lock:
-            self.settings = self.settings.updated(**changes)
+            self._apply_settings(self.settings.updated(**changes))
             return self.settings
 
     @contextmanager
@@ -121,12 +121,19 @@ class Backend:
         """Apply ``changes`` for the ``with`` block, then put the previous settings back."""
         with self._lock:
             previous = self.settings
-            self.settings = self.settings.updated(**changes)
+            self._apply_settings(self.settings.updated(**changes))
         try:
             yield self.settings
         finally:
             with self._lock:
                 self.settings = previous
+
+    def _apply_settings(self, settings: InstanceSettings) -> None:
+        """Switching key hashing on forgets every stored key text (spec §5): only digests stay."""
+        if settings.hash_keys and not self.settings.hash_keys:
+            for key in self._keys.values():
+                key.key = None
+        self.settings = settings
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -191,8 +198,12 @@ class Backend:
 
     # -- spec §3: authentication ---------------------------------------------------------
 
-    def authenticate(self, credential: Credential | None, *, now: datetime | None = None) -> Principal:
+    def authenticate(self, credential: Credential | None, *, now: datetime | None = None,
+                     manage_keys: bool = False) -> Principal:
         """Resolve a credential to a principal, or raise :class:`Forbidden` (spec §3).
+
+        With ``manage_keys``, also refuse a principal that may not use the api-keys
+        endpoints at all (spec §4: feed keys, limited system keys, ...).
 
         Keys are found by the SHA-256 of their text (a dict lookup: no scan, no
         character-by-character comparison of secrets); passwords are compared as
@@ -200,33 +211,37 @@ class Backend:
         """
         now = now or datetime.now(timezone.utc)
         with self._lock:
-            settings = self.settings
-            if credential is None:
-                if settings.anonymous_admin:
-                    return Principal(kind="anonymous", admin=True)
-                raise Forbidden("An API key is required: pass it in the X-ApiKey header, "
-                                "the key query string or form value, or the API_Key JSON property.")
-            wanted = digest(credential.value)
-            key_id = self._by_digest.get(wanted)
-            if key_id is not None:
-                key = self._keys[key_id]
-                if not hmac.compare_digest(key.digest, wanted):  # pragma: no cover - dict hit
-                    raise Forbidden("The API key is not valid.")
-                if key.expired(now):
-                    raise Forbidden(f"The API key (ID={key.id}) has expired.")
-                user = self._users.get(key.user) if key.user else None
-                admin = key.full_control or (key.type == "personal" and bool(user and user.admin))
-                return Principal(kind="api-key", carrier=credential.carrier, key_id=key.id,
-                                 key_type=key.type, user=key.user, admin=admin,
-                                 logging=key.logging)
-            if settings.pseudo_keys and ":" in credential.value:
-                name, _, password = credential.value.partition(":")
-                user = self._users.get(name)
-                if user is not None and user.password_digest is not None and hmac.compare_digest(
-                        user.password_digest, digest(password)):
-                    return Principal(kind="pseudo-key", carrier=credential.carrier,
-                                     user=user.name, admin=user.admin)
-            raise Forbidden("The API key is not valid.")
+            principal = self._resolve(credential, now)
+            if manage_keys:
+                self._require_key_management(principal)
+            return principal
+
+    def _resolve(self, credential: Credential | None, now: datetime) -> Principal:
+        settings = self.settings
+        if credential is None:
+            if settings.anonymous_admin:
+                return Principal(kind="anonymous", admin=True)
+            raise Forbidden("An API key is required: pass it in the X-ApiKey header, "
+                            "the key query string or form value, or the API_Key JSON property.")
+        wanted = digest(credential.value)
+        key_id = self._by_digest.get(wanted)
+        if key_id is not None:
+            key = self._keys[key_id]
+            if key.expired(now):
+                raise Forbidden(f"The API key (ID={key.id}) has expired.")
+            user = self._users.get(key.user) if key.user else None
+            admin = key.full_control or (key.type == "personal" and bool(user and user.admin))
+            return Principal(kind="api-key", carrier=credential.carrier, key_id=key.id,
+                             key_type=key.type, user=key.user, admin=admin,
+                             logging=key.logging)
+        if settings.pseudo_keys and ":" in credential.value:
+            name, _, password = credential.value.partition(":")
+            user = self._users.get(name)
+            if user is not None and user.password_digest is not None and hmac.compare_digest(
+                    user.password_digest, digest(password)):
+                return Principal(kind="pseudo-key", carrier=credential.carrier,
+                                 user=user.name, admin=user.admin)
+        raise Forbidden("The API key is not valid.")
 
     def _require_key_management(self, principal: Principal) -> None:
         """Spec §4: who may use the api-keys endpoints at all."""

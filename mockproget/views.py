@@ -5,6 +5,8 @@ Each view does one thing: authenticate, load the body, make one backend call, re
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .auth import find_credential
@@ -13,7 +15,12 @@ from .errors import InvalidInput, NotFound
 from .models import NewApiKey, Principal
 from .schemas import dump_api_key, load_new_api_key, parse_json
 
-__all__ = ["api_keys", "backend_of", "health"]
+__all__ = ["BODY_ERROR", "api_keys", "backend_of", "health"]
+
+#: Set in the WSGI environ when the request body could not be read (a broken chunk stream).
+BODY_ERROR = "mockproget.body_error"
+
+_ID = re.compile(r"\s*-?[0-9]{1,18}\s*", re.ASCII)
 
 api_keys = Blueprint("api_keys", __name__)
 health = Blueprint("health", __name__)
@@ -34,13 +41,16 @@ def _only_since_2024_3() -> None:
 
 
 def _authenticate() -> Principal:
-    """Spec §3: judged before the body is validated, so a stranger never sees a 400."""
-    principal = backend_of().authenticate(find_credential(request))
+    """Spec §3-§4: judged before the body is validated, so a caller that may not use the
+    api-keys endpoints (no key, a bad key, a feed key, ...) gets 403, never a 400."""
+    principal = backend_of().authenticate(find_credential(request), manage_keys=True)
     request.environ["mockproget.principal"] = principal
     return principal
 
 
 def _new_api_key() -> NewApiKey:
+    if request.environ.get(BODY_ERROR):
+        raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
                             f"{request.mimetype} (send Content-Type: application/json)"])
@@ -71,12 +81,10 @@ def delete() -> Response:
     """``POST /api/api-keys/delete?id=N``: no body; 200 with an empty body."""
     principal = _authenticate()
     raw = request.args.get("id", "")
-    try:
-        key_id = int(raw.strip())
-    except ValueError:
+    if not _ID.fullmatch(raw):
         problem = "the id query parameter is required" if not raw else f"id {raw!r} is not an integer"
-        raise InvalidInput([problem], heading="Invalid request") from None
-    backend_of().delete_api_key(principal, key_id)
+        raise InvalidInput([problem], heading="Invalid request")
+    backend_of().delete_api_key(principal, int(raw))
     return Response("", mimetype="text/plain")
 
 
