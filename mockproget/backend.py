@@ -161,8 +161,9 @@ class Backend:
     def add_api_key(self, new: NewApiKey) -> tuple[ApiKey, str]:
         """Store a key with no permission check (seeding). Returns it and its text.
 
-        Domain rules still hold except the custom-key settings: a seeded key may carry
-        its text even on an instance that hashes keys (only the digest is kept).
+        Domain rules still hold except the instance settings: a seeded key may carry its
+        text even on an instance that hashes keys (only the digest is kept), and the admin
+        system key exists on a Free edition too.
         """
         with self._lock:
             self._check_new_key(new, seeding=True)
@@ -290,7 +291,7 @@ class Backend:
         """The rules that need state or settings (spec §2, §5, §6); every problem at once."""
         settings = self.settings
         problems: list[str] = []
-        if new.type in ("system", "feed") and settings.edition == "Free":
+        if new.type in ("system", "feed") and settings.edition == "Free" and not seeding:
             problems.append(f"{new.type} API keys require ProGet Basic edition or higher; "
                             f"this instance is Free edition")
         if new.type == "personal":

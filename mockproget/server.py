@@ -45,13 +45,31 @@ class _RequestHandler(WSGIRequestHandler):
             "%s", mask_text(message % args if args else message))
 
 
+class _BindFailed(Exception):
+    """Carries a bind error past werkzeug, which would print it and call ``sys.exit(1)``."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Server(ThreadedWSGIServer):
-    """Tracks open connections so that :meth:`close_connections` can end them at stop."""
+    """Tracks open connections so that :meth:`close_connections` can end them at stop.
+
+    A port in use raises :class:`OSError` from :meth:`MockProGet.start` instead of
+    werkzeug's print-and-exit, which would end a test session.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        try:
+            super().server_bind()
+        except OSError as error:
+            raise _BindFailed(error) from None
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -116,11 +134,17 @@ class MockProGet:
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> MockProGet:
-        """Bind and start serving in a daemon thread; returns ``self``."""
+        """Bind and start serving in a daemon thread; returns ``self``.
+
+        :raises OSError: the address cannot be bound (e.g. the port is in use).
+        """
         if self._server is not None:
             raise RuntimeError("this MockProGet is already started")
-        self._server = _Server(self.config.host, self.config.port, self.app,
-                               handler=_RequestHandler)
+        try:
+            self._server = _Server(self.config.host, self.config.port, self.app,
+                                   handler=_RequestHandler)
+        except _BindFailed as failed:
+            raise failed.error from None
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, name=f"mockproget:{self.port}", daemon=True)
         self._thread.start()

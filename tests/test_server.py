@@ -144,3 +144,19 @@ def test_no_secret_in_reprs_or_the_access_log(caplog: pytest.LogCaptureFixture) 
     for text in texts:
         for secret in (secret_key, password, created["key"], "ops:"):
             assert secret not in text, text
+
+
+def test_a_port_in_use_raises_oserror_instead_of_exiting() -> None:
+    """werkzeug prints and calls ``sys.exit`` on a bind error; the handle raises instead."""
+    with MockProGet() as first:
+        with pytest.raises(OSError):
+            MockProGet(port=first.port).start()
+        assert requests.get(first.url + "health").status_code == 200
+
+
+def test_free_edition_still_seeds_the_admin_key() -> None:
+    from mockproget import InstanceSettings
+
+    with MockProGet(Config(port=0, instance=InstanceSettings(edition="Free"))) as server:
+        response = requests.get(server.url + "api/api-keys/list", headers={"X-ApiKey": server.admin_key})
+        assert response.status_code == 200
