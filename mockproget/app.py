@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("mockproget")
 
 
 def create_app(config: Config | None = None, backend: Backend | None = None) -> Flask:
@@ -100,6 +103,7 @@ def _render_error(error: Exception) -> Response:
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
-    # A bug in the mock: answer as ProGet does (message and stack trace, spec §6).
+    # A bug in the mock: answer as ProGet does (message and stack trace, also logged, §6).
+    log.error("unexpected error on %s %s", request.method, request.path, exc_info=error)
     text = f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}"
     return Response(text, status=500, mimetype="text/plain")

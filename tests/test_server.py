@@ -160,3 +160,20 @@ def test_free_edition_still_seeds_the_admin_key() -> None:
     with MockProGet(Config(port=0, instance=InstanceSettings(edition="Free"))) as server:
         response = requests.get(server.url + "api/api-keys/list", headers={"X-ApiKey": server.admin_key})
         assert response.status_code == 200
+
+
+def test_an_unexpected_error_is_a_logged_text_500(monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """§6 [doc]: 500 carries the message and stack trace as text, and is logged."""
+    app = create_app()
+    backend = app.extensions["mockproget"]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated defect")
+
+    monkeypatch.setattr(backend, "list_api_keys", broken)
+    response = app.test_client().get("/api/api-keys/list", headers={"X-ApiKey": "Admin:Admin"})
+    assert response.status_code == 500
+    assert response.mimetype == "text/plain"
+    assert "RuntimeError: simulated defect" in response.text and "Traceback" in response.text
+    assert "simulated defect" in caplog.text
