@@ -1,0 +1,278 @@
+"""The request journal: a bounded ring buffer of what the mock was asked and answered.
+
+Each entry is a JSON-ready dict, secrets masked when it is recorded: credential carriers
+(``X-ApiKey``, ``key``, ``API_Key``), passwords, tokens, the ``key`` of every JSON body,
+the text of a newly created key, and the credential's value wherever else it appears.
+Bodies are kept as the authenticating API key's ``logging`` says (``request``,
+``response``, ``both``; ProGet's access-log semantics, seed doc "Logging Options");
+pseudo-key, anonymous and refused requests never have their bodies kept.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .auth import BODY, credential_from_environ
+from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
+from .masking import mask_headers, mask_json, mask_query, mask_text
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["DEFAULT_SIZE", "Journal", "JournalMiddleware"]
+
+DEFAULT_SIZE = 1000
+#: At most this many characters of a body, and of a header value, are kept.
+BODY_CAP = 8192
+HEADER_CAP = 1024
+PRINCIPAL = "mockproget.principal"
+CREATED_KEY = "mockproget.created_key"
+
+
+class Journal:
+    """A thread-safe ring buffer of request entries; the oldest go first.
+
+    :param size: the most entries kept (memory stays flat under any load).
+    """
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"the journal size must be a positive integer, not {size!r}")
+        self._lock = threading.Lock()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._total = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<Journal {len(self)}/{self.size} entries>"
+
+    @property
+    def size(self) -> int:
+        """The bound."""
+        return self._entries.maxlen or 0
+
+    @property
+    def total(self) -> int:
+        """Entries recorded since the last :meth:`clear`, including those dropped."""
+        with self._lock:
+            return self._total
+
+    def resize(self, size: int) -> None:
+        """Change the bound, keeping the newest entries."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"the journal size must be a positive integer, not {size!r}")
+        with self._lock:
+            self._entries = deque(self._entries, maxlen=size)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append an entry (already masked); gives it its sequence number ``seq``."""
+        with self._lock:
+            self._total += 1
+            entry["seq"] = self._total
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        """Forget every entry; ``seq`` starts again at 1."""
+        with self._lock:
+            self._entries.clear()
+            self._total = 0
+
+    def entries(self, *, path: str | None = None, status: int | None = None,
+                since: float | None = None) -> list[dict[str, Any]]:
+        """Entries, oldest first, filtered (all filters combine).
+
+        :param path: a glob on the path (``/api/*``); an exact path matches itself.
+        :param status: the HTTP status (entries of connection faults have ``None``).
+        :param since: only entries whose ``time`` (epoch seconds) is after this.
+        """
+        with self._lock:
+            selected = [e for e in self._entries
+                        if (path is None or fnmatch.fnmatchcase(e["path"], path))
+                        and (status is None or e["status"] == status)
+                        and (since is None or e["time"] > since)]
+        return [{**e, "headers": dict(e["headers"])} for e in selected]
+
+
+class JournalMiddleware:
+    """Records every request but the control API's in a :class:`Journal`.
+
+    Outermost of the mock's middlewares but the chunked-body reader: it reads a request
+    body with a ``Content-Length`` (up to ``max_body``) once, into ``environ[BODY]``, and
+    hands the rest of the app an in-memory copy.
+    """
+
+    def __init__(self, app: WSGIApplication, journal: Journal, max_body: int) -> None:
+        self.app, self.journal, self.max_body = app, journal, max_body
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return self.app(environ, start_response)
+        _buffer_body(environ, self.max_body)
+        when, started = time.time(), time.perf_counter()
+        seen: dict[str, Any] = {"status": None, "content_type": ""}
+
+        def observe(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"] = int(status.split(None, 1)[0])
+            seen["content_type"] = next((v for k, v in headers if k.lower() == "content-type"), "")
+            return start_response(status, headers, exc_info)
+
+        try:
+            result = self.app(environ, observe)
+        except ConnectionFault:
+            seen["status"] = None
+            self._record(environ, when, started, seen, [])
+            raise
+        return _Recorded(result, lambda chunks: self._record(environ, when, started, seen, chunks))
+
+    def _record(self, environ: WSGIEnvironment, when: float, started: float,
+                seen: dict[str, Any], chunks: list[bytes]) -> None:
+        entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
+                            status=seen["status"], response_type=seen["content_type"],
+                            response=b"".join(chunks))
+        self.journal.record(entry)
+
+
+class _Recorded:
+    """The app's answer, passed through; records the entry once, when it ends."""
+
+    def __init__(self, inner: Iterable[bytes], done: Callable[[list[bytes]], None]) -> None:
+        self.inner, self.done = inner, done
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.inner:
+            if self.kept <= BODY_CAP * 4:
+                self.chunks.append(chunk)
+                self.kept += len(chunk)
+            yield chunk
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.done(self.chunks)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finish()
+
+
+def _buffer_body(environ: WSGIEnvironment, limit: int) -> None:
+    if BODY in environ:
+        return
+    raw = environ.get("CONTENT_LENGTH") or ""
+    if environ.get("wsgi.input_terminated") and not raw:
+        environ[BODY] = None  # a chunked body nobody buffered: leave it to the app
+        return
+    try:
+        length = int(raw) if raw.strip() else 0
+    except ValueError:
+        environ[BODY] = None
+        return
+    if length <= 0:
+        environ[BODY] = b""
+        return
+    if length > limit:
+        environ[BODY] = None  # the app answers 413 without reading it
+        return
+    stream = environ["wsgi.input"]
+    parts, size = [], 0
+    while size < length:
+        part = stream.read(length - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    body = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ[BODY] = body
+
+
+def _text(value: str) -> str:
+    """A WSGI (latin-1) string back to the text the client sent."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value
+
+
+def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    pairs = []
+    for name, value in environ.items():
+        if name.startswith("HTTP_"):
+            pairs.append((name[5:].replace("_", "-").title(), str(value)))
+        elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            pairs.append((name.replace("_", "-").title(), str(value)))
+    return pairs
+
+
+def render_body(data: bytes, content_type: str, secrets: list[str]) -> str:
+    """A body as journal text: JSON with secret properties masked, forms with ``key``
+    masked, every known secret masked, at most :data:`BODY_CAP` characters."""
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    text: str | None = None
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        try:
+            text = json.dumps(mask_json(json.loads(data.decode("utf-8-sig"))), ensure_ascii=False)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            text = None
+    if text is None:
+        text = data.decode("utf-8", "replace")
+        if mimetype == "application/x-www-form-urlencoded":
+            text = mask_query(text)
+    text = mask_text(text, secrets)
+    if len(text) > BODY_CAP:
+        text = text[:BODY_CAP] + f"... ({len(data)} bytes in all)"
+    return text
+
+
+def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,
+                response_type: str, response: bytes) -> dict[str, Any]:
+    """One journal entry for a finished request (every secret masked)."""
+    credential = credential_from_environ(environ)
+    principal = environ.get(PRINCIPAL)
+    secrets = [s for s in (credential.value if credential else None, environ.get(CREATED_KEY)) if s]
+    headers = {name: mask_text(value[:HEADER_CAP], secrets)
+               for name, value in mask_headers(_headers(environ)).items()}
+    logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
+    request_body = response_body = None
+    if logging in ("request", "both"):
+        body = environ.get(BODY)
+        request_body = render_body(body, environ.get("CONTENT_TYPE", ""), secrets) if body is not None else None
+    if logging in ("response", "both") and status is not None:
+        response_body = render_body(response, response_type, secrets)
+    return {
+        "seq": 0,
+        "time": when,
+        "method": environ.get("REQUEST_METHOD", ""),
+        "path": mask_text(_text(environ.get("PATH_INFO", "")), secrets),
+        "query": mask_text(mask_query(_text(environ.get("QUERY_STRING", ""))), secrets),
+        "headers": headers,
+        "carrier": credential.carrier if credential else None,
+        "principal": principal.describe() if principal is not None else None,
+        "status": status,
+        "duration_ms": round(duration * 1000, 3),
+        "faults": list(environ.get(APPLIED, ())),
+        "delay_ms": environ.get(DELAY_MS),
+        "connection": environ.get(CONNECTION_APPLIED),
+        "logging": logging,
+        "request_body": request_body,
+        "response_body": response_body,
+    }
