@@ -369,20 +369,20 @@ def parse_fault_spec(text: str) -> dict[str, Any]:
         try:
             return dict(tomllib.loads(f"rule = {text}")["rule"])
         except tomllib.TOMLDecodeError as error:
-            raise FaultRuleError("--fault", f"not a TOML inline table ({error})") from None
+            raise FaultRuleError("syntax", f"not a TOML inline table ({error})") from None
     try:
         words = shlex.split(text)
     except ValueError as error:
-        raise FaultRuleError("--fault", f"cannot be split into words ({error})") from None
+        raise FaultRuleError("syntax", f"cannot be split into words ({error})") from None
     if not words:
-        raise FaultRuleError("--fault", "empty")
+        raise FaultRuleError("syntax", "empty")
     fields_: dict[str, Any] = {}
     for position, word in enumerate(words):
         name, eq, raw = word.partition("=")
         if eq:
             name = name.strip().replace("-", "_")
             if not name:
-                raise FaultRuleError("--fault", f"{word!r} has no field name")
+                raise FaultRuleError("syntax", f"{word!r} has no field name")
             try:
                 fields_[name] = tomllib.loads(f"v = {raw}")["v"]
             except tomllib.TOMLDecodeError:
@@ -396,7 +396,7 @@ def parse_fault_spec(text: str) -> dict[str, Any]:
         elif position == 0 and (word == "*" or re.fullmatch(r"[A-Za-z]+(,[A-Za-z]+)*", word)):
             fields_["method"] = word.upper()
         else:
-            raise FaultRuleError("--fault", f"cannot read {word!r}: expected METHOD, /PATH, an action "
+            raise FaultRuleError("syntax", f"cannot read {word!r}: expected METHOD, /PATH, an action "
                                             f"({', '.join(ACTIONS)}), a status or field=value")
     return fields_
 
@@ -583,18 +583,16 @@ def canned_response(rule: FaultRule, proget_headers: Mapping[str, str]) -> tuple
     if status == 500:
         body = _PROGET_500.format(name=rule.name)
         headers.update(proget_headers)
-    elif status in (502, 504):
-        body = f"{status} {phrase}: the upstream ProGet server did not answer in time.\n" \
-            if status == 504 else f"{status} {phrase}: the upstream ProGet server sent an invalid answer.\n"
+    elif status == 502:
+        body = f"{status} {phrase}: the upstream ProGet server sent an invalid answer.\n"
+    elif status == 504:
+        body = f"{status} {phrase}: the upstream ProGet server did not answer in time.\n"
     elif status in (429, 503):
         body = f"{status} {phrase}: try again later.\n"
-        headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else 1)
     else:
         body = f"{status} {phrase}\n"
-        if rule.retry_after is not None:
-            headers["Retry-After"] = str(rule.retry_after)
-    if rule.retry_after is not None:
-        headers["Retry-After"] = str(rule.retry_after)
+    if rule.retry_after is not None or status in (429, 503):
+        headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else 1)
     if rule.body is not None:
         body = rule.body
     lowered = {k.lower(): k for k in headers}

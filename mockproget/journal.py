@@ -132,7 +132,16 @@ class JournalMiddleware:
             seen["status"] = None
             self._record(environ, when, started, seen, [])
             raise
-        return _Recorded(result, lambda chunks: self._record(environ, when, started, seen, chunks))
+        if environ.get(CONNECTION_APPLIED) == "dribble":  # streamed slowly: record at the end
+            return _Recorded(result, lambda chunks: self._record(environ, when, started, seen, chunks))
+        try:  # the mock's answers are small: record now, so lazy WSGI clients see the entry too
+            chunks = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        self._record(environ, when, started, seen, chunks)
+        return chunks
 
     def _record(self, environ: WSGIEnvironment, when: float, started: float,
                 seen: dict[str, Any], chunks: list[bytes]) -> None:
