@@ -92,7 +92,8 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
         return {"X-ProGet-Version": settings.parsed_version.header, "X-ProGet-Edition": settings.edition}
 
     app.wsgi_app = JournalMiddleware(  # type: ignore[method-assign]
-        FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body)
+        FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body,
+        backend.is_secret)
 
 
 def _proget_headers(response: Response) -> Response:

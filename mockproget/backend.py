@@ -327,6 +327,14 @@ class Backend:
         with self._lock:
             return [self.add_api_key(k) for k in keys]
 
+    def is_secret(self, text: str) -> bool:
+        """Whether ``text`` is the text of a stored key or a user's password (for masking)."""
+        wanted = digest(text)
+        with self._lock:
+            return wanted in self._by_digest or any(
+                u.password_digest is not None and hmac.compare_digest(u.password_digest, wanted)
+                for u in self._users.values())
+
     # -- JSON state (the control API) ----------------------------------------------------
 
     def export_state(self) -> StateDump:

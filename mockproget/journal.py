@@ -16,12 +16,13 @@ import json
 import threading
 import time
 from collections import deque
+from urllib.parse import parse_qsl
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .auth import BODY, credential_from_environ
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
-from .masking import mask_headers, mask_json, mask_query, mask_text
+from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text, mask_tokens
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -111,8 +112,10 @@ class JournalMiddleware:
     hands the rest of the app an in-memory copy.
     """
 
-    def __init__(self, app: WSGIApplication, journal: Journal, max_body: int) -> None:
+    def __init__(self, app: WSGIApplication, journal: Journal, max_body: int,
+                 is_secret: Callable[[str], bool] = lambda text: False) -> None:
         self.app, self.journal, self.max_body = app, journal, max_body
+        self.is_secret = is_secret
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
@@ -147,7 +150,7 @@ class JournalMiddleware:
                 seen: dict[str, Any], chunks: list[bytes]) -> None:
         entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
                             status=seen["status"], response_type=seen["content_type"],
-                            response=b"".join(chunks))
+                            response=b"".join(chunks), is_secret=self.is_secret)
         self.journal.record(entry)
 
 
@@ -232,7 +235,8 @@ def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     return pairs
 
 
-def render_body(data: bytes, content_type: str, secrets: list[str]) -> str:
+def render_body(data: bytes, content_type: str, secrets: list[str],
+                is_secret: Callable[[str], bool] = lambda text: False) -> str:
     """A body as journal text: JSON with secret properties masked, forms with ``key``
     masked, every known secret masked, at most :data:`BODY_CAP` characters."""
     mimetype = content_type.split(";", 1)[0].strip().lower()
@@ -246,33 +250,44 @@ def render_body(data: bytes, content_type: str, secrets: list[str]) -> str:
         text = data.decode("utf-8", "replace")
         if mimetype == "application/x-www-form-urlencoded":
             text = mask_query(text)
-    text = mask_text(text, secrets)
+    text = mask_tokens(mask_text(text, secrets), is_secret)
     if len(text) > BODY_CAP:
         text = text[:BODY_CAP] + f"... ({len(data)} bytes in all)"
     return text
 
 
+def _query(query: str, secrets: list[str], is_secret: Callable[[str], bool]) -> str:
+    """The query string, decoded for reading, secret values masked."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join(
+        f"{mask_tokens(name, is_secret)}="
+        f"{MASK if name.lower() in SECRET_NAMES else mask_tokens(mask_text(value, secrets), is_secret)}"
+        for name, value in pairs)
+
+
 def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,
-                response_type: str, response: bytes) -> dict[str, Any]:
+                response_type: str, response: bytes,
+                is_secret: Callable[[str], bool] = lambda text: False) -> dict[str, Any]:
     """One journal entry for a finished request (every secret masked)."""
     credential = credential_from_environ(environ)
     principal = environ.get(PRINCIPAL)
     secrets = [s for s in (credential.value if credential else None, environ.get(CREATED_KEY)) if s]
-    headers = {name: mask_text(value[:HEADER_CAP], secrets)
+    headers = {name: mask_tokens(mask_text(value[:HEADER_CAP], secrets), is_secret)
                for name, value in mask_headers(_headers(environ)).items()}
     logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
     request_body = response_body = None
     if logging in ("request", "both"):
         body = environ.get(BODY)
-        request_body = render_body(body, environ.get("CONTENT_TYPE", ""), secrets) if body is not None else None
+        request_body = None if body is None else render_body(
+            body, environ.get("CONTENT_TYPE", ""), secrets, is_secret)
     if logging in ("response", "both") and status is not None:
-        response_body = render_body(response, response_type, secrets)
+        response_body = render_body(response, response_type, secrets, is_secret)
     return {
         "seq": 0,
         "time": when,
         "method": environ.get("REQUEST_METHOD", ""),
-        "path": mask_text(_text(environ.get("PATH_INFO", "")), secrets),
-        "query": mask_text(mask_query(_text(environ.get("QUERY_STRING", ""))), secrets),
+        "path": mask_tokens(mask_text(_text(environ.get("PATH_INFO", "")), secrets), is_secret),
+        "query": _query(_text(environ.get("QUERY_STRING", "")), secrets, is_secret),
         "headers": headers,
         "carrier": credential.carrier if credential else None,
         "principal": principal.describe() if principal is not None else None,

@@ -28,7 +28,7 @@ from .backend import Backend
 from .config import Config
 from .faults import CONNECTION, ConnectionFault, FaultSet
 from .journal import Journal
-from .masking import mask_text
+from .masking import mask_text, mask_tokens
 from .models import NewApiKey, SeedState
 
 if TYPE_CHECKING:
@@ -42,15 +42,20 @@ access_log = logging.getLogger("mockproget.access")
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler with secrets masked in its log lines, logged to ``mockproget.access``."""
 
+    def _mask(self, text: str) -> str:
+        """``key=`` values, and any token that is a live key's text or a password."""
+        backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
+        return mask_tokens(mask_text(text), backend.is_secret)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        access_log.info('%s "%s" %s %s', self.address_string(), mask_text(self.requestline), code, size)
+        access_log.info('%s "%s" %s %s', self.address_string(), self._mask(self.requestline), code, size)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        access_log.warning("%s %s", self.address_string(), mask_text(format % args))
+        access_log.warning("%s %s", self.address_string(), self._mask(format % args))
 
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug signature
         getattr(access_log, type if type in ("info", "warning", "error") else "info")(
-            "%s", mask_text(message % args if args else message))
+            "%s", self._mask(message % args if args else message))
 
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
@@ -62,7 +67,7 @@ class _RequestHandler(WSGIRequestHandler):
         self.close_connection = True
         if isinstance(error, ConnectionFault):
             access_log.info('%s "%s" - fault %s (rule %s)', self.address_string(),
-                            mask_text(self.requestline), error.kind, error.rule)
+                            self._mask(self.requestline), error.kind, error.rule)
 
 
 class _RawConnection:
