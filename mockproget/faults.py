@@ -15,11 +15,14 @@ winning action then either answers instead of the mock (``when = "request"``: no
 changes in the mock's state), or the mock answers first and the action replaces or
 mangles that answer (``when = "response"``: the change is made, the answer is lost).
 
-Connection faults need the client socket: :class:`~mockproget.server.MockProGet`'s
-server puts a :class:`RawConnection` in the WSGI environ under ``CONNECTION``. Without
-one (a bare WSGI app, the Flask test client, another server), ``reset``, ``close``,
-``garbage`` and ``hang`` raise :class:`ConnectionFault` to the WSGI server (``hang``
-waits its bound first); ``truncate`` and ``dribble`` work anywhere, being plain WSGI.
+Connection faults need the client socket, which WSGI does not give an app: for
+``reset``, ``close``, ``garbage`` and ``hang`` the middleware raises
+:class:`ConnectionFault` (a :class:`ConnectionError`) carrying what to do, the journal
+records the request on the way out, and :class:`~mockproget.server.MockProGet`'s server
+applies the fault to its socket. Under another WSGI server (or the Flask test client)
+the exception reaches that server (or the caller) instead: werkzeug's own server treats
+it as a dropped connection. ``truncate`` and ``dribble`` are plain WSGI: they work
+anywhere.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .auth import credential_from_environ
 
@@ -45,8 +48,8 @@ __all__ = [
     "ACTIONS",
     "APPLIED",
     "CARRIERS",
-    "CONNECTION",
     "CONNECTION_ACTIONS",
+    "CONNECTION_APPLIED",
     "CONTROL_PREFIX",
     "DELAY_MS",
     "ConnectionFault",
@@ -54,15 +57,12 @@ __all__ = [
     "FaultRule",
     "FaultRuleError",
     "FaultSet",
-    "RawConnection",
     "parse_fault_spec",
     "parse_rule",
 ]
 
 #: Paths under this prefix (the control API) are never faulted nor journaled.
 CONTROL_PREFIX = "/__mockproget__/"
-#: WSGI environ key: the :class:`RawConnection` of the request, when the server offers one.
-CONNECTION = "mockproget.connection"
 #: WSGI environ key: names of the fault rules applied to the request (a list).
 APPLIED = "mockproget.faults"
 #: WSGI environ key: the total delay chosen for the request, in milliseconds.
@@ -90,31 +90,17 @@ class FaultRuleError(ValueError):
 
 
 class ConnectionFault(ConnectionError):
-    """Raised to the WSGI server after (or, with no socket, instead of) a connection fault.
+    """A connection fault to apply: raised by :class:`FaultMiddleware` to the WSGI server.
 
-    A :class:`ConnectionError`, so werkzeug's server treats the request as a dropped
-    connection and writes nothing more.
+    :ivar kind: ``reset``, ``close``, ``garbage`` or ``hang``.
+    :ivar rule: the name of the rule.
+    :ivar garbage: the bytes to send (``garbage``), drawn from the rule's seeded stream.
+    :ivar seconds: how long to hang at most (``hang``).
     """
 
-    def __init__(self, kind: str, rule: str) -> None:
+    def __init__(self, kind: str, rule: str, *, garbage: bytes = b"", seconds: float = 0.0) -> None:
         super().__init__(f"injected connection fault {kind!r} (rule {rule!r})")
-        self.kind, self.rule = kind, rule
-
-
-class RawConnection(Protocol):
-    """What the server offers the middleware for connection faults."""
-
-    def send(self, data: bytes) -> None:
-        """Write raw bytes to the client."""
-
-    def close(self) -> None:
-        """Close the connection cleanly (FIN) without an answer."""
-
-    def reset(self) -> None:
-        """Abort the connection: the client sees a TCP reset (RST)."""
-
-    def wait_closed(self, timeout: float, stop: threading.Event) -> None:
-        """Return when the client closes, ``timeout`` seconds pass, or ``stop`` is set."""
+        self.kind, self.rule, self.garbage, self.seconds = kind, rule, garbage, seconds
 
 
 # -- rules ---------------------------------------------------------------------------------
@@ -678,25 +664,8 @@ class FaultMiddleware:
             environ[CONNECTION_APPLIED] = action
             return self._dribble(body, rule.chunks or 1, (rule.duration_ms or 0) / 1000)
         environ[CONNECTION_APPLIED] = action
-        connection: RawConnection | None = environ.get(CONNECTION)
-        if action == "hang":
-            timeout = (rule.duration_ms or 0) / 1000
-            if connection is None:
-                self.stopping.wait(timeout)
-            else:
-                connection.wait_closed(timeout, self.stopping)
-                connection.close()
-        elif connection is not None:
-            if action == "reset":
-                connection.reset()
-            elif action == "close":
-                connection.close()
-            else:  # garbage
-                try:
-                    connection.send(plan.garbage)
-                finally:
-                    connection.close()
-        raise ConnectionFault(action, rule.name)
+        raise ConnectionFault(action, rule.name, garbage=plan.garbage,
+                              seconds=(rule.duration_ms or 0) / 1000 if action == "hang" else 0.0)
 
     def _dribble(self, body: bytes, chunks: int, seconds: float) -> Iterator[bytes]:
         """The body in ``chunks`` pieces, each after a pause of ``seconds / chunks``."""

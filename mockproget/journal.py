@@ -48,7 +48,7 @@ class Journal:
             raise ValueError(f"the journal size must be a positive integer, not {size!r}")
         self._lock = threading.Lock()
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
-        self._total = 0
+        self._total = self._seq = 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -75,18 +75,27 @@ class Journal:
         with self._lock:
             self._entries = deque(self._entries, maxlen=size)
 
+    def arrival(self) -> int:
+        """The next sequence number: taken when a request arrives, so entries list
+        requests in the order they came even when they finish in another order."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
     def record(self, entry: dict[str, Any]) -> None:
-        """Append an entry (already masked); gives it its sequence number ``seq``."""
+        """Append an entry (already masked); one without ``seq`` gets the next one."""
         with self._lock:
             self._total += 1
-            entry["seq"] = self._total
+            if not entry.get("seq"):
+                self._seq += 1
+                entry["seq"] = self._seq
             self._entries.append(entry)
 
     def clear(self) -> None:
         """Forget every entry; ``seq`` starts again at 1."""
         with self._lock:
             self._entries.clear()
-            self._total = 0
+            self._total = self._seq = 0
 
     def entries(self, *, path: str | None = None, status: int | None = None,
                 since: float | None = None) -> list[dict[str, Any]]:
@@ -101,6 +110,7 @@ class Journal:
                         if (path is None or fnmatch.fnmatchcase(e["path"], path))
                         and (status is None or e["status"] == status)
                         and (since is None or e["time"] > since)]
+        selected.sort(key=lambda e: e["seq"])
         return [{**e, "headers": dict(e["headers"])} for e in selected]
 
 
@@ -122,7 +132,7 @@ class JournalMiddleware:
             return self.app(environ, start_response)
         _buffer_body(environ, self.max_body)
         when, started = time.time(), time.perf_counter()
-        seen: dict[str, Any] = {"status": None, "content_type": ""}
+        seen: dict[str, Any] = {"status": None, "content_type": "", "seq": self.journal.arrival()}
 
         def observe(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen["status"] = int(status.split(None, 1)[0])
@@ -151,6 +161,7 @@ class JournalMiddleware:
         entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
                             status=seen["status"], response_type=seen["content_type"],
                             response=b"".join(chunks), is_secret=self.is_secret)
+        entry["seq"] = seen["seq"]
         self.journal.record(entry)
 
 

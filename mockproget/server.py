@@ -26,7 +26,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from .app import create_app
 from .backend import Backend
 from .config import Config
-from .faults import CONNECTION, ConnectionFault, FaultSet
+from .faults import ConnectionFault, FaultSet
 from .journal import Journal
 from .masking import mask_text, mask_tokens
 from .models import NewApiKey, SeedState
@@ -57,21 +57,29 @@ class _RequestHandler(WSGIRequestHandler):
         getattr(access_log, type if type in ("info", "warning", "error") else "info")(
             "%s", self._mask(message % args if args else message))
 
-    def make_environ(self) -> WSGIEnvironment:
-        environ = super().make_environ()
-        environ[CONNECTION] = _RawConnection(self)  # for the connection faults
-        return environ
-
     def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
-        """A connection fault was applied (or the client went away): end the connection."""
+        """The client went away, or the fault middleware asks for a connection fault:
+        apply it to this request's socket; either way the connection ends here."""
         self.close_connection = True
-        if isinstance(error, ConnectionFault):
-            access_log.info('%s "%s" - fault %s (rule %s)', self.address_string(),
-                            self._mask(self.requestline), error.kind, error.rule)
+        if not isinstance(error, ConnectionFault):
+            return
+        access_log.info('%s "%s" - fault %s (rule %s)', self.address_string(),
+                        self._mask(self.requestline), error.kind, error.rule)
+        connection = _RawConnection(self)
+        if error.kind == "reset":
+            connection.reset()
+        elif error.kind == "garbage":
+            connection.send(error.garbage)
+            connection.close()
+        elif error.kind == "hang":
+            connection.wait_closed(error.seconds, self.server.app.extensions["mockproget.stopping"])  # type: ignore[attr-defined]
+            connection.close()
+        else:  # close
+            connection.close()
 
 
 class _RawConnection:
-    """The client socket of one request, for :class:`~mockproget.faults.FaultMiddleware`."""
+    """The client socket of one request, for the connection faults."""
 
     def __init__(self, handler: WSGIRequestHandler) -> None:
         self._handler = handler
@@ -80,7 +88,10 @@ class _RawConnection:
         return "<RawConnection>"
 
     def send(self, data: bytes) -> None:
-        self._handler.wfile.write(data)
+        try:
+            self._handler.wfile.write(data)
+        except OSError:
+            pass  # the client is gone already
 
     def close(self) -> None:
         """FIN with no answer."""
