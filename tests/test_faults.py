@@ -135,7 +135,7 @@ def test_hang_times_out_the_client_and_frees_its_thread(http: requests.Session) 
         deadline = time.monotonic() + 5
         while _request_threads() > before and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert _request_threads() == before
+        assert _request_threads() <= before
         [entry] = server.journal.entries(path="/health")
         assert entry["connection"] == "hang" and entry["status"] is None and entry["faults"] == ["hang-1"]
 
