@@ -197,31 +197,41 @@ class _Recorded:
 
 
 def _buffer_body(environ: WSGIEnvironment, limit: int) -> None:
+    """Read a ``Content-Length`` body once into ``environ[BODY]``; leave the rest alone.
+
+    A chunked body (``wsgi.input_terminated``: the chunked-body reader did not take it,
+    e.g. it came with a Content-Length too), a body over ``limit`` (413) and a bad length
+    are left to the app as they are (``BODY`` is ``None``). A stream that breaks midway
+    leaves the app the part that arrived.
+    """
     if BODY in environ:
         return
     raw = environ.get("CONTENT_LENGTH") or ""
-    if environ.get("wsgi.input_terminated") and not raw:
-        environ[BODY] = None  # a chunked body nobody buffered: leave it to the app
+    environ[BODY] = None
+    if environ.get("wsgi.input_terminated"):
         return
     try:
         length = int(raw) if raw.strip() else 0
     except ValueError:
-        environ[BODY] = None
         return
     if length <= 0:
-        environ[BODY] = b""
+        environ[BODY] = b"" if length == 0 else None
         return
     if length > limit:
-        environ[BODY] = None  # the app answers 413 without reading it
-        return
+        return  # the app answers 413 without reading it
     stream = environ["wsgi.input"]
     parts, size = [], 0
-    while size < length:
-        part = stream.read(length - size)
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
+    try:
+        while size < length:
+            part = stream.read(length - size)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    except ConnectionError:
+        raise
+    except (OSError, ValueError):
+        pass  # a broken stream: the app gets what arrived
     body = b"".join(parts)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))

@@ -191,3 +191,27 @@ def test_no_secret_anywhere(mock: MockProGet, http: requests.Session,
     for what, secret in secrets.items():
         for where, text in places.items():
             assert secret not in text, f"the {what} appears in the {where}"
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n"
+    b"Content-Type: application/json\r\n\r\n{\"type\":",
+    b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",
+])
+def test_odd_bodies_are_journaled_never_a_500(mock: MockProGet, raw: bytes) -> None:
+    """Issue 3 §4 / §5: the journal reads bodies without ever turning a request into a 500
+    (a Content-Length with a broken chunk stream, a body cut short, a negative length)."""
+    import socket
+
+    with socket.create_connection((mock.host, mock.port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else None
+    assert status is None or status < 500
+    entries = mock.journal.entries()
+    assert all(e["status"] is None or e["status"] < 500 for e in entries)
