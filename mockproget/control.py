@@ -313,6 +313,9 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
             problems.append(f"{where}.admin: must be true or false")
             continue
         password_digest = None
+        if "password" in item and not isinstance(item["password"], str):
+            problems.append(f"{where}.password: must be a string")
+            continue
         if isinstance(item.get("password"), str):
             password_digest = digest(item["password"])
         elif "secret" in item:

@@ -57,6 +57,8 @@ __all__ = [
     "FaultRule",
     "FaultRuleError",
     "FaultSet",
+    "Plan",
+    "canned_response",
     "parse_fault_spec",
     "parse_rule",
 ]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from serve_process import ServeProcess
 
 from mockproget import Config, MockProGet, load_config
@@ -272,3 +273,25 @@ def test_four_ways_are_equivalent(configured: tuple[str, str], http: requests.Se
         (200, ["slow"], 2.0, None), (503, ["slow", "busy"], 2.0, None),
         (200, ["slow"], 2.0, None), (503, ["slow", "busy"], 2.0, None),
         (None, ["cut"], None, "close"), (200, [], None, None)]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8)
+_FIELDS = st.sampled_from(["name", "action", "method", "path", "carrier", "probability", "after",
+                           "times", "every", "when", "status", "body", "headers", "retry_after",
+                           "duration_ms", "lower_ms", "upper_ms", "median_ms", "sigma", "size",
+                           "keep", "chunks", "users", "apiKeys", "settings", "instance", "journal_size"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from([("POST", "faults"), ("PUT", "state"), ("PATCH", "settings")]),
+       body=st.dictionaries(_FIELDS, _JSON, max_size=5) | _JSON)
+def test_control_api_never_answers_500(mock: MockProGet, route: tuple[str, str], body: object) -> None:
+    """Issue 3 §5: whatever JSON the control API gets, the answer is never a 500."""
+    method, path = route
+    client = mock.app.test_client()
+    response = client.open("/__mockproget__/" + path, method=method, json=body)
+    assert response.status_code < 500, response.get_data(as_text=True)
+    mock.reset()
