@@ -137,7 +137,6 @@ class FaultRule:
     size: int | None = None
     keep: float | None = None
     chunks: int | None = None
-    _given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property
     def terminal(self) -> bool:
@@ -337,7 +336,7 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
     elif action == "hang":
         values["duration_ms"] = _number("duration_ms", data.get("duration_ms", 30_000), low=0,
                                         high=MAX_HANG_MS, low_open=True)
-    return FaultRule(**values, _given=frozenset(data))
+    return FaultRule(**values)
 
 
 def parse_fault_spec(text: str) -> dict[str, Any]:
