@@ -111,7 +111,7 @@ class Journal:
                         and (status is None or e["status"] == status)
                         and (since is None or e["time"] > since)]
         selected.sort(key=lambda e: e["seq"])
-        return [{**e, "headers": dict(e["headers"])} for e in selected]
+        return [{**e, "headers": dict(e["headers"]), "faults": list(e.get("faults", ()))} for e in selected]
 
 
 class JournalMiddleware:

@@ -341,6 +341,32 @@ def test_rules_and_counters_come_back_at_reset(mock: MockProGet) -> None:
     assert mock.app.test_client().get("/health").status_code == 200
 
 
+def test_counters_are_exact_under_concurrent_requests(mock: MockProGet) -> None:
+    """Issue 3 §1 (thread-safe rules): 8 clients at once; ``every = 2`` fires on exactly
+    half of the matches, and the journal holds every request."""
+    mock.faults.add(name="half", path="/health", status=503, every=2)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        with requests.Session() as session:
+            for _ in range(25):
+                code = session.get(mock.url + "health", timeout=10).status_code
+                with lock:
+                    statuses.append(code)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses.count(503) == statuses.count(200) == 100
+    [stats] = mock.faults.stats()
+    assert (stats["matched"], stats["applied"]) == (200, 100)
+    entries = mock.journal.entries()
+    assert len(entries) == 200 and sorted(e["seq"] for e in entries) == list(range(1, 201))
+
+
 # -- determinism -----------------------------------------------------------------------
 
 
