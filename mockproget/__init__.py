@@ -6,6 +6,8 @@ from .app import create_app
 from .backend import Backend, Snapshot
 from .config import Config, ConfigError, load_config
 from .errors import Forbidden, InvalidInput, NotFound, ProGetError
+from .faults import ConnectionFault, FaultRule, FaultRuleError, FaultSet
+from .journal import Journal
 from .models import ApiKey, InstanceSettings, NewApiKey, Principal, SeedState, User
 from .server import MockProGet
 
@@ -14,9 +16,14 @@ __all__ = [
     "Backend",
     "Config",
     "ConfigError",
+    "ConnectionFault",
+    "FaultRule",
+    "FaultRuleError",
+    "FaultSet",
     "Forbidden",
     "InstanceSettings",
     "InvalidInput",
+    "Journal",
     "MockProGet",
     "NewApiKey",
     "NotFound",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -13,7 +14,10 @@ from werkzeug.exceptions import HTTPException
 
 from .backend import Backend
 from .config import Config
+from .control import Sealer, control
 from .errors import ProGetError
+from .faults import FaultMiddleware, FaultSet
+from .journal import Journal, JournalMiddleware
 from .views import BODY_ERROR, api_keys, backend_of, health
 
 if TYPE_CHECKING:
@@ -37,6 +41,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.register_blueprint(health)
     app.after_request(_proget_headers)
     app.register_error_handler(Exception, _render_error)
+    _add_faults_and_journal(app, config, backend)
     app.wsgi_app = _BufferChunkedBody(app.wsgi_app, config.max_body)  # type: ignore[method-assign]
     return app
 
@@ -73,6 +78,31 @@ class _BufferChunkedBody:
             environ.pop("wsgi.input_terminated", None)
             environ.pop("HTTP_TRANSFER_ENCODING", None)  # else werkzeug ignores the length
         return self.app(environ, start_response)
+
+
+def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> None:
+    """The fault rules, the journal and the control API (issue 3).
+
+    WSGI order, outside in: chunked-body reader, journal (reads other bodies once),
+    faults (the one place rules are matched), the Flask app.
+    """
+    faults = FaultSet(config.faults, seed=config.seed)
+    journal = Journal(config.journal_size)
+    stopping = threading.Event()  # set by the server at stop: injected waits end
+    app.extensions.update({
+        "mockproget.faults": faults, "mockproget.journal": journal,
+        "mockproget.stopping": stopping, "mockproget.control_token": config.control_token,
+        "mockproget.sealer": Sealer(),
+    })
+    app.register_blueprint(control)
+
+    def proget_headers() -> dict[str, str]:
+        settings = backend.settings
+        return {"X-ProGet-Version": settings.parsed_version.header, "X-ProGet-Edition": settings.edition}
+
+    app.wsgi_app = JournalMiddleware(  # type: ignore[method-assign]
+        FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body,
+        backend.is_secret)
 
 
 def _proget_headers(response: Response) -> Response:

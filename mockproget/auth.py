@@ -8,14 +8,22 @@ object of an ``application/json`` body (charset allowed) [doc].
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
-from flask import Request, g
+from flask import Request
+from werkzeug.wrappers import Request as WsgiRequest
 
 from .models import Credential
 
-__all__ = ["find_credential", "json_root"]
+__all__ = ["BODY", "credential_from_environ", "find_credential", "json_root"]
+
+#: WSGI environ key: the request body, read whole once (bytes), or ``None`` when too large.
+BODY = "mockproget.body"
+_CREDENTIAL = "mockproget.credential"
+_JSON_ROOT = "mockproget.json_root"
 
 
 _NO_BODY = object()
@@ -24,10 +32,10 @@ _NO_BODY = object()
 def json_root(request: Request) -> Any:
     """The JSON body when the content type is ``application/json``; else ``None``.
 
-    Parsed once per request; a body that is not valid JSON yields ``None`` here (the
-    schema reports it later, after authentication).
+    Parsed once per request (cached in the WSGI environ); a body that is not valid JSON
+    yields ``None`` here (the schema reports it later, after authentication).
     """
-    cached = g.get("_json_root", _NO_BODY)
+    cached = request.environ.get(_JSON_ROOT, _NO_BODY)
     if cached is not _NO_BODY:
         return cached
     value = None
@@ -36,7 +44,7 @@ def json_root(request: Request) -> Any:
             value = json.loads(request.get_data(cache=True).decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError, RecursionError):
             value = None
-    g._json_root = value
+    request.environ[_JSON_ROOT] = value
     return value
 
 
@@ -64,3 +72,24 @@ def find_credential(request: Request) -> Credential | None:
         if value:
             return Credential(carrier, value)
     return None
+
+
+def credential_from_environ(environ: MutableMapping[str, Any]) -> Credential | None:
+    """:func:`find_credential` for a raw WSGI environ, outside any view (cached in it).
+
+    Reads the body from ``environ[BODY]`` (buffered by the journal middleware) on a copy
+    of the environ, so the mock still reads it whole afterwards.
+    """
+    if _CREDENTIAL in environ:
+        return environ[_CREDENTIAL]  # type: ignore[no-any-return]
+    copy = dict(environ)
+    body = environ.get(BODY)
+    copy["wsgi.input"] = io.BytesIO(body or b"")
+    copy["CONTENT_LENGTH"] = str(len(body or b""))
+    copy.pop("wsgi.input_terminated", None)
+    try:
+        credential = find_credential(WsgiRequest(copy))  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a body werkzeug cannot parse carries no credential
+        credential = None
+    environ[_CREDENTIAL] = credential
+    return credential

@@ -30,7 +30,7 @@ from .models import (
     digest,
 )
 
-__all__ = ["Backend", "Snapshot"]
+__all__ = ["Backend", "Snapshot", "StateDump"]
 
 
 @dataclass(frozen=True)
@@ -342,3 +342,79 @@ class Backend:
         """Several :meth:`add_api_key` calls under one lock."""
         with self._lock:
             return [self.add_api_key(k) for k in keys]
+
+    def is_secret(self, text: str) -> bool:
+        """Whether ``text`` is the text of a stored key or a user's password (for masking)."""
+        wanted = digest(text)
+        with self._lock:
+            return wanted in self._by_digest or any(
+                u.password_digest is not None and hmac.compare_digest(u.password_digest, wanted)
+                for u in self._users.values())
+
+    # -- JSON state (the control API) ----------------------------------------------------
+
+    def export_state(self) -> StateDump:
+        """Copies of the whole state, secrets (digests, key texts) included: never render
+        it as is (the control API seals the secrets first)."""
+        with self._lock:
+            return StateDump(
+                settings=self.settings,
+                users=[copy.copy(u) for u in self._users.values()],
+                feeds=list(self._feeds), feed_groups=list(self._feed_groups),
+                keys=[copy.copy(k) for k in self._keys.values()], next_id=self._next_id)
+
+    def import_state(self, dump: StateDump) -> None:
+        """Replace the whole state with ``dump``; :class:`InvalidInput` lists every problem.
+
+        Checks what the state must hold together: unique user names, key ids and key
+        texts (digests); feeds, feed groups and users that keys name exist; ``next_id``
+        above every id. Generated keys keep their random stream.
+        """
+        problems: list[str] = []
+        users = {u.name: u for u in dump.users}
+        if len(users) != len(dump.users):
+            problems.append("users: a user name is given more than once")
+        ids = [k.id for k in dump.keys]
+        if len(set(ids)) != len(ids):
+            problems.append("apiKeys: an id is given more than once")
+        digests = [k.digest for k in dump.keys]
+        if len(set(digests)) != len(digests):
+            problems.append("apiKeys: two keys have the same text")
+        for key in dump.keys:
+            if key.feed is not None and key.feed not in dump.feeds:
+                problems.append(f"apiKeys: key {key.id}: there is no feed named {key.feed!r}")
+            if key.feed_group is not None and key.feed_group not in dump.feed_groups:
+                problems.append(f"apiKeys: key {key.id}: there is no feed group named {key.feed_group!r}")
+            if key.user is not None and key.user not in users:
+                problems.append(f"apiKeys: key {key.id}: there is no user named {key.user!r}")
+        if ids and dump.next_id <= max(ids):
+            problems.append(f"nextId: must be above every key id (at least {max(ids) + 1})")
+        if problems:
+            raise InvalidInput(problems, heading="Invalid state")
+        with self._lock:
+            self.settings = dump.settings
+            self._users = dict(users)
+            self._feeds = {name: Feed(name) for name in dump.feeds}
+            self._feed_groups = {name: FeedGroup(name) for name in dump.feed_groups}
+            self._keys = {k.id: copy.copy(k) for k in sorted(dump.keys, key=lambda k: k.id)}
+            if self.settings.hash_keys:
+                for key in self._keys.values():
+                    key.key = None
+            self._by_digest = {k.digest: k.id for k in self._keys.values()}
+            self._next_id = dump.next_id
+
+
+@dataclass
+class StateDump:
+    """The whole state of a :class:`Backend` as plain objects (see :meth:`Backend.export_state`)."""
+
+    settings: InstanceSettings
+    users: list[User]
+    feeds: list[str]
+    feed_groups: list[str]
+    keys: list[ApiKey]
+    next_id: int
+
+    def __repr__(self) -> str:
+        return (f"StateDump(users={[u.name for u in self.users]}, feeds={self.feeds}, "
+                f"feed_groups={self.feed_groups}, keys={[k.id for k in self.keys]}, next_id={self.next_id})")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
-from .config import ConfigError, load_config
+from .config import Config, ConfigError, load_config
+from .faults import FaultRuleError, FaultSet, parse_fault_spec
 from .server import MockProGet
 
 __all__ = ["main"]
@@ -18,7 +20,9 @@ __all__ = ["main"]
 def _serve(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config).with_overrides(
-            host=args.host, port=args.port, admin_key=args.admin_key, seed=args.seed)
+            host=args.host, port=args.port, admin_key=args.admin_key, seed=args.seed,
+            control_token=args.control_token, journal_size=args.journal_size)
+        config = _with_cli_faults(config, args.fault or [])
         server = MockProGet(config)
         server.start()
     except ConfigError as error:
@@ -35,6 +39,13 @@ def _serve(args: argparse.Namespace) -> int:
           f"listening on {server.url}")
     print(f"mockproget: admin API key: {'(as given)' if given else server.admin_key}")
     print(f"mockproget: seed: {config.seed if config.seed is not None else '(none: random keys)'}")
+    rules = server.faults.rules
+    if rules:
+        print(f"mockproget: fault rules: {', '.join(r.name for r in rules)}")
+    if not config.control_token and not _loopback(config.host):
+        print(f"mockproget: warning: {config.host} is not a loopback address and the control API "
+              f"(/__mockproget__/) has no token: anyone who can reach it can reset the state and "
+              f"inject faults; set --control-token or MOCKPROGET_CONTROL_TOKEN", file=sys.stderr)
     print("mockproget: press Ctrl+C to stop", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -48,6 +59,37 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_cli_faults(config: Config, specs: list[str]) -> Config:
+    """Append the ``--fault`` rules to the configured ones (validated: exit 2 when bad)."""
+    rules = list(config.faults)
+    for spec in specs:
+        try:
+            rules.append(parse_fault_spec(spec))
+            FaultSet(rules)  # validates the new rule, and that its name is unique
+        except FaultRuleError as error:
+            raise ConfigError(f"--fault {spec!r}", error.field, error.problem) from None
+    return config.with_overrides(faults=rules)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockproget", description="A mock ProGet server (api-keys endpoints).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,7 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-key", metavar="KEY",
                        help="text of the full-control admin key (default: random; "
                             "MOCKPROGET_ADMIN_KEY keeps it out of the process list)")
-    serve.add_argument("--seed", type=int, help="make generated keys deterministic")
+    serve.add_argument("--seed", type=int,
+                       help="drive every random choice (generated keys, fault draws, delays, "
+                            "garbage bytes) from this seed, for reproducible runs")
+    serve.add_argument("--fault", action="append", metavar="SPEC",
+                       help="add a fault rule (repeatable), e.g. "
+                            "'POST /api/api-keys/create 503 probability=0.3' or "
+                            "'{path=\"/api/*\", action=\"reset\", times=1}'; see the README")
+    serve.add_argument("--control-token", metavar="TOKEN",
+                       help="require this token in the X-MockProGet-Token header of control API "
+                            "requests (MOCKPROGET_CONTROL_TOKEN keeps it out of the process list)")
+    serve.add_argument("--journal-size", type=_positive_int, metavar="N",
+                       help="keep the last N requests in the journal (default 1000)")
     serve.set_defaults(func=_serve)
     return parser
 

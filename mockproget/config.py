@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
+from .faults import FaultRuleError, FaultSet
 from .models import InstanceSettings, NewApiKey, SeedState
 from .schemas import load_new_api_key
 
@@ -124,8 +125,21 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config
         changes["control_token"] = _expect(source, "control.token", control["token"], str, "a string")
     if "faults" in data:
         changes["faults"] = [dict(t) for t in _tables(source, "faults", data["faults"])]
+        check_faults(source, changes["faults"])
     changes["state"] = _state(source, data, config.state)
     return replace(config, **changes)
+
+
+def check_faults(source: str, rules: list[dict[str, Any]], first: int = 0) -> None:
+    """Validate ``[[faults]]`` tables; the error names ``faults[i].field``.
+
+    :param first: the index of ``rules[0]`` in the whole list (earlier rules are valid).
+    """
+    for i in range(len(rules)):
+        try:
+            FaultSet(rules[: i + 1])  # names must be unique, defaults included
+        except FaultRuleError as error:
+            raise ConfigError(source, f"faults[{first + i}].{error.field}", error.problem) from None
 
 
 def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedState:

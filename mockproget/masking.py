@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-__all__ = ["MASK", "SECRET_NAMES", "mask_headers", "mask_json", "mask_query", "mask_text"]
+__all__ = ["MASK", "SECRET_NAMES", "mask_headers", "mask_json", "mask_query", "mask_text", "mask_tokens"]
 
 MASK = "********"
 #: Names whose values are secrets (compared case-insensitively): the four credential
@@ -46,3 +46,19 @@ def mask_json(value: object) -> object:
     if isinstance(value, list):
         return [mask_json(v) for v in value]
     return value
+
+
+#: What separates tokens in a URL, a header or a body: punctuation, blanks, %XX escapes.
+_TOKEN_SEPARATORS = re.compile(r"((?:%[0-9A-Fa-f]{2}|[\s/?&=:;,\"'<>()\[\]{}\\])+)")
+
+
+def mask_tokens(text: str, is_secret: Callable[[str], bool]) -> str:
+    """Mask every token of ``text`` that ``is_secret`` recognises (a live key's text, a
+    user's password), wherever it appears: a path, a header, a body."""
+    if not text:
+        return text
+    parts = _TOKEN_SEPARATORS.split(text)
+    for i in range(0, len(parts), 2):  # even indexes are tokens, odd ones separators
+        if parts[i] and is_secret(parts[i]):
+            parts[i] = MASK
+    return "".join(parts)

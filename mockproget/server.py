@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import select
 import selectors
 import socket
+import struct
 import threading
+import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -23,8 +26,13 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from .app import create_app
 from .backend import Backend
 from .config import Config
-from .masking import mask_text
+from .faults import ConnectionFault, FaultSet
+from .journal import Journal
+from .masking import mask_text, mask_tokens
 from .models import NewApiKey, SeedState
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = ["MockProGet"]
 
@@ -34,15 +42,91 @@ access_log = logging.getLogger("mockproget.access")
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler with secrets masked in its log lines, logged to ``mockproget.access``."""
 
+    def _mask(self, text: str) -> str:
+        """``key=`` values, and any token that is a live key's text or a password."""
+        backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
+        return mask_tokens(mask_text(text), backend.is_secret)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        access_log.info('%s "%s" %s %s', self.address_string(), mask_text(self.requestline), code, size)
+        access_log.info('%s "%s" %s %s', self.address_string(), self._mask(self.requestline), code, size)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        access_log.warning("%s %s", self.address_string(), mask_text(format % args))
+        access_log.warning("%s %s", self.address_string(), self._mask(format % args))
 
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug signature
         getattr(access_log, type if type in ("info", "warning", "error") else "info")(
-            "%s", mask_text(message % args if args else message))
+            "%s", self._mask(message % args if args else message))
+
+    def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
+        """The client went away, or the fault middleware asks for a connection fault:
+        apply it to this request's socket; either way the connection ends here."""
+        self.close_connection = True
+        if not isinstance(error, ConnectionFault):
+            return
+        access_log.info('%s "%s" - fault %s (rule %s)', self.address_string(),
+                        self._mask(self.requestline), error.kind, error.rule)
+        connection = _RawConnection(self)
+        if error.kind == "reset":
+            connection.reset()
+        elif error.kind == "garbage":
+            connection.send(error.garbage)
+            connection.close()
+        elif error.kind == "hang":
+            connection.wait_closed(error.seconds, self.server.app.extensions["mockproget.stopping"])  # type: ignore[attr-defined]
+            connection.close()
+        else:  # close
+            connection.close()
+
+
+class _RawConnection:
+    """The client socket of one request, for the connection faults."""
+
+    def __init__(self, handler: WSGIRequestHandler) -> None:
+        self._handler = handler
+
+    def __repr__(self) -> str:
+        return "<RawConnection>"
+
+    def send(self, data: bytes) -> None:
+        try:
+            self._handler.wfile.write(data)
+        except OSError:
+            pass  # the client is gone already
+
+    def close(self) -> None:
+        """FIN with no answer."""
+        self._handler.close_connection = True
+        try:
+            self._handler.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def reset(self) -> None:
+        """RST: linger 0, then close the last references to the socket at once."""
+        handler = self._handler
+        handler.close_connection = True
+        sock = handler.connection
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        handler.rfile.close()  # the socket's makefile() reader holds a reference
+        sock.close()
+
+    def wait_closed(self, timeout: float, stop: threading.Event) -> None:
+        """Until the client closes its side, ``timeout`` passes, or the server stops."""
+        sock = self._handler.connection
+        deadline = time.monotonic() + timeout
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                readable, _, _ = select.select([sock], [], [], min(remaining, 0.25))
+                if readable and not sock.recv(65536):
+                    return
+            except (OSError, ValueError):
+                return
 
 
 class _BindFailed(Exception):
@@ -122,6 +206,9 @@ class MockProGet:
                               display_name=ADMIN_KEY_NAME, logging="none")])
         self.backend = Backend(self.config.instance, state, seed=self.config.seed)
         self.app: Flask = create_app(self.config, self.backend)
+        self.faults: FaultSet = self.app.extensions["mockproget.faults"]
+        self.journal: Journal = self.app.extensions["mockproget.journal"]
+        self._stopping: threading.Event = self.app.extensions["mockproget.stopping"]
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._wake_r: socket.socket | None = None
@@ -140,6 +227,7 @@ class MockProGet:
         """
         if self._server is not None:
             raise RuntimeError("this MockProGet is already started")
+        self._stopping.clear()
         try:
             self._server = _Server(self.config.host, self.config.port, self.app,
                                    handler=_RequestHandler)
@@ -156,6 +244,7 @@ class MockProGet:
         if server is None or thread is None:
             return
         assert self._wake_w is not None and self._wake_r is not None
+        self._stopping.set()  # injected delays, dribbles and hangs end now
         self._wake_w.send(b"\0")
         thread.join()
         server.close_connections()
@@ -209,9 +298,17 @@ class MockProGet:
             host = "127.0.0.1"
         return f"http://{host}:{self.port}/"
 
+    @property
+    def seed(self) -> int | None:
+        """The seed driving every random choice (keys, fault draws, delays), or ``None``."""
+        return self.config.seed
+
     def reset(self) -> None:
-        """Back to the seeded state (keys, users, feeds, settings)."""
+        """Everything back: the seeded state and settings, the configured fault rules with
+        fresh counters and re-seeded random streams, an empty journal."""
         self.backend.reset()
+        self.faults.reset()
+        self.journal.clear()
 
 
 ADMIN_KEY_NAME = "mockproget admin"

@@ -1,0 +1,323 @@
+"""The request journal: a bounded ring buffer of what the mock was asked and answered.
+
+Each entry is a JSON-ready dict, secrets masked when it is recorded: credential carriers
+(``X-ApiKey``, ``key``, ``API_Key``), passwords, tokens, the ``key`` of every JSON body,
+the text of a newly created key, and the credential's value wherever else it appears.
+Bodies are kept as the authenticating API key's ``logging`` says (``request``,
+``response``, ``both``; ProGet's access-log semantics, seed doc "Logging Options");
+pseudo-key, anonymous and refused requests never have their bodies kept.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+import threading
+import time
+from collections import deque
+from urllib.parse import parse_qsl
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .auth import BODY, credential_from_environ
+from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
+from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text, mask_tokens
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["DEFAULT_SIZE", "Journal", "JournalMiddleware"]
+
+DEFAULT_SIZE = 1000
+#: At most this many characters of a body, and of a header value, are kept.
+BODY_CAP = 8192
+HEADER_CAP = 1024
+PRINCIPAL = "mockproget.principal"
+CREATED_KEY = "mockproget.created_key"
+
+
+class Journal:
+    """A thread-safe ring buffer of request entries; the oldest go first.
+
+    :param size: the most entries kept (memory stays flat under any load).
+    """
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"the journal size must be a positive integer, not {size!r}")
+        self._lock = threading.Lock()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._total = self._seq = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<Journal {len(self)}/{self.size} entries>"
+
+    @property
+    def size(self) -> int:
+        """The bound."""
+        return self._entries.maxlen or 0
+
+    @property
+    def total(self) -> int:
+        """Entries recorded since the last :meth:`clear`, including those dropped."""
+        with self._lock:
+            return self._total
+
+    def resize(self, size: int) -> None:
+        """Change the bound, keeping the newest entries."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"the journal size must be a positive integer, not {size!r}")
+        with self._lock:
+            self._entries = deque(self._entries, maxlen=size)
+
+    def arrival(self) -> int:
+        """The next sequence number: taken when a request arrives, so entries list
+        requests in the order they came even when they finish in another order."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append an entry (already masked); one without ``seq`` gets the next one."""
+        with self._lock:
+            self._total += 1
+            if not entry.get("seq"):
+                self._seq += 1
+                entry["seq"] = self._seq
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        """Forget every entry; ``seq`` starts again at 1."""
+        with self._lock:
+            self._entries.clear()
+            self._total = self._seq = 0
+
+    def entries(self, *, path: str | None = None, status: int | None = None,
+                since: float | None = None) -> list[dict[str, Any]]:
+        """Entries, oldest first, filtered (all filters combine).
+
+        :param path: a glob on the path (``/api/*``); an exact path matches itself.
+        :param status: the HTTP status (entries of connection faults have ``None``).
+        :param since: only entries whose ``time`` (epoch seconds) is after this.
+        """
+        with self._lock:
+            selected = [e for e in self._entries
+                        if (path is None or fnmatch.fnmatchcase(e["path"], path))
+                        and (status is None or e["status"] == status)
+                        and (since is None or e["time"] > since)]
+        selected.sort(key=lambda e: e["seq"])
+        return [{**e, "headers": dict(e["headers"]), "faults": list(e.get("faults", ()))} for e in selected]
+
+
+class JournalMiddleware:
+    """Records every request but the control API's in a :class:`Journal`.
+
+    Outermost of the mock's middlewares but the chunked-body reader: it reads a request
+    body with a ``Content-Length`` (up to ``max_body``) once, into ``environ[BODY]``, and
+    hands the rest of the app an in-memory copy.
+    """
+
+    def __init__(self, app: WSGIApplication, journal: Journal, max_body: int,
+                 is_secret: Callable[[str], bool] = lambda text: False) -> None:
+        self.app, self.journal, self.max_body = app, journal, max_body
+        self.is_secret = is_secret
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return self.app(environ, start_response)
+        _buffer_body(environ, self.max_body)
+        when, started = time.time(), time.perf_counter()
+        seen: dict[str, Any] = {"status": None, "content_type": "", "seq": self.journal.arrival()}
+
+        def observe(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"] = int(status.split(None, 1)[0])
+            seen["content_type"] = next((v for k, v in headers if k.lower() == "content-type"), "")
+            return start_response(status, headers, exc_info)
+
+        try:
+            result = self.app(environ, observe)
+        except ConnectionFault:
+            seen["status"] = None
+            self._record(environ, when, started, seen, [])
+            raise
+        if environ.get(CONNECTION_APPLIED) == "dribble":  # streamed slowly: record at the end
+            return _Recorded(result, lambda chunks: self._record(environ, when, started, seen, chunks))
+        try:  # the mock's answers are small: record now, so lazy WSGI clients see the entry too
+            chunks = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        self._record(environ, when, started, seen, chunks)
+        return chunks
+
+    def _record(self, environ: WSGIEnvironment, when: float, started: float,
+                seen: dict[str, Any], chunks: list[bytes]) -> None:
+        entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
+                            status=seen["status"], response_type=seen["content_type"],
+                            response=b"".join(chunks), is_secret=self.is_secret)
+        entry["seq"] = seen["seq"]
+        self.journal.record(entry)
+
+
+class _Recorded:
+    """The app's answer, passed through; records the entry once, when it ends."""
+
+    def __init__(self, inner: Iterable[bytes], done: Callable[[list[bytes]], None]) -> None:
+        self.inner, self.done = inner, done
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.inner:
+            if self.kept <= BODY_CAP * 4:
+                self.chunks.append(chunk)
+                self.kept += len(chunk)
+            yield chunk
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.done(self.chunks)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finish()
+
+
+def _buffer_body(environ: WSGIEnvironment, limit: int) -> None:
+    """Read a ``Content-Length`` body once into ``environ[BODY]``; leave the rest alone.
+
+    A chunked body (``wsgi.input_terminated``: the chunked-body reader did not take it,
+    e.g. it came with a Content-Length too), a body over ``limit`` (413) and a bad length
+    are left to the app as they are (``BODY`` is ``None``). A stream that breaks midway
+    leaves the app the part that arrived.
+    """
+    if BODY in environ:
+        return
+    raw = environ.get("CONTENT_LENGTH") or ""
+    environ[BODY] = None
+    if environ.get("wsgi.input_terminated"):
+        return
+    try:
+        length = int(raw) if raw.strip() else 0
+    except ValueError:
+        return
+    if length <= 0:
+        environ[BODY] = b"" if length == 0 else None
+        return
+    if length > limit:
+        return  # the app answers 413 without reading it
+    stream = environ["wsgi.input"]
+    parts, size = [], 0
+    try:
+        while size < length:
+            part = stream.read(length - size)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    except ConnectionError:
+        raise
+    except (OSError, ValueError):
+        pass  # a broken stream: the app gets what arrived
+    body = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ[BODY] = body
+
+
+def _text(value: str) -> str:
+    """A WSGI (latin-1) string back to the text the client sent."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value
+
+
+def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    pairs = []
+    for name, value in environ.items():
+        if name.startswith("HTTP_"):
+            pairs.append((name[5:].replace("_", "-").title(), str(value)))
+        elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            pairs.append((name.replace("_", "-").title(), str(value)))
+    return pairs
+
+
+def render_body(data: bytes, content_type: str, secrets: list[str],
+                is_secret: Callable[[str], bool] = lambda text: False) -> str:
+    """A body as journal text: JSON with secret properties masked, forms with ``key``
+    masked, every known secret masked, at most :data:`BODY_CAP` characters."""
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    text: str | None = None
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        try:
+            text = json.dumps(mask_json(json.loads(data.decode("utf-8-sig"))), ensure_ascii=False)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            text = None
+    if text is None:
+        text = data.decode("utf-8", "replace")
+        if mimetype == "application/x-www-form-urlencoded":
+            text = mask_query(text)
+    text = mask_tokens(mask_text(text, secrets), is_secret)
+    if len(text) > BODY_CAP:
+        text = text[:BODY_CAP] + f"... ({len(data)} bytes in all)"
+    return text
+
+
+def _query(query: str, secrets: list[str], is_secret: Callable[[str], bool]) -> str:
+    """The query string, decoded for reading, secret values masked."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join(
+        f"{mask_tokens(name, is_secret)}="
+        f"{MASK if name.lower() in SECRET_NAMES else mask_tokens(mask_text(value, secrets), is_secret)}"
+        for name, value in pairs)
+
+
+def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,
+                response_type: str, response: bytes,
+                is_secret: Callable[[str], bool] = lambda text: False) -> dict[str, Any]:
+    """One journal entry for a finished request (every secret masked)."""
+    credential = credential_from_environ(environ)
+    principal = environ.get(PRINCIPAL)
+    secrets = [s for s in (credential.value if credential else None, environ.get(CREATED_KEY)) if s]
+    headers = {name: mask_tokens(mask_text(value[:HEADER_CAP], secrets), is_secret)
+               for name, value in mask_headers(_headers(environ)).items()}
+    logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
+    request_body = response_body = None
+    if logging in ("request", "both"):
+        body = environ.get(BODY)
+        request_body = None if body is None else render_body(
+            body, environ.get("CONTENT_TYPE", ""), secrets, is_secret)
+    if logging in ("response", "both") and status is not None:
+        response_body = render_body(response, response_type, secrets, is_secret)
+    return {
+        "seq": 0,
+        "time": when,
+        "method": environ.get("REQUEST_METHOD", ""),
+        "path": mask_tokens(mask_text(_text(environ.get("PATH_INFO", "")), secrets), is_secret),
+        "query": _query(_text(environ.get("QUERY_STRING", "")), secrets, is_secret),
+        "headers": headers,
+        "carrier": credential.carrier if credential else None,
+        "principal": principal.describe() if principal is not None else None,
+        "status": status,
+        "duration_ms": round(duration * 1000, 3),
+        "faults": list(environ.get(APPLIED, ())),
+        "delay_ms": environ.get(DELAY_MS),
+        "connection": environ.get(CONNECTION_APPLIED),
+        "logging": logging,
+        "request_body": request_body,
+        "response_body": response_body,
+    }

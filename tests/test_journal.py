@@ -1,0 +1,217 @@
+"""Issue 3 §4: the request journal — bounded, complete, and free of secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from mockproget import Config, MockProGet
+from mockproget.journal import Journal
+
+LIST = "api/api-keys/list"
+CREATE = "api/api-keys/create"
+
+
+@pytest.fixture
+def small_journal() -> Iterator[MockProGet]:
+    """A mock of its own whose journal keeps 100 entries."""
+    with MockProGet(Config(port=0, journal_size=100)) as server:
+        yield server
+
+
+def test_journal_never_grows_past_its_bound(small_journal: MockProGet) -> None:
+    """Issue 3 §4 acceptance: a ring buffer; 10,000 requests leave exactly ``size`` entries."""
+    server = small_journal
+    client = server.app.test_client()
+    headers = {"X-ApiKey": server.admin_key}
+    for i in range(9_900):
+        path = "/health" if i % 3 else "/" + LIST
+        assert client.get(path, headers=headers).status_code == 200
+        if i % 1000 == 0:
+            assert len(server.journal) <= 100
+    with requests.Session() as session:  # and some over the real socket
+        for _ in range(100):
+            assert session.get(server.url + "health", timeout=10).status_code == 200
+    entries = server.journal.entries()
+    assert len(entries) == 100 and server.journal.total == 10_000
+    assert [e["seq"] for e in entries] == list(range(9_901, 10_001))
+    assert all(e["path"] == "/health" and "Werkzeug" not in e["headers"].get("User-Agent", "")
+               for e in entries)
+
+
+def test_journal_class_bound_and_clear() -> None:
+    """Issue 3 §4: ``Journal(size)`` keeps the newest; ``clear`` empties it; size >= 1."""
+    journal = Journal(3)
+    for i in range(10):
+        journal.record({"path": f"/{i}", "status": 200, "time": float(i), "headers": {}})
+    assert [e["path"] for e in journal.entries()] == ["/7", "/8", "/9"]
+    journal.resize(2)
+    assert [e["path"] for e in journal.entries()] == ["/8", "/9"]
+    journal.clear()
+    assert journal.entries() == [] and journal.total == 0
+    with pytest.raises(ValueError):
+        Journal(0)
+
+
+def test_entry_describes_the_request(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §4: time, method, path, query, headers, carrier, principal, status, duration."""
+    before = time.time()
+    http.get(mock.url + LIST, params={"key": mock.admin_key, "page": "1"}, timeout=10)
+    [entry] = mock.journal.entries()
+    assert before <= entry["time"] <= time.time()
+    assert entry["method"] == "GET" and entry["path"] == "/api/api-keys/list"
+    assert entry["query"] == "key=********&page=1"
+    assert entry["carrier"] == "query" and entry["principal"] == "system key #1"
+    assert entry["status"] == 200 and entry["duration_ms"] >= 0
+    assert entry["faults"] == [] and entry["delay_ms"] is None and entry["connection"] is None
+    assert entry["headers"]["Host"].startswith("127.0.0.1:")
+
+
+def test_refused_request_is_journaled_without_a_principal(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §4 / spec §3: a 403 is journaled: its carrier, no principal, no body."""
+    http.get(mock.url + LIST, headers={"X-ApiKey": "not-a-key"}, timeout=10)
+    [entry] = mock.journal.entries()
+    assert entry["status"] == 403 and entry["carrier"] == "header" and entry["principal"] is None
+    assert entry["headers"]["X-Apikey"] == "********"
+
+
+def _key(mock: MockProGet, http: requests.Session, logging_mode: str) -> str:
+    """A personal key of the admin user Admin, with the given ``logging``."""
+    response = http.post(mock.url + CREATE, headers={"X-ApiKey": mock.admin_key}, timeout=10,
+                         json={"type": "personal", "user": "Admin", "logging": logging_mode})
+    assert response.status_code == 200
+    return str(response.json()["key"])
+
+
+@pytest.mark.parametrize(("mode", "request_kept", "response_kept"), [
+    ("none", False, False),
+    ("request", True, False),
+    ("response", False, True),
+    ("both", True, True),
+])
+def test_bodies_kept_as_the_keys_logging_says(mock: MockProGet, http: requests.Session, mode: str,
+                                              request_kept: bool, response_kept: bool) -> None:
+    """Issue 3 §4 / spec §2 ``logging`` (seed doc "Logging Options"): which bodies are kept."""
+    key = _key(mock, http, mode)
+    mock.journal.clear()
+    http.post(mock.url + CREATE, headers={"X-ApiKey": key}, timeout=10,
+              json={"type": "personal", "user": "Admin", "logging": "none", "description": "second"})
+    [entry] = mock.journal.entries()
+    assert entry["principal"] == "personal key #2 of user Admin" and entry["logging"] == mode
+    if request_kept:
+        assert json.loads(entry["request_body"])["description"] == "second"
+    else:
+        assert entry["request_body"] is None
+    if response_kept:
+        answer = json.loads(entry["response_body"])
+        assert answer["id"] == 3 and answer["key"] == "********"
+    else:
+        assert entry["response_body"] is None
+
+
+def test_pseudo_key_requests_are_not_body_logged(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §4: a pseudo-key has no ``logging`` setting: its bodies are never kept."""
+    http.post(mock.url + CREATE, headers={"X-ApiKey": "Admin:Admin"}, timeout=10,
+              json={"type": "personal", "user": "Admin", "logging": "both"})
+    [entry] = mock.journal.entries()
+    assert entry["principal"] == "user Admin (pseudo-key)" and entry["carrier"] == "header"
+    assert entry["request_body"] is None and entry["response_body"] is None
+
+
+def test_faults_and_chosen_delay_are_journaled(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §4: the names of the faults applied and the delay chosen."""
+    mock.faults.add(name="slow", path="/health", duration_ms=5)
+    mock.faults.add(name="gone", path="/health", action="close")
+    with pytest.raises(requests.ConnectionError):
+        http.get(mock.url + "health", timeout=10)
+    [entry] = mock.journal.entries()
+    assert entry["faults"] == ["slow", "gone"] and entry["delay_ms"] == 5.0
+    assert entry["connection"] == "close" and entry["status"] is None
+
+
+def test_control_requests_are_not_journaled(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §5: the control API does not clutter the journal."""
+    http.get(mock.url + "__mockproget__/journal", timeout=10)
+    http.get(mock.url + "__mockproget__/settings", timeout=10)
+    assert mock.journal.entries() == []
+
+
+def test_no_secret_anywhere(mock: MockProGet, http: requests.Session,
+                            caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 3 §4 acceptance: the admin key, a user's password and created keys appear
+    nowhere: not in the journal, not in the control API's answers, not in the log."""
+    caplog.set_level(logging.INFO, logger="mockproget.access")
+    password = "Pw-of-carol-7f3a9"
+    mock.backend.add_user("carol", password, admin=True)
+    pseudo = f"carol:{password}"
+    admin = mock.admin_key
+    url = mock.url
+
+    # a key that logs both bodies, created with the pseudo-key in the query string
+    created = http.post(url + CREATE, params={"key": pseudo}, timeout=10,
+                        json={"type": "personal", "user": "carol", "logging": "both"}).json()["key"]
+    # that key creates another (its answer, holding the new key, is body-logged)
+    second = http.post(url + CREATE, headers={"X-ApiKey": created}, timeout=10,
+                       json={"type": "system", "systemApis": ["full-control"], "logging": "both"}).json()["key"]
+    # plain-text create answers (the doc's wording) hold the key text alone
+    mock.backend.update_settings(create_response="text")
+    third = http.post(url + CREATE, headers={"X-ApiKey": second}, timeout=10,
+                      json={"type": "personal", "user": "carol", "logging": "none"}).text
+    mock.backend.update_settings(create_response="json")
+    # every carrier (spec §3), secrets in bodies, a failed attempt, a fault
+    http.get(url + LIST, headers={"X-ApiKey": admin}, timeout=10)
+    http.get(url + LIST, params={"key": created}, timeout=10)
+    http.post(url + "api/api-keys/delete", data={"key": second, "id": "999"}, timeout=10)
+    http.post(url + CREATE, json={"API_Key": pseudo, "type": "personal", "user": "carol",
+                                  "logging": "none", "key": "custom-secret-key-0001"}, timeout=10)
+    http.post(url + CREATE, headers={"X-ApiKey": created}, timeout=10,
+              json={"type": "personal", "user": "carol", "logging": "none", "key": "custom-secret-key-0002"})
+    http.get(url + LIST, headers={"X-ApiKey": f"carol:{password}x"}, timeout=10)
+    http.get(url + f"{pseudo}/nowhere", timeout=10)
+    mock.faults.add(path="/api/api-keys/list", action="reset", times=1)
+    with pytest.raises(requests.ConnectionError):
+        http.get(url + LIST, params={"key": admin}, timeout=10)
+
+    secrets = {"admin key": admin, "password": password, "created key": created,
+               "second key": second, "third key": third, "custom key": "custom-secret-key-0001",
+               "custom key 2": "custom-secret-key-0002"}
+    journal = json.dumps(mock.journal.entries(), ensure_ascii=False)
+    assert len(mock.journal.entries()) == 11
+    answers = [http.get(url + "__mockproget__/" + path, timeout=10).text
+               for path in ("", "journal", "state", "faults", "settings")]
+    answers.append(http.post(url + "__mockproget__/reset", timeout=10).text)
+    places = {"journal": journal, "control API": "\n".join(answers), "access log": caplog.text}
+    assert "carol" in places["journal"] and '"response_body"' in places["journal"]
+    assert "/api/api-keys/create" in places["access log"] and "fault reset" in places["access log"]
+    for what, secret in secrets.items():
+        for where, text in places.items():
+            assert secret not in text, f"the {what} appears in the {where}"
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n"
+    b"Content-Type: application/json\r\n\r\n{\"type\":",
+    b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",
+])
+def test_odd_bodies_are_journaled_never_a_500(mock: MockProGet, raw: bytes) -> None:
+    """Issue 3 §4 / §5: the journal reads bodies without ever turning a request into a 500
+    (a Content-Length with a broken chunk stream, a body cut short, a negative length)."""
+    import socket
+
+    with socket.create_connection((mock.host, mock.port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else None
+    assert status is None or status < 500
+    entries = mock.journal.entries()
+    assert all(e["status"] is None or e["status"] < 500 for e in entries)
