@@ -18,7 +18,7 @@ from .control import Sealer, control
 from .errors import ProGetError
 from .faults import FaultMiddleware, FaultSet
 from .journal import Journal, JournalMiddleware
-from .views import BODY_ERROR, api_keys, backend_of, health
+from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -119,11 +119,13 @@ def _render_error(error: Exception) -> Response:
         return Response(error.message + "\n", status=error.status, mimetype="text/plain")
     if isinstance(error, HTTPException):
         status = error.code or 500
+        if status == 405 and (refusal := missing_before_2024_3()) is not None:
+            return _render_error(refusal)
         if status == 405:
             allowed = ", ".join(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
-            text = f"Method {request.method} is not allowed on {request.path}; use {allowed}."
+            text = f"Method {request.method} is not allowed on {shown_path()}; use {allowed}."
         elif status == 404:
-            text = f"Not found: {request.path}"
+            text = f"Not found: {shown_path()}"
         elif status == 413:
             limit = request.max_content_length
             text = f"The request body is too large (the limit is {limit} bytes)."

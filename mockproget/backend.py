@@ -68,6 +68,7 @@ class Backend:
         with self._lock:
             self.settings = self._initial_settings
             self._users: dict[str, User] = {}
+            self._password_digests: frozenset[bytes] | None = None
             self._feeds: dict[str, Feed] = {}
             self._feed_groups: dict[str, FeedGroup] = {}
             self._keys: dict[int, ApiKey] = {}
@@ -99,6 +100,7 @@ class Backend:
         with self._lock:
             self.settings = state["settings"]  # type: ignore[assignment]
             self._users = state["users"]  # type: ignore[assignment]
+            self._password_digests = None
             self._feeds = state["feeds"]  # type: ignore[assignment]
             self._feed_groups = state["feed_groups"]  # type: ignore[assignment]
             self._keys = state["keys"]  # type: ignore[assignment]
@@ -118,15 +120,24 @@ class Backend:
 
     @contextmanager
     def settings_changed(self, **changes: object) -> Iterator[InstanceSettings]:
-        """Apply ``changes`` for the ``with`` block, then put the previous settings back."""
+        """Apply ``changes`` for the ``with`` block, then put the previous settings back.
+
+        Only the settings come back: keys created or deleted in the block stay so. Key
+        texts that ``hash_keys=True`` made the block forget are listed again afterwards.
+        """
         with self._lock:
             previous = self.settings
+            texts = {key.id: key.key for key in self._keys.values() if key.key is not None}
             self._apply_settings(self.settings.updated(**changes))
         try:
             yield self.settings
         finally:
             with self._lock:
                 self.settings = previous
+                if not previous.hash_keys:  # texts forgotten in the block come back
+                    for key_id, text in texts.items():
+                        if key_id in self._keys:
+                            self._keys[key_id].key = text
 
     def _apply_settings(self, settings: InstanceSettings) -> None:
         """Switching key hashing on forgets every stored key text (spec §5): only digests stay."""
@@ -144,6 +155,7 @@ class Backend:
         user = User(name, digest(password) if password is not None else None, admin)
         with self._lock:
             self._users[name] = user
+            self._password_digests = None
         return user
 
     def add_feed(self, name: str) -> Feed:
@@ -347,9 +359,10 @@ class Backend:
         """Whether ``text`` is the text of a stored key or a user's password (for masking)."""
         wanted = digest(text)
         with self._lock:
-            return wanted in self._by_digest or any(
-                u.password_digest is not None and hmac.compare_digest(u.password_digest, wanted)
-                for u in self._users.values())
+            if self._password_digests is None:
+                self._password_digests = frozenset(
+                    u.password_digest for u in self._users.values() if u.password_digest is not None)
+            return wanted in self._by_digest or wanted in self._password_digests
 
     # -- JSON state (the control API) ----------------------------------------------------
 
@@ -394,6 +407,7 @@ class Backend:
         with self._lock:
             self.settings = dump.settings
             self._users = dict(users)
+            self._password_digests = None
             self._feeds = {name: Feed(name) for name in dump.feeds}
             self._feed_groups = {name: FeedGroup(name) for name in dump.feed_groups}
             self._keys = {k.id: copy.copy(k) for k in sorted(dump.keys, key=lambda k: k.id)}

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from .config import Config, ConfigError, load_config
 from .faults import FaultRuleError, FaultSet, parse_fault_spec
+from .errors import InvalidInput, ProGetError
+from .journal import check_size
 from .server import MockProGet
 
 __all__ = ["main"]
@@ -28,13 +30,18 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"mockproget: bad configuration: {error}", file=sys.stderr)
         return 2
+    except ProGetError as error:  # the seeded state breaks a rule (a key's feed is missing, ...)
+        problem = "; ".join(error.problems) if isinstance(error, InvalidInput) else error.message
+        print(f"mockproget: bad configuration: {args.config or 'flags'}: seeded state: {problem}",
+              file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"mockproget: cannot listen on {config.host}:{config.port}: {error.strerror or error}",
               file=sys.stderr)
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     settings = server.backend.settings
-    given = config.admin_key is not None
+    given = bool(config.admin_key)
     print(f"mockproget: ProGet {settings.parsed_version} ({settings.edition} edition) "
           f"listening on {server.url}")
     print(f"mockproget: admin API key: {'(as given)' if given else server.admin_key}")
@@ -80,13 +87,24 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _positive_int(text: str) -> int:
+def _int(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+
+
+def _journal_size(text: str) -> int:
+    try:
+        return check_size(_int(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _port(text: str) -> int:
+    value = _int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {value}")
     return value
 
 
@@ -96,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the mock server until interrupted")
     serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default 8624; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, help="port to bind (default 8624; 0 picks a free one)")
     serve.add_argument("--admin-key", metavar="KEY",
                        help="text of the full-control admin key (default: random; "
                             "MOCKPROGET_ADMIN_KEY keeps it out of the process list)")
@@ -110,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--control-token", metavar="TOKEN",
                        help="require this token in the X-MockProGet-Token header of control API "
                             "requests (MOCKPROGET_CONTROL_TOKEN keeps it out of the process list)")
-    serve.add_argument("--journal-size", type=_positive_int, metavar="N",
+    serve.add_argument("--journal-size", type=_journal_size, metavar="N",
                        help="keep the last N requests in the journal (default 1000)")
     serve.set_defaults(func=_serve)
     return parser

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
+from .journal import check_size
 from .faults import FaultRuleError, FaultSet
 from .models import InstanceSettings, NewApiKey, SeedState
 from .schemas import load_new_api_key
@@ -119,7 +120,10 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config
     changes["instance"] = settings
     journal = _table(source, "journal", data.get("journal", {}), {"size"})
     if "size" in journal:
-        changes["journal_size"] = _positive(source, "journal.size", journal["size"])
+        try:
+            changes["journal_size"] = check_size(journal["size"])
+        except ValueError as error:
+            raise ConfigError(source, "journal.size", str(error)) from None
     control = _table(source, "control", data.get("control", {}), {"token"})
     if "token" in control:
         changes["control_token"] = _expect(source, "control.token", control["token"], str, "a string")

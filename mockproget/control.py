@@ -26,7 +26,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from .backend import Backend, StateDump
 from .errors import Forbidden, InvalidInput, NotFound
 from .faults import FaultRuleError, FaultSet
-from .journal import Journal
+from .journal import Journal, check_size
 from .models import ApiKey, InstanceSettings, User, digest
 from .schemas import dump_api_key, load_new_api_key
 
@@ -166,8 +166,11 @@ def patch_settings() -> Response:
     if not isinstance(instance, dict):
         raise InvalidInput(["instance: must be an object of instance settings"], heading="Invalid settings")
     size = body.get("journal_size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise InvalidInput([f"journal_size: must be a positive integer, not {size!r}"], heading="Invalid settings")
+    if size is not None:
+        try:
+            check_size(size)
+        except ValueError as error:
+            raise InvalidInput([f"journal_size: {error}"], heading="Invalid settings") from None
     try:
         _backend().settings.updated(**instance)  # validate before changing anything
     except (ValueError, TypeError) as error:

@@ -292,6 +292,10 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
         if "body" in data:
             if not isinstance(data["body"], str):
                 raise FaultRuleError("body", f"must be a string, not {data['body']!r}")
+            try:
+                data["body"].encode("utf-8")
+            except UnicodeEncodeError:
+                raise FaultRuleError("body", "must be valid Unicode text (no lone surrogate)") from None
             values["body"] = data["body"]
         if "headers" in data:
             headers = data["headers"]
@@ -303,6 +307,8 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
             for k, v in pairs:
                 if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", k) or "\r" in v or "\n" in v:
                     raise FaultRuleError("headers", f"not a valid header: {k!r}")
+                if not v.isascii():  # HTTP carries latin-1 bytes; keep to what every client reads
+                    raise FaultRuleError("headers", f"the value of {k!r} must be ASCII text")
             values["headers"] = pairs
         if "retry_after" in data:
             values["retry_after"] = _integer("retry_after", data["retry_after"], low=0)
@@ -629,6 +635,7 @@ class FaultMiddleware:
         self._wait(plan.request_delay_ms)
         terminal = plan.terminal
         if terminal is not None and terminal.when == "request":
+            self._wait(plan.response_delay_ms)  # delays add up, whatever their stage
             return self._act(terminal, plan, environ, start_response, None)
         if terminal is None and not plan.response_delay_ms:
             return self.app(environ, start_response)
@@ -649,6 +656,10 @@ class FaultMiddleware:
         action = rule.action
         if action == "response":
             status, headers, body = canned_response(rule, self.proget_headers())
+            if environ.get("REQUEST_METHOD") == "HEAD" or rule.status in (204, 304):
+                body = b""  # HTTP: no body for these (the headers still say what it would be)
+                if rule.status in (204, 304):
+                    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status, headers)
             return [body]
         if action in ("truncate", "dribble"):

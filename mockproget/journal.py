@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import BODY, credential_from_environ
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
-from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text, mask_tokens
+from .masking import (
+    MASK,
+    SECRET_NAMES,
+    is_secret_value,
+    mask_headers,
+    mask_json,
+    mask_query,
+    mask_text,
+    mask_tokens,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -37,6 +46,17 @@ PRINCIPAL = "mockproget.principal"
 CREATED_KEY = "mockproget.created_key"
 
 
+#: The most entries a journal may keep (entries hold up to two 8 KiB bodies each).
+MAX_SIZE = 1_000_000
+
+
+def check_size(size: object) -> int:
+    """``size`` if it is a usable journal size, else :class:`ValueError` saying why."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
+        raise ValueError(f"the journal size must be an integer from 1 to {MAX_SIZE:,}, not {size!r}")
+    return size
+
+
 class Journal:
     """A thread-safe ring buffer of request entries; the oldest go first.
 
@@ -44,8 +64,7 @@ class Journal:
     """
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"the journal size must be a positive integer, not {size!r}")
+        check_size(size)
         self._lock = threading.Lock()
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
         self._total = self._seq = 0
@@ -70,8 +89,7 @@ class Journal:
 
     def resize(self, size: int) -> None:
         """Change the bound, keeping the newest entries."""
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"the journal size must be a positive integer, not {size!r}")
+        check_size(size)
         with self._lock:
             self._entries = deque(self._entries, maxlen=size)
 
@@ -262,7 +280,7 @@ def render_body(data: bytes, content_type: str, secrets: list[str],
     masked, every known secret masked, at most :data:`BODY_CAP` characters."""
     mimetype = content_type.split(";", 1)[0].strip().lower()
     text: str | None = None
-    if mimetype == "application/json" or mimetype.endswith("+json"):
+    if mimetype != "application/x-www-form-urlencoded":  # create reads JSON under any other type
         try:
             text = json.dumps(mask_json(json.loads(data.decode("utf-8-sig"))), ensure_ascii=False)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -279,11 +297,13 @@ def render_body(data: bytes, content_type: str, secrets: list[str],
 
 def _query(query: str, secrets: list[str], is_secret: Callable[[str], bool]) -> str:
     """The query string, decoded for reading, secret values masked."""
+    def shown(name: str, value: str) -> str:
+        if name.lower() in SECRET_NAMES or is_secret_value(value, is_secret):
+            return MASK
+        return mask_tokens(mask_text(value, secrets), is_secret)
+
     pairs = parse_qsl(query, keep_blank_values=True)
-    return "&".join(
-        f"{mask_tokens(name, is_secret)}="
-        f"{MASK if name.lower() in SECRET_NAMES else mask_tokens(mask_text(value, secrets), is_secret)}"
-        for name, value in pairs)
+    return "&".join(f"{mask_tokens(name, is_secret)}={shown(name, value)}" for name, value in pairs)
 
 
 def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,

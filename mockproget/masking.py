@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-__all__ = ["MASK", "SECRET_NAMES", "mask_headers", "mask_json", "mask_query", "mask_text", "mask_tokens"]
+__all__ = ["MASK", "SECRET_NAMES", "is_secret_value", "mask_headers", "mask_json", "mask_query", "mask_text",
+           "mask_tokens"]
 
 MASK = "********"
 #: Names whose values are secrets (compared case-insensitively): the four credential
@@ -17,20 +18,40 @@ SECRET_NAMES = frozenset({"x-apikey", "key", "api_key", "password", "authorizati
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:key|api_key|password|token)=)[^&#\s\"]*")
 
 
-def mask_query(query: str) -> str:
-    """Mask secret parameters in a query string (``key=...`` -> ``key=********``)."""
+#: A secret cut short (a truncated answer) is masked from this many characters on.
+MIN_PREFIX = 6
+
+
+def is_secret_value(value: str, is_secret: Callable[[str], bool]) -> bool:
+    """Whether a whole (decoded) value is a secret: a key's text, a password, or a
+    ``user:password`` pseudo-key, whatever characters the password holds."""
+    if not value:
+        return False
+    return is_secret(value) or (":" in value and is_secret(value.partition(":")[2]))
+
+
+def mask_query(query: str, is_secret: Callable[[str], bool] = lambda text: False) -> str:
+    """Mask secret parameters in a query string (``key=...`` -> ``key=********``): by
+    their (decoded) name, or because ``is_secret`` knows the value."""
     if not query:
         return query
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, MASK if k.lower() in SECRET_NAMES else v) for k, v in pairs], safe="*")
+    return urlencode([(k, MASK if k.lower() in SECRET_NAMES or is_secret_value(v, is_secret) else v)
+                      for k, v in pairs], safe="*")
 
 
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask ``key=...`` in URLs within ``text`` and every literal secret given."""
+    """Mask ``key=...`` in URLs within ``text`` and every literal secret given, also one
+    cut short at the end of ``text`` (an answer truncated mid-key)."""
     text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
+        if not secret:
+            continue
+        text = text.replace(secret, MASK)
+        for size in range(min(len(secret) - 1, len(text)), MIN_PREFIX - 1, -1):
+            if text.endswith(secret[:size]):
+                text = text[:-size] + MASK
+                break
     return text
 
 

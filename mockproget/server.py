@@ -28,7 +28,7 @@ from .backend import Backend
 from .config import Config
 from .faults import ConnectionFault, FaultSet
 from .journal import Journal
-from .masking import mask_text, mask_tokens
+from .masking import mask_query, mask_text, mask_tokens
 from .models import NewApiKey, SeedState
 
 if TYPE_CHECKING:
@@ -47,8 +47,26 @@ class _RequestHandler(WSGIRequestHandler):
         backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
         return mask_tokens(mask_text(text), backend.is_secret)
 
+    def _masked_request_line(self) -> str:
+        """The request line with the query read as a query: names decoded, values that
+        are secrets (whatever characters they hold) masked."""
+        method, _, rest = self.requestline.partition(" ")
+        target, _, version = rest.rpartition(" ")
+        if "?" in target:
+            backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
+            path, _, query = target.partition("?")
+            rest = f"{path}?{mask_query(query, backend.is_secret)} {version}"
+        return self._mask(f"{method} {rest}")
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        access_log.info('%s "%s" %s %s', self.address_string(), self._mask(self.requestline), code, size)
+        access_log.info('%s "%s" %s %s', self.address_string(), self._masked_request_line(), code, size)
+
+    #: werkzeug's own refusals (a malformed request line, ...) as text, secrets masked.
+    error_content_type = "text/plain; charset=utf-8"
+    error_message_format = "%(code)d %(message)s\n%(explain)s\n"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        super().send_error(code, self._mask(message) if message else message, explain)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         access_log.warning("%s %s", self.address_string(), self._mask(format % args))

@@ -12,10 +12,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from .auth import find_credential
 from .backend import Backend
 from .errors import InvalidInput, NotFound
+from .masking import mask_text, mask_tokens
 from .models import NewApiKey, Principal
 from .schemas import dump_api_key, load_new_api_key, parse_json
 
-__all__ = ["BODY_ERROR", "api_keys", "backend_of", "health"]
+__all__ = ["BODY_ERROR", "api_keys", "backend_of", "health", "missing_before_2024_3", "shown_path"]
 
 #: Set in the WSGI environ when the request body could not be read (a broken chunk stream).
 BODY_ERROR = "mockproget.body_error"
@@ -31,13 +32,26 @@ def backend_of() -> Backend:
     return current_app.extensions["mockproget"]
 
 
+def shown_path() -> str:
+    """The request path for an error message, any key text or password in it masked."""
+    return mask_tokens(mask_text(request.path), backend_of().is_secret)
+
+
+def missing_before_2024_3() -> NotFound | None:
+    """Spec §1: an instance before 2024.3 has no api-keys endpoints [model: 404], whatever
+    the method (so not even a 405 tells that they exist)."""
+    settings = backend_of().settings
+    if settings.has_api_keys_endpoints or not request.path.startswith("/api/api-keys/"):
+        return None
+    return NotFound(f"Not found: {shown_path()} (this instance emulates ProGet "
+                    f"{settings.parsed_version}; the api-keys endpoints need 2024.3 or later)")
+
+
 @api_keys.before_request
 def _only_since_2024_3() -> None:
-    """Spec §1: an instance before 2024.3 has no api-keys endpoints [model: 404]."""
-    settings = backend_of().settings
-    if not settings.has_api_keys_endpoints:
-        raise NotFound(f"Not found: {request.path} (this instance emulates ProGet "
-                       f"{settings.parsed_version}; the api-keys endpoints need 2024.3 or later)")
+    refusal = missing_before_2024_3()
+    if refusal is not None:
+        raise refusal
 
 
 def _authenticate() -> Principal:

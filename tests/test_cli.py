@@ -164,3 +164,42 @@ def test_readme_requests_all_succeed_against_mockproget_serve(served: Served) ->
         if "api-keys/create" in command:
             info = response.json()
             assert {"id", "type", "key", "logging"} <= set(info)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--port", "99999"], "65535"),
+    (["--journal-size", "99999999999999999999"], "1,000,000"),
+])
+def test_out_of_range_flags_are_refused(args: list[str], words: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "mockproget", "serve", *args],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("text, extra, words", [
+    ('[[api_keys]]\ntype = "feed"\nfeed = "nope"\npackagePermissions = ["view"]\n', [], "nope"),
+    ('[[api_keys]]\nkey = "abc"\ntype = "system"\nsystemApis = ["sca"]\n', ["--admin-key", "abc"],
+     "already exists"),
+])
+def test_a_seeded_state_that_breaks_a_rule_is_one_line(tmp_path: Path, text: str, extra: list[str],
+                                                       words: str) -> None:
+    path = tmp_path / "k.toml"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "mockproget", "serve", "--config", str(path), *extra],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mockproget: bad configuration: ")
+    assert words in lines[0]
+    assert "abc" not in lines[0].replace("already exists", "")
+
+
+def test_an_empty_admin_key_flag_shows_the_generated_key() -> None:
+    server = Served("--admin-key", "")
+    try:
+        key = re.search(r"admin API key: ([0-9a-f]{40})", "\n".join(server.banner))
+        assert key, server.banner
+        assert requests.get(server.url + "api/api-keys/list", headers={"X-ApiKey": key.group(1)}).status_code == 200
+    finally:
+        server.stop()

@@ -295,3 +295,13 @@ def test_control_api_never_answers_500(mock: MockProGet, route: tuple[str, str],
     response = client.open("/__mockproget__/" + path, method=method, json=body)
     assert response.status_code < 500, response.get_data(as_text=True)
     mock.reset()
+
+
+def test_a_refused_settings_change_changes_nothing(mock: MockProGet, http: requests.Session) -> None:
+    """Every part is checked before any is applied: a 400, and the edition stays."""
+    response = http.patch(mock.url + "__mockproget__/settings",
+                          json={"instance": {"edition": "Free"}, "journal_size": 10**30})
+    assert response.status_code == 400
+    assert "journal_size" in response.text
+    assert mock.backend.settings.edition == "Enterprise"
+    assert mock.journal.size == mock.config.journal_size

@@ -486,3 +486,52 @@ def test_as_dict_round_trips() -> None:
                        "retry_after": 9, "headers": {"X-A": "b"}})
     again = parse_rule(rule.as_dict())
     assert again == rule and again.method == ("GET", "POST")
+
+
+# -- rules that could not be sent, stages, bodiless answers -------------------------------------
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"status": 418, "headers": {"X-Y": "€"}}, "headers"),
+    ({"status": 503, "body": "\ud800"}, "body"),
+])
+def test_a_rule_that_cannot_be_sent_is_refused(mock: MockProGet, http: requests.Session,
+                                               fields: dict[str, object], field: str) -> None:
+    """A rule whose answer HTTP cannot carry is refused when added, never a hang or a 500."""
+    with pytest.raises(FaultRuleError) as caught:
+        mock.faults.add(**fields)
+    assert caught.value.field == field
+    response = http.post(mock.url + "__mockproget__/faults", json=fields, timeout=10)
+    assert response.status_code == 400 and field in response.text
+    assert mock.faults.rules == []
+
+
+def test_response_stage_delay_adds_to_a_request_stage_answer(mock: MockProGet, http: requests.Session) -> None:
+    """Delays add up whatever their stage: a late 503 is late, as the journal says."""
+    mock.faults.add(name="slow", duration_ms=300, when="response")
+    mock.faults.add(name="busy", path="/api/*", status=503)
+    started = time.perf_counter()
+    response = http.get(mock.url + LIST, headers=_admin(mock), timeout=10)
+    assert response.status_code == 503
+    assert time.perf_counter() - started >= 0.29
+    assert mock.journal.entries()[-1]["delay_ms"] == 300.0
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_bodiless_statuses_send_no_body(mock: MockProGet, status: int) -> None:
+    mock.faults.add(path="/health", status=status)
+    connection = http_client.HTTPConnection("127.0.0.1", mock.port, timeout=5)
+    try:
+        connection.request("GET", "/health")
+        answer = connection.getresponse()
+        assert answer.status == status and answer.read() == b""
+        connection.request("GET", "/health")  # a stray body would be read as the next answer
+        assert connection.getresponse().status == status
+    finally:
+        connection.close()
+
+
+def test_head_gets_no_body(mock: MockProGet) -> None:
+    mock.faults.add(path="/health", status=503)
+    response = requests.head(mock.url + "health", timeout=5)
+    assert response.status_code == 503 and response.content == b""

@@ -215,3 +215,37 @@ def test_odd_bodies_are_journaled_never_a_500(mock: MockProGet, raw: bytes) -> N
     assert status is None or status < 500
     entries = mock.journal.entries()
     assert all(e["status"] is None or e["status"] < 500 for e in entries)
+
+
+def test_a_truncated_answer_does_not_leak_part_of_the_new_key(mock: MockProGet, http: requests.Session) -> None:
+    """The journal shows what was sent; a created key cut short in it is masked too."""
+    key = _key(mock, http, "response")
+    mock.faults.add(path="/api/api-keys/create", action="truncate", keep=0.55)
+    with pytest.raises(requests.RequestException):
+        http.post(mock.url + "api/api-keys/create", headers={"X-ApiKey": key},
+                  json={"type": "system", "systemApis": ["full-control"], "logging": "none"}, timeout=10)
+    entry = mock.journal.entries(path="/api/api-keys/create")[-1]
+    created = [k for k in mock.backend.api_keys if k.id == max(k.id for k in mock.backend.api_keys)][0]
+    assert created.key and entry["response_body"]
+    assert created.key[:6] not in entry["response_body"]
+
+
+def test_a_custom_key_in_a_json_body_of_another_type_is_masked(mock: MockProGet, http: requests.Session) -> None:
+    """Create reads JSON under any content type but a form, so the journal masks it so too."""
+    key = _key(mock, http, "both")
+    http.post(mock.url + "api/api-keys/create", headers={"X-ApiKey": key, "Content-Type": "text/plain"},
+              data=b'{"type":"system","systemApis":["sca"],"logging":"none","key":"CUSTOM-SECRET-1"}')
+    assert "CUSTOM-SECRET-1" not in str(mock.journal.entries())
+
+
+def test_a_password_with_separators_is_masked_in_query_and_access_log(
+        mock: MockProGet, http: requests.Session, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="mockproget.access")
+    mock.backend.add_user("ci", "pa ss/word", admin=True)
+    response = http.get(mock.url + "api/api-keys/list?%6Bey=ci%3Apa%20ss%2Fword&other=ci%3Apa%20ss%2Fword")
+    assert response.status_code == 200
+    assert "api-keys/list" in caplog.text
+    for text in (caplog.text, str(mock.journal.entries())):
+        assert "pa ss/word" not in text and "pa%20ss%2Fword" not in text and "pa+ss%2Fword" not in text

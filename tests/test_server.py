@@ -177,3 +177,28 @@ def test_an_unexpected_error_is_a_logged_text_500(monkeypatch: pytest.MonkeyPatc
     assert response.mimetype == "text/plain"
     assert "RuntimeError: simulated defect" in response.text and "Traceback" in response.text
     assert "simulated defect" in caplog.text
+
+
+def test_werkzeug_refusals_are_text_without_the_key(mock: MockProGet) -> None:
+    """A malformed request line is refused as text, the key in it masked."""
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=5) as sock:
+        sock.sendall(f"GET /api/api-keys/list?key={mock.admin_key} x HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"text/plain" in answer
+    assert mock.admin_key.encode() not in answer
+
+
+def test_error_bodies_do_not_echo_a_key_in_the_path(mock: MockProGet) -> None:
+    for method in ("GET", "PUT"):
+        response = requests.request(method, mock.url + "api/api-keys/list/" + mock.admin_key)
+        assert response.status_code in (404, 405)
+        assert mock.admin_key not in response.text
+
+
+def test_settings_changed_gives_back_the_key_texts_hashing_forgot(mock: MockProGet) -> None:
+    with mock.backend.settings_changed(hash_keys=True):
+        assert all(k.key is None for k in mock.backend.api_keys)
+    assert [k.key for k in mock.backend.api_keys] == [mock.admin_key]

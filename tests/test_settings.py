@@ -151,3 +151,13 @@ def test_health_from_2026_is_text_unless_json_is_asked_for(mock: MockProGet) -> 
     assert "2026.1" in response.text
     for path in ("health/json", "health?format=json", "health?format=JSON"):
         assert requests.get(mock.url + path).json()["versionNumber"] == "26.0.1"
+
+
+@pytest.mark.parametrize("method, path", [("GET", "api/api-keys/create"), ("POST", "api/api-keys/list"),
+                                          ("GET", "api/api-keys/delete")])
+def test_before_2024_3_a_wrong_method_is_404_too(mock: MockProGet, method: str, path: str) -> None:
+    """§1: not even a 405 tells that the endpoints exist."""
+    mock.backend.update_settings(version="2023.30")
+    response = requests.request(method, mock.url + path)
+    assert response.status_code == 404
+    assert "Allow" not in response.headers
