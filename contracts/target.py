@@ -1,0 +1,309 @@
+"""What is under test: where it is, how to authenticate, which names exist on it.
+
+A :class:`Target` is either the embedded mock (then ``backend`` is set: [model] clauses run
+and instance settings can be changed per clause) or any other server reached by URL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from werkzeug.serving import make_server
+
+from .client import ContractViolation, CreatedKey, ProGetClient, Secrets
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from mockproget import Backend, MockProGet
+
+__all__ = [
+    "CLAUSE_MARKER",
+    "OPTIONS",
+    "RemoteProGet",
+    "Target",
+    "clause",
+    "gate",
+    "serve_wsgi",
+    "target_from_options",
+]
+
+#: The marker every contract clause carries: ``proget_contract(section, source, creates=…)``.
+CLAUSE_MARKER = "proget_contract"
+NAME_PREFIX = "mockproget-contracts"
+
+#: pytest option -> (environment variable, help). Values are strings unless noted.
+OPTIONS: dict[str, tuple[str, str]] = {
+    "--proget-url": ("PROGET_URL", "base URL of the server to check (default: the embedded mock)"),
+    "--proget-api-key": ("PROGET_API_KEY", "an API key that may manage API keys on the target"),
+    "--proget-username": ("PROGET_USERNAME", "a user whose user:password pseudo-key may manage API keys"),
+    "--proget-password": ("PROGET_PASSWORD", "that user's password"),
+    "--proget-feed": ("PROGET_FEED", "name of a feed that exists on the target"),
+    "--proget-feed-group": ("PROGET_FEED_GROUP", "name of a feed group that exists on the target"),
+    "--proget-user": ("PROGET_USER", "name of a user that exists on the target (personal keys)"),
+    "--proget-readonly": ("PROGET_READONLY", "run only the clauses that create nothing"),
+    "--proget-max-examples": ("PROGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 20)"),
+    "--proget-seed": ("PROGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
+}
+
+DEFAULT_MAX_EXAMPLES = 20
+
+
+def clause(section: str, source: str, *, creates: bool = True) -> pytest.MarkDecorator:
+    """Mark a test as the contract clause for ``section`` (e.g. ``"§3"``) from ``source``
+    (``"doc"``, ``"client"`` or ``"model"``). ``creates=False`` lets it run read-only."""
+    if source not in ("doc", "client", "model"):
+        raise ValueError(f"source must be doc, client or model, not {source!r}")
+    return pytest.mark.proget_contract(section, source, creates=creates)
+
+
+@dataclass
+class Target:
+    """A server to check, and what the kit knows about it.
+
+    :param url: base URL (a trailing ``/`` is added).
+    :param api_key: a key that may manage API keys (an admin's key, or full control).
+    :param username: with ``password``, a pseudo-key ``username:password`` (spec §3).
+    :param feed: / ``feed_group`` / ``user``: names that exist on the target.
+    :param backend: the embedded mock's backend; enables [model] clauses and settings.
+    :param readonly: only clauses that create nothing run.
+    """
+
+    url: str
+    api_key: str = field(repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    feed: str | None = None
+    feed_group: str | None = None
+    user: str | None = None
+    backend: Backend | None = field(default=None, repr=False)
+    readonly: bool = False
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int | None = None
+    run_id: str = field(default_factory=lambda: _secrets.token_hex(4))
+    secrets: Secrets = field(default_factory=Secrets, repr=False)
+    created: list[CreatedKey] = field(default_factory=list, repr=False)
+    leftovers: list[str] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.url.endswith("/"):
+            self.url += "/"
+        if not self.api_key:
+            raise ValueError("a target needs an API key that may manage API keys "
+                             "(--proget-api-key or PROGET_API_KEY)")
+        for value in (self.api_key, self.password, self.pseudo_key):
+            self.secrets.add(value)
+        self._lock = threading.Lock()
+        self._probes: dict[str, Any] = {}
+
+    @classmethod
+    def for_mock(cls, server: MockProGet, **changes: Any) -> Target:
+        """The embedded mock, with its seeded names (``Admin``/``Admin``, ``MyNpmFeed``, …)."""
+        backend = server.backend
+        users = {u.name: u for u in backend.users}
+        admin = next((u for u in users.values() if u.admin and u.password_digest), None)
+        defaults: dict[str, Any] = {
+            "url": server.url, "api_key": server.admin_key, "backend": backend,
+            "username": "Admin" if admin and admin.name == "Admin" else None,
+            "password": "Admin" if admin and admin.name == "Admin" else None,
+            "feed": next(iter(backend.feeds), None),
+            "feed_group": next(iter(backend.feed_groups), None),
+            "user": next((u.name for u in users.values() if not u.admin), None),
+        }
+        defaults.update(changes)
+        return cls(**defaults)
+
+    # -- what the target is --------------------------------------------------------------
+
+    @property
+    def is_mock(self) -> bool:
+        """True for the embedded mock: [model] clauses apply."""
+        return self.backend is not None
+
+    @property
+    def pseudo_key(self) -> str | None:
+        if self.username is None or self.password is None:
+            return None
+        return f"{self.username}:{self.password}"
+
+    @property
+    def name_prefix(self) -> str:
+        """Every key the kit creates has a display name starting with this."""
+        return f"{NAME_PREFIX} {self.run_id}"
+
+    def settings_changed(self, **changes: Any) -> AbstractContextManager[Any]:
+        """Change the instance settings for a ``with`` block (embedded mock only)."""
+        if not changes:
+            return nullcontext()
+        if self.backend is None:
+            pytest.skip("changing instance settings needs the embedded mock (run without --proget-url)")
+        return self.backend.settings_changed(**changes)
+
+    def require(self, name: str) -> str:
+        """The value of ``feed``/``feed_group``/``user``/``pseudo_key``, or skip naming the option."""
+        value = getattr(self, name)
+        if value is None:
+            option = {"feed": "--proget-feed", "feed_group": "--proget-feed-group",
+                      "user": "--proget-user",
+                      "pseudo_key": "--proget-username and --proget-password"}[name]
+            pytest.skip(f"needs {option} (a name that exists on the target)")
+        return value
+
+    # -- clients and clean-up ------------------------------------------------------------
+
+    def client(self, api_key: str | None = ..., ) -> ProGetClient:  # type: ignore[assignment]
+        """A client for the target, with the admin key unless another is given."""
+        key = self.api_key if api_key is ... else api_key
+        return ProGetClient(self.url, key, secrets=self.secrets, name_prefix=self.name_prefix,
+                            on_create=self._record)
+
+    def _record(self, created: CreatedKey) -> None:
+        with self._lock:
+            self.created.append(created)
+
+    def hypothesis_settings(self, **overrides: Any) -> settings:
+        """Deterministic by default (derandomized, no example database written)."""
+        values: dict[str, Any] = dict(
+            max_examples=self.max_examples, derandomize=self.seed is None, database=None,
+            deadline=None, print_blob=False,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                   HealthCheck.filter_too_much, HealthCheck.data_too_large])
+        values.update(overrides)
+        return settings(**values)
+
+    def probe(self, name: str, compute: Callable[[], Any]) -> Any:
+        """A fact about the target, computed once per run (e.g. whether custom keys work)."""
+        with self._lock:
+            if name in self._probes:
+                return self._probes[name]
+        value = compute()
+        with self._lock:
+            return self._probes.setdefault(name, value)
+
+    def sweep(self) -> list[str]:
+        """At the end of a run: list the target's keys and delete any the kit left behind.
+
+        Returns a description of every leftover found (there should be none); they are also
+        kept in :attr:`leftovers`."""
+        client = self.client()
+        try:
+            try:
+                keys = client.list_keys()
+            except Exception:  # noqa: BLE001 - a broken list must not hide the report
+                self.leftovers.append("could not list the target's keys to look for leftovers")
+                return list(self.leftovers)
+            created_ids = {k.id for k in self.created if k.id is not None}
+            ours = [k for k in keys if str(k.get("displayName", "")).startswith(self.name_prefix)
+                    or (k.get("id") in created_ids and not k.get("displayName"))]
+            found = [f"key #{k.get('id')} ({k.get('type')}, {k.get('displayName', 'no display name')})"
+                     for k in ours]
+            for key in ours:
+                client.delete(key.get("id"))
+            self.leftovers.extend(found)
+            return found
+        finally:
+            client.close()
+
+
+@dataclass
+class RemoteProGet:
+    """What the ``proget`` fixture gives when the target is a remote server: no backend,
+    faults or journal, and no reset (those need the embedded mock)."""
+
+    url: str
+    admin_key: str = field(repr=False)
+
+    def _mock_only(self, what: str) -> Any:
+        pytest.skip(f"{what} needs the embedded mock (run without --proget-url)")
+
+    @property
+    def backend(self) -> Any:
+        return self._mock_only("seeding state through the backend")
+
+    @property
+    def faults(self) -> Any:
+        return self._mock_only("fault injection")
+
+    @property
+    def journal(self) -> Any:
+        return self._mock_only("the request journal")
+
+    def reset(self) -> None:
+        """A remote server cannot be reset; tests must clean up after themselves."""
+
+
+def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | None = None) -> Any:
+    """A target option from the command line, else its ``PROGET_*`` environment variable."""
+    env = os.environ if env is None else env
+    value = config.getoption(option, default=None)
+    if value is None or value is False:
+        raw = env.get(OPTIONS[option][0])
+        if raw is not None and raw != "":
+            value = raw
+    if option == "--proget-readonly":
+        return value is True or str(value).lower() in ("1", "true", "yes", "on")
+    if option in ("--proget-max-examples", "--proget-seed") and value is not None:
+        try:
+            value = int(value)
+        except ValueError:
+            raise pytest.UsageError(f"{option} must be an integer, not {value!r}") from None
+    return value
+
+
+def target_from_options(config: pytest.Config, server: MockProGet | None) -> Target:
+    """Build the session's :class:`Target` from the options (``server`` when no URL)."""
+    values = {name: option_value(config, name) for name in OPTIONS}
+    common = dict(readonly=values["--proget-readonly"],
+                  max_examples=values["--proget-max-examples"] or DEFAULT_MAX_EXAMPLES,
+                  seed=values["--proget-seed"])
+    names = {attr: values[opt] for attr, opt in (
+        ("username", "--proget-username"), ("password", "--proget-password"),
+        ("feed", "--proget-feed"), ("feed_group", "--proget-feed-group"), ("user", "--proget-user"))
+        if values[opt] is not None}
+    if server is not None:
+        return Target.for_mock(server, **common, **names)
+    if not values["--proget-api-key"]:
+        raise pytest.UsageError("--proget-url needs --proget-api-key (or PROGET_API_KEY): "
+                                "a key that may manage API keys on the target")
+    return Target(url=values["--proget-url"], api_key=values["--proget-api-key"], **common, **names)
+
+
+def gate(node: pytest.Item, target: Target) -> None:
+    """Skip a clause that cannot run against ``target``, with a reason a user can act on."""
+    marker = node.get_closest_marker(CLAUSE_MARKER)
+    if marker is None:
+        return
+    source = marker.args[1] if len(marker.args) > 1 else marker.kwargs.get("source")
+    if source == "model" and not target.is_mock:
+        pytest.skip("a [model] clause (a choice of the mock where the vendor is silent): "
+                    "checked only against the embedded mock")
+    if target.readonly and marker.kwargs.get("creates", True):
+        pytest.skip("creates API keys, and --proget-readonly was given")
+
+
+@contextmanager
+def serve_wsgi(app: WSGIApplication, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve a WSGI app on an ephemeral port for the ``with`` block; yields its base URL."""
+    server = make_server(host, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="contracts:wsgi", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def violation(message: str, response: Any) -> ContractViolation:
+    """A :class:`ContractViolation` showing ``response``'s exchange."""
+    return ContractViolation(message, getattr(response, "exchange", None))
