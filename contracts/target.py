@@ -104,6 +104,13 @@ class Target:
         self._lock = threading.Lock()
         self._probes: dict[str, Any] = {}
 
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Leave nothing behind: :meth:`sweep` the target's keys."""
+        self.sweep()
+
     @classmethod
     def for_mock(cls, server: MockProGet, **changes: Any) -> Target:
         """The embedded mock, with its seeded names (``Admin``/``Admin``, ``MyNpmFeed``, …)."""

@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "MOCKPROGET_ADMIN_KEY keeps it out of the process list)")
     serve.add_argument("--seed", type=int, help="make generated keys deterministic")
     serve.set_defaults(func=_serve)
+    verify = commands.add_parser("verify", help="check a server against the api-keys contract, clause by clause")
+    from contracts.verify import add_arguments, run as run_verify
+    add_arguments(verify)
+    verify.set_defaults(func=run_verify)
     return parser
 
 
