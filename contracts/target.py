@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from werkzeug.serving import make_server
 
 from .client import ContractViolation, CreatedKey, ProGetClient, Secrets
@@ -177,10 +177,13 @@ class Target:
             self.created.append(created)
 
     def hypothesis_settings(self, **overrides: Any) -> settings:
-        """Deterministic by default (derandomized, no example database written)."""
+        """Deterministic by default (derandomized, no example database written). No
+        shrinking: against a live server each shrink step is more requests (and keys); the
+        first failing example found is reported as it is."""
         values: dict[str, Any] = dict(
             max_examples=self.max_examples, derandomize=self.seed is None, database=None,
             deadline=None, print_blob=False,
+            phases=[Phase.explicit, Phase.reuse, Phase.generate],
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                    HealthCheck.filter_too_much, HealthCheck.data_too_large])
         values.update(overrides)

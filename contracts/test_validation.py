@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,7 @@ from .strategies import (
 )
 from .target import Target, clause
 
-__all__ = ["ValidationClauses", "custom_keys_accepted", "edition", "requires_expiration"]
+__all__ = ["ValidationClauses", "custom_keys_accepted", "edition", "requires_expiration", "rule_id"]
 
 
 def edition(target: Target, client: ProGetClient) -> str:
@@ -75,6 +76,11 @@ def custom_keys_accepted(target: Target, client: ProGetClient) -> bool:
         client.cleanup()
         return accepted
     return target.probe("custom_keys", probe)
+
+
+def rule_id(rule: str) -> str:
+    """A rule's text as a test id usable in ``-k``: ``systemApis-is-required-for-a-system-key``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", rule).strip("-")
 
 
 def _skip_if_free(target: Target, client: ProGetClient, kind: str) -> None:
@@ -131,7 +137,7 @@ class ValidationClauses(ClauseBase):
                                    require_expiration=requires_expiration(proget_target, proget_client))
         for_all(proget_target, strategy, _check_valid(proget_client, "a valid personal key"))
 
-    @pytest.mark.parametrize("rule", [m[0] for m in MUTATIONS])
+    @pytest.mark.parametrize("rule", [m[0] for m in MUTATIONS], ids=[rule_id(m[0]) for m in MUTATIONS])
     @clause("§2", "doc")
     def test_invalid_body_is_refused(self, rule: str, proget_target: Target,
                                      proget_client: ProGetClient) -> None:

@@ -96,8 +96,8 @@ class _Collector:
             self.results[nodeid] = ClauseResult(nodeid.split("::", 1)[-1])
         return self.results[nodeid]
 
-    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
-        for item in items:
+    def pytest_collection_finish(self, session: Any) -> None:
+        for item in session.items:  # after -k deselection
             result = self._result(item.nodeid)
             marker = item.get_closest_marker(CLAUSE_MARKER)
             if marker is not None:
