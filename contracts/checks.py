@@ -112,6 +112,12 @@ def _expect_info(item: Any, response: requests.Response, what: str) -> None:
     if item["logging"] not in ("none", "request", "response", "both"):
         raise fail(f"{what}: logging {item['logging']!r} is not a lower-camelCase logging mode (§2)",
                    response)
+    for name, allowed in (("systemApis", ("full-control", "feeds", "sca", "sbom-upload")),
+                          ("packagePermissions", ("view", "add", "promote", "delete"))):
+        values = item.get(name)
+        if values is not None and (not isinstance(values, list) or any(v not in allowed for v in values)):
+            raise fail(f"{what}: {name} {values!r} is not a list of lower-camelCase values "
+                       f"({', '.join(allowed)}) (§2)", response)
     nulls = sorted(k for k, v in item.items() if v is None)
     if nulls:
         raise fail(f"{what} carries null properties {nulls} (§2 [client]: nulls are left out)", response)

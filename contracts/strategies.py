@@ -111,6 +111,8 @@ def feed_bodies(draw: st.DrawFn, display_name: Callable[[], str], feed: str | No
     body: dict[str, Any] = {"type": draw(enum_spellings("feed")), "displayName": display_name(),
                             "packagePermissions": draw(package_permissions()), where: name,
                             "logging": draw(logging_modes())}
+    if draw(st.booleans()):
+        body["systemApis"] = None  # §2 [doc]: absent *or null* for a type other than system
     return _optional(draw, body, require_expiration)
 
 
@@ -120,7 +122,15 @@ def personal_bodies(draw: st.DrawFn, display_name: Callable[[], str], user: str,
     """A valid personal key (§2): ``user`` names an existing user; nothing else per-type."""
     body: dict[str, Any] = {"type": draw(enum_spellings("personal")), "displayName": display_name(),
                             "user": user, "logging": draw(logging_modes())}
+    if draw(st.booleans()):
+        body["systemApis"] = None  # §2 [doc]: absent *or null* for a type other than system
     return _optional(draw, body, require_expiration)
+
+
+def _other_case(name: str) -> str:
+    """``name`` in other letter case (§2 [doc]: the exact name); suffixed if it has no letters."""
+    swapped = name.swapcase()
+    return swapped if swapped != name else name + "-X"
 
 
 def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -164,6 +174,8 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any], dict[str, str]], dict[
     ("user must be absent for a feed key", "feed", lambda b, n: _with(b, user=n["user"])),
     ("user is required for a personal key", "personal", lambda b, n: _without(b, "user")),
     ("user must name an existing user", "personal", lambda b, n: _with(b, user=n["missing_user"])),
+    ("user must match an existing user's exact name", "personal",
+     lambda b, n: _with(b, user=_other_case(n["user"]))),
     ("systemApis must be absent for a personal key", "personal",
      lambda b, n: _with(b, systemApis=["full-control"])),
     ("packagePermissions must be absent for a personal key", "personal",

@@ -50,11 +50,11 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--proget-feed-group": ("PROGET_FEED_GROUP", "name of a feed group that exists on the target"),
     "--proget-user": ("PROGET_USER", "name of a user that exists on the target (personal keys)"),
     "--proget-readonly": ("PROGET_READONLY", "run only the clauses that create nothing"),
-    "--proget-max-examples": ("PROGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 20)"),
+    "--proget-max-examples": ("PROGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 50)"),
     "--proget-seed": ("PROGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
 }
 
-DEFAULT_MAX_EXAMPLES = 20
+DEFAULT_MAX_EXAMPLES = 50
 
 
 def clause(section: str, source: str, *, creates: bool = True) -> pytest.MarkDecorator:

@@ -114,7 +114,8 @@ class AuthClauses(ClauseBase):
         expect_status(response, 200, f"§3 [doc] the admin key in a {name!r} header")
 
     @pytest.mark.parametrize("case", ["form-key-in-multipart", "form-key-in-json", "form-key-in-text",
-                                      "api-key-in-form", "api-key-in-text-plain-json"])
+                                      "api-key-in-form", "api-key-in-text-plain-json",
+                                      "api-key-not-on-root"])
     @clause("§3", "doc")
     def test_carrier_ignored_under_wrong_content_type(self, case: str, proget_target: Target,
                                                        proget_client: ProGetClient) -> None:
@@ -124,11 +125,15 @@ class AuthClauses(ClauseBase):
             pytest.skip("the target lets requests without a credential through (§3: anonymous "
                         "access), so an ignored credential cannot be told from an honoured one")
         key = proget_client.api_key or ""
-        if case == "api-key-in-text-plain-json":
+        if case in ("api-key-in-text-plain-json", "api-key-not-on-root"):
             sent = _system(proget_client, case)
-            response = proget_client.create(sent, raw=json.dumps({**sent, "API_Key": key}).encode(),
-                                            api_key=None, content_type="text/plain; charset=utf-8")
-            expect_error(response, 403, "§3 [doc] API_Key in a JSON body sent as text/plain")
+            if case == "api-key-not-on-root":
+                response = proget_client.create({**sent, "description": "nested", "extra": {"API_Key": key}},
+                                                api_key=None)
+            else:
+                response = proget_client.create(sent, raw=json.dumps({**sent, "API_Key": key}).encode(),
+                                                api_key=None, content_type="text/plain; charset=utf-8")
+            expect_error(response, 403, f"§3 [doc] API_Key where it is no credential ({case})")
             if sent["displayName"] in _names(proget_client):
                 raise fail("§3 [doc]: the key was created although the request had no credential", response)
             return
@@ -210,6 +215,10 @@ class AuthClauses(ClauseBase):
         expect_error(response, 403, "§4 [doc] create with a feed key")
         if other["displayName"] in _names(proget_client):
             raise fail("§4 [doc]: a feed key created a key", response)
+        response = proget_client.delete(info["id"], api_key=info["key"])
+        expect_error(response, 403, "§4 [doc] delete with a feed key")
+        if info["id"] not in _listed_ids(proget_client):
+            raise fail("§4 [doc]: a feed key deleted a key", response)
 
     @pytest.mark.parametrize("carrier", ["header", "query", "form", "json"])
     @clause("§3", "doc")

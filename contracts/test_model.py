@@ -74,6 +74,14 @@ class ModelClauses(ClauseBase):
         expect_error(response, 403, "§3 [model] an invalid body with an unknown key")
 
     @clause("§3", "model")
+    def test_anonymous_admin_setting(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """With the anonymous-admin setting, a request without a credential acts as an
+        administrator; a bad key is still refused (§3 [model])."""
+        with proget_target.settings_changed(anonymous_admin=True):
+            expect_status(proget_client.list(api_key=None), 200, "§3 [model] anonymous list")
+            expect_error(proget_client.list(api_key=bogus_key()), 403, "§3 [model] bad key, anonymous on")
+
+    @clause("§3", "model")
     def test_empty_carrier_counts_as_absent(self, proget_client: ProGetClient) -> None:
         """An empty ``X-ApiKey`` does not hide a key in the query string (§3 [model])."""
         response = proget_client.list(api_key="", params={"key": proget_client.api_key})

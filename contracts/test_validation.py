@@ -166,6 +166,20 @@ class ValidationClauses(ClauseBase):
         expect_error(response, 400, f"§6 [doc] a create body of {body!r}")
 
     @clause("§2", "doc")
+    def test_display_name_and_description_are_optional(self, proget_target: Target,
+                                                        proget_client: ProGetClient) -> None:
+        """A key without displayName or description is created (§2 [doc]); it is deleted by
+        the id its create answer gave."""
+        _skip_if_free(proget_target, proget_client, "system")
+        body = {"type": "system", "systemApis": ["sca"], "logging": "none"}
+        if requires_expiration(proget_target, proget_client):
+            body["expiration"] = "2099-01-01T00:00:00Z"
+        response = proget_client.create(body)
+        info = expect_created(response, body, "§2 [doc] a key with no displayName or description")
+        if info["id"] not in {k["id"] for k in proget_client.list_keys()}:
+            raise fail(f"§1 [doc]: the created key #{info['id']} is not listed", response)
+
+    @clause("§2", "doc")
     def test_every_system_api_combination_is_accepted(self, proget_target: Target,
                                                       proget_client: ProGetClient) -> None:
         """``["full-control"]`` and every non-empty combination of feeds, sca, sbom-upload (§2 [doc])."""
