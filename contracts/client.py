@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,6 +99,7 @@ class CreatedKey:
     type: str
     text: str | None = field(default=None, repr=False)
     info: dict[str, Any] = field(default_factory=dict, repr=False)
+    description: str = ""
 
 
 def _mask_body(content_type: str, body: bytes | str | None, secrets: Secrets) -> str:
@@ -137,8 +138,7 @@ class ProGetClient:
     """
 
     def __init__(self, url: str, api_key: str | None = None, *, secrets: Secrets | None = None,
-                 name_prefix: str = "mockproget-contracts", timeout: float = 30.0,
-                 on_create: Callable[[CreatedKey], None] | None = None) -> None:
+                 name_prefix: str = "mockproget-contracts", timeout: float = 30.0) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.api_key = api_key
         self.secrets = secrets if secrets is not None else Secrets()
@@ -147,7 +147,6 @@ class ProGetClient:
         self.timeout = timeout
         self.created: list[CreatedKey] = []
         self.exchanges: deque[Exchange] = deque(maxlen=5)
-        self._on_create = on_create
         self._counter = 0
         self._session = requests.Session()
 
@@ -242,10 +241,9 @@ class ProGetClient:
         self.secrets.add(text)
         name = next((v for k, v in info.items() if k.lower() == "displayname"), "")
         kind = next((v for k, v in info.items() if k.lower() == "type"), "")
-        created = CreatedKey(key_id, str(name or ""), str(kind).lower(), text, body)
+        description = next((v for k, v in info.items() if k.lower() == "description"), "")
+        created = CreatedKey(key_id, str(name or ""), str(kind).lower(), text, body, str(description or ""))
         self.created.append(created)
-        if self._on_create is not None:
-            self._on_create(created)
 
     def list(self, **kwargs: Any) -> requests.Response:
         """``GET api/api-keys/list``."""
@@ -276,8 +274,10 @@ class ProGetClient:
         return keys
 
     def mine(self, keys: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """The keys among ``keys`` whose display name marks them as this kit's."""
-        return [k for k in keys if str(k.get("displayName", "")).startswith(self.name_prefix)]
+        """The keys among ``keys`` whose display name (or, lacking one, description) marks
+        them as this kit's."""
+        return [k for k in keys if str(k.get("displayName") or k.get("description") or "").startswith(
+            self.name_prefix)]
 
     # -- cleanup --------------------------------------------------------------------------
 
@@ -306,6 +306,8 @@ class ProGetClient:
                 ids.append(key.id)
             elif listed is not None and key.display_name:
                 ids = [i for i, k in listed.items() if k.get("displayName") == key.display_name]
+            elif listed is not None and key.description.startswith(self.name_prefix):
+                ids = [i for i, k in listed.items() if k.get("description") == key.description]
             if not ids:
                 if listed is not None and key.id is None:
                     continue  # never stored, or not findable: nothing to delete

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from werkzeug.serving import make_server
 
-from .client import ContractViolation, CreatedKey, ProGetClient, Secrets
+from .client import ContractViolation, ProGetClient, Secrets
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -90,7 +90,6 @@ class Target:
     seed: int | None = None
     run_id: str = field(default_factory=lambda: _secrets.token_hex(4))
     secrets: Secrets = field(default_factory=Secrets, repr=False)
-    created: list[CreatedKey] = field(default_factory=list, repr=False)
     leftovers: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,12 +168,7 @@ class Target:
     def client(self, api_key: str | None = ..., ) -> ProGetClient:  # type: ignore[assignment]
         """A client for the target, with the admin key unless another is given."""
         key = self.api_key if api_key is ... else api_key
-        return ProGetClient(self.url, key, secrets=self.secrets, name_prefix=self.name_prefix,
-                            on_create=self._record)
-
-    def _record(self, created: CreatedKey) -> None:
-        with self._lock:
-            self.created.append(created)
+        return ProGetClient(self.url, key, secrets=self.secrets, name_prefix=self.name_prefix)
 
     def hypothesis_settings(self, **overrides: Any) -> settings:
         """Deterministic by default (derandomized, no example database written). No
@@ -210,9 +204,7 @@ class Target:
             except Exception:  # noqa: BLE001 - a broken list must not hide the report
                 self.leftovers.append("could not list the target's keys to look for leftovers")
                 return list(self.leftovers)
-            created_ids = {k.id for k in self.created if k.id is not None}
-            ours = [k for k in keys if str(k.get("displayName", "")).startswith(self.name_prefix)
-                    or (k.get("id") in created_ids and not k.get("displayName"))]
+            ours = client.mine(keys)  # marked by display name (or description) as this run's
             found = [f"key #{k.get('id')} ({k.get('type')}, {k.get('displayName', 'no display name')})"
                      for k in ours]
             for key in ours:
