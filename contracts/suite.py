@@ -9,7 +9,8 @@ it a ``proget_target`` fixture (webargs-style: the base is not collected where d
 
     class TestMyServer(ProGetContractSuite):
         @pytest.fixture(scope="class")
-        def proget_target(self):
+        @classmethod
+        def proget_target(cls):
             with serve_wsgi(create_app()) as url, Target(url=url, api_key="…") as target:
                 yield target
 """

@@ -150,7 +150,8 @@ class Target:
         if not changes:
             return nullcontext()
         if self.backend is None:
-            pytest.skip("changing instance settings needs the embedded mock (run without --proget-url)")
+            pytest.skip("changing instance settings needs the embedded mock "
+                        "(no --proget-url; or a Target with a backend)")
         return self.backend.settings_changed(**changes)
 
     def require(self, name: str) -> str:
