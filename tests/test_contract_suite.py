@@ -44,7 +44,8 @@ class TestSuiteAgainstAServerByUrl(ProGetContractSuite):
     def proget_target(cls) -> Iterator[Target]:
         backend = _backend()
         with serve_wsgi(create_app(backend=backend)) as url, Target(
-                url=url, api_key=ADMIN_KEY, feed="MyNpmFeed", max_examples=5) as target:
+                url=url, api_key=ADMIN_KEY, username="Admin", password="Admin", feed="MyNpmFeed",
+                feed_group="MyFeedGroup", user="johnsmith", max_examples=5) as target:
             yield target
         assert [k.display_name for k in backend.api_keys] == ["admin"]
 
