@@ -239,6 +239,9 @@ class ProGetClient:
         if text is None and not body and response.text.strip():
             text = response.text.strip()  # a plain-text answer: the key itself
         self.secrets.add(text)
+        exchange = getattr(response, "exchange", None)
+        if exchange is not None:  # the answer was recorded before its key text was known
+            exchange.response_body = self.secrets.mask(exchange.response_body)
         name = next((v for k, v in info.items() if k.lower() == "displayname"), "")
         kind = next((v for k, v in info.items() if k.lower() == "type"), "")
         description = next((v for k, v in info.items() if k.lower() == "description"), "")

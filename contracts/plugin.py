@@ -6,6 +6,7 @@ installed. Fixtures and options only; the logic lives in :mod:`contracts.target`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,7 +62,6 @@ def proget_target(pytestconfig: pytest.Config, proget_server: MockProGet | Remot
     yield target
     leftovers = target.sweep()
     if leftovers:
-        import warnings
         warnings.warn(f"the contract kit left {len(leftovers)} key(s) behind on {target.url}: "
                       + "; ".join(leftovers), stacklevel=1)
 

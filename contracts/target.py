@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from werkzeug.serving import make_server
 
-from .client import ContractViolation, ProGetClient, Secrets
+from .client import ProGetClient, Secrets
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -166,10 +166,10 @@ class Target:
 
     # -- clients and clean-up ------------------------------------------------------------
 
-    def client(self, api_key: str | None = ..., ) -> ProGetClient:  # type: ignore[assignment]
+    def client(self, api_key: str | None = None) -> ProGetClient:
         """A client for the target, with the admin key unless another is given."""
-        key = self.api_key if api_key is ... else api_key
-        return ProGetClient(self.url, key, secrets=self.secrets, name_prefix=self.name_prefix)
+        return ProGetClient(self.url, api_key or self.api_key, secrets=self.secrets,
+                            name_prefix=self.name_prefix)
 
     def hypothesis_settings(self, **overrides: Any) -> settings:
         """Deterministic by default (derandomized, no example database written). No
@@ -306,7 +306,3 @@ def serve_wsgi(app: WSGIApplication, host: str = "127.0.0.1") -> Iterator[str]:
         server.server_close()
         thread.join()
 
-
-def violation(message: str, response: Any) -> ContractViolation:
-    """A :class:`ContractViolation` showing ``response``'s exchange."""
-    return ContractViolation(message, getattr(response, "exchange", None))
