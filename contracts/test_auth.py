@@ -64,7 +64,16 @@ def _via(client: ProGetClient, carrier: str, key: str, label: str,
     if carrier == "header":
         return client.list(api_key=key)
     if carrier == "query":
-        return client.list(api_key=None, params={"key": key})
+        listed = client.list(api_key=None, params={"key": key})
+        if listed.status_code != 200:
+            return listed
+        sent = _system(client, f"{label} via ?key=")
+        response = client.create(sent, api_key=None, params={"key": key})  # a POST with a JSON body
+        if response.status_code == 200:
+            expect_created(response, sent, "§3 [doc] create with the key in the querystring")
+        elif sent["displayName"] in _names(client):
+            raise fail(f"§3 [doc]: create answered {response.status_code}, yet the key was created", response)
+        return response
     if carrier == "form":
         victim = _new_key(client, f"{label} victim")
         response = client.delete(victim["id"], api_key=None, data={"key": key},
@@ -106,6 +115,26 @@ class AuthClauses(ClauseBase):
         response = _via(proget_client, carrier, bogus_key(), f"{carrier} bad key")
         expect_error(response, 403, f"§3 [doc] an unknown key in the {carrier} carrier")
 
+    @pytest.mark.parametrize("variant", ["random", "admin-key-truncated", "admin-key-extended"])
+    @clause("§3", "doc")
+    def test_unknown_key_refused_on_every_endpoint(self, variant: str, proget_client: ProGetClient) -> None:
+        """An unknown key (also one that only starts like, or extends, a real key) gets 403
+        on list, create and delete, and nothing changes (§3 [doc])."""
+        admin = proget_client.api_key or ""
+        bad = {"random": bogus_key(), "admin-key-truncated": admin[:-1],
+               "admin-key-extended": admin + "0"}[variant]
+        expect_error(proget_client.list(api_key=bad), 403, f"§3 [doc] list with an unknown key ({variant})")
+        sent = _system(proget_client, f"unknown key {variant}")
+        response = proget_client.create(sent, api_key=bad)
+        expect_error(response, 403, f"§3 [doc] create with an unknown key ({variant})")
+        if sent["displayName"] in _names(proget_client):
+            raise fail("§3 [doc]: an unknown key created a key", response)
+        victim = _new_key(proget_client, f"unknown key {variant} victim")
+        response = proget_client.delete(victim["id"], api_key=bad)
+        expect_error(response, 403, f"§3 [doc] delete with an unknown key ({variant})")
+        if victim["id"] not in _listed_ids(proget_client):
+            raise fail("§3 [doc]: an unknown key deleted a key", response)
+
     @pytest.mark.parametrize("name", ["x-apikey", "X-APIKEY", "x-ApiKey"])
     @clause("§3", "doc", creates=False)
     def test_header_name_is_case_insensitive(self, name: str, proget_client: ProGetClient) -> None:
@@ -114,8 +143,8 @@ class AuthClauses(ClauseBase):
         expect_status(response, 200, f"§3 [doc] the admin key in a {name!r} header")
 
     @pytest.mark.parametrize("case", ["form-key-in-multipart", "form-key-in-json", "form-key-in-text",
-                                      "api-key-in-form", "api-key-in-text-plain-json",
-                                      "api-key-not-on-root"])
+                                      "form-body-sent-as-json", "api-key-in-form",
+                                      "api-key-in-text-plain-json", "api-key-not-on-root"])
     @clause("§3", "doc")
     def test_carrier_ignored_under_wrong_content_type(self, case: str, proget_target: Target,
                                                        proget_client: ProGetClient) -> None:
@@ -142,6 +171,9 @@ class AuthClauses(ClauseBase):
             response = proget_client.delete(victim["id"], api_key=None, files={"key": (None, key)})
         elif case == "form-key-in-json":
             response = proget_client.delete(victim["id"], api_key=None, data=json.dumps({"key": key}),
+                                            content_type="application/json")
+        elif case == "form-body-sent-as-json":
+            response = proget_client.delete(victim["id"], api_key=None, data=f"key={key}",
                                             content_type="application/json")
         elif case == "form-key-in-text":
             response = proget_client.delete(victim["id"], api_key=None, data=f"key={key}",
@@ -185,6 +217,11 @@ class AuthClauses(ClauseBase):
             return  # §8: refusing a past expiration is allowed
         info = expect_created(response, past)
         expect_error(proget_client.list(api_key=info["key"]), 403, "§2 [doc] an expired key")
+        other = _system(proget_client, "created with an expired key")
+        response = proget_client.create(other, api_key=info["key"])
+        expect_error(response, 403, "§2 [doc] create with an expired key")
+        if other["displayName"] in _names(proget_client):
+            raise fail("§2 [doc]: an expired key created a key", response)
 
     @clause("§3", "doc")
     def test_deleted_key_is_refused(self, proget_client: ProGetClient) -> None:
@@ -234,9 +271,11 @@ class AuthClauses(ClauseBase):
     def test_pseudo_key_with_wrong_password_is_refused(self, proget_target: Target,
                                                        proget_client: ProGetClient) -> None:
         """A pseudo-key with a wrong password is refused (§3 [doc])."""
-        username = proget_target.require("pseudo_key").partition(":")[0]
+        username, _, password = proget_target.require("pseudo_key").partition(":")
         response = proget_client.list(api_key=f"{username}:{bogus_key()}")
         expect_error(response, 403, "§3 [doc] a pseudo-key with a wrong password")
+        response = proget_client.list(api_key=f"{proget_target.name_prefix}-nobody:{password}".replace(" ", "-"))
+        expect_error(response, 403, "§3 [doc] a pseudo-key of a user that does not exist")
 
 
 class TestAuth(AuthClauses):

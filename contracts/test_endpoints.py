@@ -60,19 +60,19 @@ class EndpointClauses(ClauseBase):
         """POST api/api-keys/delete?id=N with no body (Content-Length: 0) deletes that key
         and only it (§1 [doc][client])."""
         first = expect_created(proget_client.create(sent := {
-            "type": "system", "displayName": proget_client.display_name("kept"),
+            "type": "system", "displayName": proget_client.display_name("deleted"),
             "systemApis": ["feeds"], "logging": "none"}), sent)
         second = expect_created(proget_client.create(sent2 := {
-            "type": "system", "displayName": proget_client.display_name("deleted"),
+            "type": "system", "displayName": proget_client.display_name("kept"),
             "systemApis": ["sca"], "logging": "none"}), sent2)
-        response = proget_client.delete(second["id"])
+        response = proget_client.delete(first["id"])  # the older one: id, not recency, decides
         expect_status(response, 200, "§1 [doc] delete of an existing key")
         ids = {k["id"] for k in proget_client.list_keys()}
-        if second["id"] in ids:
-            raise fail(f"§1 [doc]: key #{second['id']} is still listed after its delete answered 200",
+        if first["id"] in ids:
+            raise fail(f"§1 [doc]: key #{first['id']} is still listed after its delete answered 200",
                        response)
-        if first["id"] not in ids:
-            raise fail(f"§1 [doc]: deleting key #{second['id']} also removed key #{first['id']}", response)
+        if second["id"] not in ids:
+            raise fail(f"§1 [doc]: deleting key #{first['id']} also removed key #{second['id']}", response)
 
     @clause("§1", "doc", creates=False)
     def test_health_needs_no_key(self, proget_client: ProGetClient) -> None:
