@@ -146,6 +146,8 @@ class ProGetClient:
         self.name_prefix = name_prefix
         self.timeout = timeout
         self.created: list[CreatedKey] = []
+        #: added to create bodies that have no expiration (instances that require one, §5)
+        self.default_expiration: str | None = None
         self.exchanges: deque[Exchange] = deque(maxlen=5)
         self._counter = 0
         self._session = requests.Session()
@@ -218,6 +220,11 @@ class ProGetClient:
         """``POST api/api-keys/create`` with ``info`` as JSON (or ``raw`` bytes as given).
 
         A successful answer is remembered for :meth:`cleanup`, whatever its shape."""
+        if self.default_expiration and isinstance(info, Mapping) and not any(
+                k.lower() == "expiration" for k in info):
+            info = {**info, "expiration": self.default_expiration}
+            if raw is not None and raw.lstrip().startswith(b"{") and raw.rstrip().endswith(b"}"):
+                raw = raw.rstrip()[:-1] + b',"expiration":"' + self.default_expiration.encode() + b'"}'
         if raw is not None:
             kwargs.setdefault("content_type", "application/json; charset=utf-8")
             response = self.request("POST", CREATE, data=raw, **kwargs)

@@ -55,14 +55,18 @@ OPTIONS: dict[str, tuple[str, str]] = {
 }
 
 DEFAULT_MAX_EXAMPLES = 50
+#: The expiration given to keys on an instance that requires one (§5).
+FAR_FUTURE = "2099-01-01T00:00:00Z"
 
 
-def clause(section: str, source: str, *, creates: bool = True) -> pytest.MarkDecorator:
+def clause(section: str, source: str, *, creates: bool = True,
+           free_edition: bool = False) -> pytest.MarkDecorator:
     """Mark a test as the contract clause for ``section`` (e.g. ``"§3"``) from ``source``
-    (``"doc"``, ``"client"`` or ``"model"``). ``creates=False`` lets it run read-only."""
+    (``"doc"``, ``"client"`` or ``"model"``). ``creates=False`` lets it run read-only;
+    ``free_edition=True`` says it creates only personal keys (a Free edition can)."""
     if source not in ("doc", "client", "model"):
         raise ValueError(f"source must be doc, client or model, not {source!r}")
-    return pytest.mark.proget_contract(section, source, creates=creates)
+    return pytest.mark.proget_contract(section, source, creates=creates, free_edition=free_edition)
 
 
 @dataclass
@@ -167,9 +171,85 @@ class Target:
     # -- clients and clean-up ------------------------------------------------------------
 
     def client(self, api_key: str | None = None) -> ProGetClient:
-        """A client for the target, with the admin key unless another is given."""
+        """A client for the target, with the admin key unless another is given. On an
+        instance that requires expiring keys (§5) it gives every key it creates a far-future
+        expiration unless the body has one."""
+        client = self._client(api_key)
+        if not self.readonly and self.requires_expiration():
+            client.default_expiration = FAR_FUTURE
+        return client
+
+    def _client(self, api_key: str | None = None) -> ProGetClient:
         return ProGetClient(self.url, api_key or self.api_key, secrets=self.secrets,
                             name_prefix=self.name_prefix)
+
+    # -- facts about the instance (§3, §5, §6): the mock's settings, or probed once ---------
+
+    def edition(self) -> str:
+        """The edition the target announces in X-ProGet-Edition (§6)."""
+        if self.backend is not None:
+            return self.backend.settings.edition
+
+        def probe() -> str:
+            client = self._client()
+            try:
+                return client.list().headers.get("X-ProGet-Edition", "").strip()
+            finally:
+                client.close()
+        return self.probe("edition", probe)
+
+    def anonymous_allowed(self) -> bool:
+        """Whether a request without a credential gets through (§3 [doc]: a fresh ProGet
+        grants Anonymous admin rights until configured otherwise)."""
+        if self.backend is not None:
+            return self.backend.settings.anonymous_admin
+
+        def probe() -> bool:
+            client = self._client()
+            try:
+                return client.list(api_key=None).status_code == 200
+            finally:
+                client.close()
+        return self.probe("anonymous", probe)
+
+    def requires_expiration(self) -> bool:
+        """Whether the instance requires expiring keys (§5): a key without an expiration is
+        refused and the same key with one is accepted. Probing creates (and deletes) keys."""
+        if self.backend is not None:
+            return self.backend.settings.require_expiration
+
+        def probe() -> bool:
+            client = self._client()
+            body = {"type": "system", "systemApis": ["sca"], "logging": "none"}
+            try:
+                if client.create({**body, "displayName": client.display_name("probe")}).status_code == 200:
+                    return False
+                return client.create({**body, "expiration": FAR_FUTURE,
+                                      "displayName": client.display_name("probe")}).status_code == 200
+            finally:
+                self.leftovers.extend(client.cleanup())
+                client.close()
+        return self.probe("require_expiration", probe)
+
+    def accepts_custom_keys(self) -> bool:
+        """Whether the instance takes a user-entered key text (§5: neither hashing nor
+        custom keys switched off). Probing creates (and deletes) a key."""
+        if self.backend is not None:
+            settings = self.backend.settings
+            return settings.custom_keys and not settings.hash_keys
+
+        def probe() -> bool:
+            client = self.client()
+            text = _secrets.token_hex(20)
+            self.secrets.add(text)
+            try:
+                return client.create({"type": "system", "systemApis": ["sca"], "logging": "none",
+                                      "key": text, "displayName": client.display_name("probe")}
+                                     ).status_code == 200
+            finally:
+                self.leftovers.extend(client.cleanup())
+                client.close()
+        return self.probe("custom_keys", probe)
 
     def hypothesis_settings(self, **overrides: Any) -> settings:
         """Deterministic by default (derandomized, no example database written). No
@@ -288,8 +368,12 @@ def gate(node: pytest.Item, target: Target) -> None:
     if source == "model" and not target.is_mock:
         pytest.skip("a [model] clause (a choice of the mock where the vendor is silent): "
                     "checked only against the embedded mock")
-    if target.readonly and marker.kwargs.get("creates", True):
+    creates = marker.kwargs.get("creates", True)
+    if target.readonly and creates:
         pytest.skip("creates API keys, and --proget-readonly was given")
+    if creates and not marker.kwargs.get("free_edition", False) and target.edition() == "Free":
+        pytest.skip("creates system or feed keys, which a Free edition refuses (§6): "
+                    "check a Basic or Enterprise instance")
 
 
 @contextmanager

@@ -45,14 +45,6 @@ def _names(client: ProGetClient) -> set[str]:
     return {str(k.get("displayName")) for k in client.list_keys()}
 
 
-def _anonymous_allowed(target: Target, client: ProGetClient) -> bool:
-    """Whether the target lets a request with no credential through (§3 [doc]: a fresh
-    ProGet grants Anonymous admin rights until configured otherwise)."""
-    if target.backend is not None:
-        return bool(target.backend.settings.anonymous_admin)
-    return target.probe("anonymous", lambda: client.list(api_key=None).status_code == 200)
-
-
 # The JSON carrier accepts a charset parameter (§3 [doc]); pgutil sends one (§7).
 JSON_TYPES = ("application/json", "application/json; charset=utf-8")
 
@@ -150,7 +142,7 @@ class AuthClauses(ClauseBase):
                                                        proget_client: ProGetClient) -> None:
         """A form ``key`` counts only in an x-www-form-urlencoded body, ``API_Key`` only in
         an application/json body: elsewhere they are no credential (§3 [doc])."""
-        if _anonymous_allowed(proget_target, proget_client):
+        if proget_target.anonymous_allowed():
             pytest.skip("the target lets requests without a credential through (§3: anonymous "
                         "access), so an ignored credential cannot be told from an honoured one")
         key = proget_client.api_key or ""
@@ -189,7 +181,7 @@ class AuthClauses(ClauseBase):
     def test_missing_key_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """No credential at all: 403 on list, create and delete, and nothing changes (§3 [doc]),
         unless the instance grants anonymous access."""
-        if _anonymous_allowed(proget_target, proget_client):
+        if proget_target.anonymous_allowed():
             pytest.skip("the target grants anonymous access (§3 [doc]: a fresh ProGet does)")
         expect_error(proget_client.list(api_key=None), 403, "§3 [doc] list without a key")
         sent = _system(proget_client, "no credential")

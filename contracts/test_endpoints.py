@@ -112,6 +112,8 @@ class WireClauses(ClauseBase):
 
     def _pgutil_create(self, client: ProGetClient, fields: dict[str, Any], rule: str) -> None:
         fields["displayName"] = client.display_name(rule)
+        if client.default_expiration and "expiration" not in fields:
+            fields["expiration"] = client.default_expiration
         response = client.create(fields, raw=pgutil_body(**fields), chunked=True,
                                  content_type="application/json; charset=utf-8")
         info = expect_created(response, fields, f"§7 [client] {rule}")
@@ -148,7 +150,7 @@ class WireClauses(ClauseBase):
                                             "feedGroup": proget_target.require("feed_group"), "logging": "None"},
                             "pgutil feed group key")
 
-    @clause("§7", "client")
+    @clause("§7", "client", free_edition=True)
     def test_pgutil_creates_personal_key(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """``pgutil apikeys create personal --user=…`` (§7 [client])."""
         self._pgutil_create(proget_client, {"type": "Personal", "user": proget_target.require("user"),

@@ -10,7 +10,6 @@ from .checks import expect_created, expect_status, fail
 from .client import ProGetClient
 from .stateful import api_keys_machine
 from .target import Target, clause
-from .test_validation import _skip_if_free, requires_expiration
 
 __all__ = ["LifecycleClauses"]
 
@@ -42,9 +41,8 @@ class LifecycleClauses(ClauseBase):
         """Any sequence of create, delete, list and use-the-key agrees with a dict model:
         the list shows exactly the live keys, deleted keys are refused, full-control system
         keys work, feed keys are refused on these endpoints (§1, §3, §4 [doc])."""
-        _skip_if_free(proget_target, proget_client, "system")
         machine = api_keys_machine(proget_target, proget_client,
-                                   require_expiration=requires_expiration(proget_target, proget_client))
+                                   require_expiration=proget_target.requires_expiration())
         settings = proget_target.hypothesis_settings(
             max_examples=max(3, proget_target.max_examples // 2), stateful_step_count=12)
         if proget_target.seed is not None:

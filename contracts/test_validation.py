@@ -31,60 +31,12 @@ from .strategies import (
 )
 from .target import Target, clause
 
-__all__ = ["ValidationClauses", "custom_keys_accepted", "edition", "requires_expiration", "rule_id"]
-
-
-def edition(target: Target, client: ProGetClient) -> str:
-    """The edition the target announces (X-ProGet-Edition, §6)."""
-    return target.probe("edition", lambda: client.list().headers.get("X-ProGet-Edition", "").strip())
-
-
-def requires_expiration(target: Target, client: ProGetClient) -> bool:
-    """Whether the instance requires expiring keys (§5): a key without one is refused and
-    the same key with one is accepted."""
-    if target.backend is not None:
-        return bool(target.backend.settings.require_expiration)
-
-    def probe() -> bool:
-        body = {"type": "system", "systemApis": ["sca"], "logging": "none",
-                "displayName": client.display_name("probe: expiration required?")}
-        if client.create(body).status_code == 200:
-            client.cleanup()
-            return False
-        body["expiration"] = "2099-01-01T00:00:00Z"
-        body["displayName"] = client.display_name("probe: expiration required?")
-        accepted = client.create(body).status_code == 200
-        client.cleanup()
-        return accepted
-    return target.probe("require_expiration", probe)
-
-
-def custom_keys_accepted(target: Target, client: ProGetClient) -> bool:
-    """Whether the instance takes a user-entered key text (§5: neither hashing nor
-    custom keys switched off)."""
-    if target.backend is not None:
-        settings = target.backend.settings
-        return settings.custom_keys and not settings.hash_keys
-
-    def probe() -> bool:
-        body = {"type": "system", "systemApis": ["sca"], "logging": "none", "key": secrets.token_hex(20),
-                "displayName": client.display_name("probe: custom keys?")}
-        if requires_expiration(target, client):
-            body["expiration"] = "2099-01-01T00:00:00Z"
-        accepted = client.create(body).status_code == 200
-        client.cleanup()
-        return accepted
-    return target.probe("custom_keys", probe)
+__all__ = ["ValidationClauses", "rule_id"]
 
 
 def rule_id(rule: str) -> str:
     """A rule's text as a test id usable in ``-k``: ``systemApis-is-required-for-a-system-key``."""
     return re.sub(r"[^A-Za-z0-9]+", "-", rule).strip("-")
-
-
-def _skip_if_free(target: Target, client: ProGetClient, kind: str) -> None:
-    if edition(target, client) == "Free":
-        pytest.skip(f"the target is a Free edition, which refuses {kind} keys (§6)")
 
 
 def _names(target: Target) -> dict[str, str]:
@@ -114,9 +66,8 @@ class ValidationClauses(ClauseBase):
     @clause("§2", "doc")
     def test_valid_system_keys_are_created(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """Any valid system key body is created and listed as sent (§2 [doc][client])."""
-        _skip_if_free(proget_target, proget_client, "system")
         strategy = system_bodies(proget_client.display_name,
-                                 require_expiration=requires_expiration(proget_target, proget_client))
+                                 require_expiration=proget_target.requires_expiration())
         for_all(proget_target, strategy, _check_valid(proget_client, "a valid system key"))
 
     @clause("§2", "doc")
@@ -124,16 +75,15 @@ class ValidationClauses(ClauseBase):
         """Any valid feed key body (feed or feed group) is created and listed as sent (§2)."""
         if proget_target.feed is None:
             proget_target.require("feed_group")
-        _skip_if_free(proget_target, proget_client, "feed")
         strategy = feed_bodies(proget_client.display_name, proget_target.feed, proget_target.feed_group,
-                               require_expiration=requires_expiration(proget_target, proget_client))
+                               require_expiration=proget_target.requires_expiration())
         for_all(proget_target, strategy, _check_valid(proget_client, "a valid feed key"))
 
-    @clause("§2", "doc")
+    @clause("§2", "doc", free_edition=True)
     def test_valid_personal_keys_are_created(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """Any valid personal key body for an existing user is created and listed as sent (§2)."""
         strategy = personal_bodies(proget_client.display_name, proget_target.require("user"),
-                                   require_expiration=requires_expiration(proget_target, proget_client))
+                                   require_expiration=proget_target.requires_expiration())
         for_all(proget_target, strategy, _check_valid(proget_client, "a valid personal key"))
 
     @pytest.mark.parametrize("rule", [m[0] for m in MUTATIONS], ids=[rule_id(m[0]) for m in MUTATIONS])
@@ -143,7 +93,7 @@ class ValidationClauses(ClauseBase):
         """A body breaking exactly one §2 rule gets 400 with a text/plain explanation, and
         nothing is created (§2 [doc][client], §6 [doc])."""
         strategy = invalid_bodies(proget_client.display_name, _names(proget_target), rule=rule,
-                                  require_expiration=requires_expiration(proget_target, proget_client))
+                                  require_expiration=proget_target.requires_expiration())
 
         def check(value: tuple[str, dict[str, Any]]) -> None:
             broken, body = value
@@ -169,15 +119,14 @@ class ValidationClauses(ClauseBase):
                                                         proget_client: ProGetClient) -> None:
         """A key without displayName (or without description) is created (§2 [doc]). The
         one without displayName carries the kit's mark in its description, to be found again."""
-        _skip_if_free(proget_target, proget_client, "system")
         body = {"type": "system", "systemApis": ["sca"], "logging": "none"}
         bare = {"type": "system", "displayName": proget_client.display_name("no description"),
                 "systemApis": ["sca"], "logging": "none"}
-        if requires_expiration(proget_target, proget_client):
+        if proget_target.requires_expiration():
             bare["expiration"] = "2099-01-01T00:00:00Z"
         expect_created(proget_client.create(bare), bare, "§2 [doc] a key with no description")
         body["description"] = proget_client.display_name("no displayName")
-        if requires_expiration(proget_target, proget_client):
+        if proget_target.requires_expiration():
             body["expiration"] = "2099-01-01T00:00:00Z"
         response = proget_client.create(body)
         info = expect_created(response, body, "§2 [doc] a key with no displayName")
@@ -188,10 +137,9 @@ class ValidationClauses(ClauseBase):
     def test_every_system_api_combination_is_accepted(self, proget_target: Target,
                                                       proget_client: ProGetClient) -> None:
         """``["full-control"]`` and every non-empty combination of feeds, sca, sbom-upload (§2 [doc])."""
-        _skip_if_free(proget_target, proget_client, "system")
         combos = [["full-control"]] + [list(c) for n in (1, 2, 3)
                                       for c in itertools.combinations(LIMITED_SYSTEM_APIS, n)]
-        expiration = requires_expiration(proget_target, proget_client)
+        expiration = proget_target.requires_expiration()
         for apis in combos:
             body = {"type": "system", "displayName": proget_client.display_name(",".join(apis)),
                     "systemApis": apis, "logging": "none"}
@@ -205,8 +153,7 @@ class ValidationClauses(ClauseBase):
         """Every non-empty combination of view, add, promote, delete (§2 [doc][client])."""
         place = ("feed", proget_target.feed) if proget_target.feed else (
             "feedGroup", proget_target.require("feed_group"))
-        _skip_if_free(proget_target, proget_client, "feed")
-        expiration = requires_expiration(proget_target, proget_client)
+        expiration = proget_target.requires_expiration()
         for n in (1, 2, 3, 4):
             for perms in itertools.combinations(PACKAGE_PERMISSIONS, n):
                 body = {"type": "feed", "displayName": proget_client.display_name(",".join(perms)),
@@ -222,7 +169,6 @@ class ValidationClauses(ClauseBase):
     def test_expiration_with_or_without_offset(self, expiration: str, proget_target: Target,
                                                proget_client: ProGetClient) -> None:
         """``expiration`` is ISO 8601 with or without an offset; pgutil sends none (§2 [client])."""
-        _skip_if_free(proget_target, proget_client, "system")
         body = {"type": "system", "displayName": proget_client.display_name("expiration " + expiration),
                 "systemApis": ["full-control"], "expiration": expiration, "logging": "request"}
         response = proget_client.create(body)
@@ -233,13 +179,13 @@ class ValidationClauses(ClauseBase):
     @clause("§2", "doc")
     def test_custom_key_text_is_kept(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """A key text given at create is the key: it comes back and it authenticates (§2 [doc])."""
-        if not custom_keys_accepted(proget_target, proget_client):
+        if not proget_target.accepts_custom_keys():
             pytest.skip("the target refuses user-entered keys (§5: hashed keys or custom keys off)")
         text = secrets.token_hex(20)
         proget_client.secrets.add(text)
         body = {"type": "system", "displayName": proget_client.display_name("custom key"), "key": text,
                 "systemApis": ["full-control"], "logging": "none"}
-        if requires_expiration(proget_target, proget_client):
+        if proget_target.requires_expiration():
             body["expiration"] = "2099-01-01T00:00:00Z"
         expect_created(proget_client.create(body), body, "§2 [doc] a custom key")
         expect_status(proget_client.list(api_key=text), 200, "§2 [doc] the custom key authenticates")
@@ -248,13 +194,13 @@ class ValidationClauses(ClauseBase):
     def test_reused_custom_key_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """A key text already in use is refused with some 4xx (which one is open, §8), and
         no second key with that text exists."""
-        if not custom_keys_accepted(proget_target, proget_client):
+        if not proget_target.accepts_custom_keys():
             pytest.skip("the target refuses user-entered keys (§5: hashed keys or custom keys off)")
         text = secrets.token_hex(20)
         proget_client.secrets.add(text)
         bodies = [{"type": "system", "displayName": proget_client.display_name(f"reused key {i}"),
                    "key": text, "systemApis": ["sca"], "logging": "none"} for i in (1, 2)]
-        if requires_expiration(proget_target, proget_client):
+        if proget_target.requires_expiration():
             for body in bodies:
                 body["expiration"] = "2099-01-01T00:00:00Z"
         expect_created(proget_client.create(bodies[0]), bodies[0], "§2 [doc] a custom key")
@@ -268,9 +214,7 @@ class ValidationClauses(ClauseBase):
     def test_id_is_not_settable(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """``id`` is assigned by the server and unique: a client-sent id (here one already in
         use) is ignored or refused, never used (§2 [doc]; which of the two is open, §8)."""
-        _skip_if_free(proget_target, proget_client, "system")
-        expiration = {"expiration": "2099-01-01T00:00:00Z"} if requires_expiration(
-            proget_target, proget_client) else {}
+        expiration = {"expiration": "2099-01-01T00:00:00Z"} if proget_target.requires_expiration() else {}
         first = {"type": "system", "displayName": proget_client.display_name("id owner"),
                  "systemApis": ["sca"], "logging": "none", **expiration}
         taken = expect_created(proget_client.create(first), first)["id"]
