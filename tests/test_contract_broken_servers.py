@@ -39,6 +39,15 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return environ["wsgi.input"].read(length)
 
 
+def rebuffer(environ: dict[str, Any]) -> bytes:
+    """Read the body whole and put it back as a plain Content-Length body; returns it."""
+    body = _read_body(environ)
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+    environ.pop("wsgi.input_terminated", None)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return body
+
+
 class Tamper:
     """WSGI middleware: rewrite the request (environ and body) and/or the response."""
 
@@ -263,11 +272,7 @@ def _refuse_create(when: Callable[[dict[str, Any]], bool], text: str) -> Callabl
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/api/api-keys/create":
-                body = _read_body(environ)
-                environ["wsgi.input"] = io.BytesIO(body)
-                environ["CONTENT_LENGTH"] = str(len(body))
-                environ.pop("wsgi.input_terminated", None)
-                data = _json_body(body)
+                data = _json_body(rebuffer(environ))
                 if isinstance(data, dict) and when(data):
                     start_response("400 BAD REQUEST", [("Content-Type", "text/plain")])
                     return [text.encode()]
