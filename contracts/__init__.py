@@ -9,10 +9,16 @@
 
 from __future__ import annotations
 
-from .client import ContractViolation, ProGetClient
-from .suite import ProGetContractSuite
-from .target import RemoteProGet, Target, clause, serve_wsgi
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Eager, and cheap: binds ``contracts.verify`` to the function, not the submodule.
 from .verify import VerifyResult, verify
+
+if TYPE_CHECKING:
+    from .client import ContractViolation, ProGetClient
+    from .suite import ProGetContractSuite
+    from .target import RemoteProGet, Target, clause, serve_wsgi
 
 __all__ = [
     "ContractViolation",
@@ -25,3 +31,14 @@ __all__ = [
     "serve_wsgi",
     "verify",
 ]
+
+# Imported on first use, so that ``mockproget serve`` (which only needs the CLI flags of
+# ``verify``) does not pay for pytest and hypothesis.
+_HOMES = {"ContractViolation": "client", "ProGetClient": "client", "ProGetContractSuite": "suite",
+          "RemoteProGet": "target", "Target": "target", "clause": "target", "serve_wsgi": "target"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

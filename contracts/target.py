@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, settings
 from werkzeug.serving import make_server
 
 from .client import ProGetClient, Secrets
+from .constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES, FAR_FUTURE, NAME_PREFIX
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -36,9 +37,6 @@ __all__ = [
     "target_from_options",
 ]
 
-#: The marker every contract clause carries: ``proget_contract(section, source, creates=…)``.
-CLAUSE_MARKER = "proget_contract"
-NAME_PREFIX = "mockproget-contracts"
 
 #: pytest option -> (environment variable, help). Values are strings unless noted.
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -54,9 +52,6 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--proget-seed": ("PROGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
 }
 
-DEFAULT_MAX_EXAMPLES = 50
-#: The expiration given to keys on an instance that requires one (§5).
-FAR_FUTURE = "2099-01-01T00:00:00Z"
 
 
 def clause(section: str, source: str, *, creates: bool = True,

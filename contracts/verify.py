@@ -15,8 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from .client import ContractViolation, Secrets
-from .target import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES, Target
+from typing import TYPE_CHECKING
+
+from .constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES
+
+if TYPE_CHECKING:
+    from .client import Secrets
+    from .target import Target
 
 __all__ = ["ClauseResult", "VerifyResult", "add_arguments", "main", "run", "verify"]
 
@@ -60,6 +65,8 @@ class VerifyResult:
 def _failure_text(excinfo: Any, item: Any) -> str:
     """What a failed clause reports: the violation with its exchange, or the error and the
     last exchange the clause's client made."""
+    from .client import ContractViolation
+
     value = excinfo.value
     parts: list[str] = []
     errors = list(value.exceptions) if isinstance(value, BaseExceptionGroup) else [value]
@@ -143,6 +150,8 @@ def verify(url: str, api_key: str, *, username: str | None = None, password: str
 
     ``select`` is a pytest ``-k`` expression choosing clauses by name."""
     import pytest
+
+    from .client import Secrets
 
     secrets = Secrets([api_key, password, f"{username}:{password}" if username and password else None])
     options = {"proget_url": url, "proget_api_key": api_key, "proget_username": username,
