@@ -17,6 +17,7 @@ from .checks import (
     fail,
 )
 from .client import ProGetClient
+from .test_auth import bogus_key
 from .target import Target, clause
 
 __all__ = ["EndpointClauses", "WireClauses"]
@@ -91,11 +92,19 @@ class EndpointClauses(ClauseBase):
 
     @clause("§6", "doc", creates=False)
     def test_refusal_is_explained_in_text(self, proget_client: ProGetClient) -> None:
-        """A refused key gets 403 with a non-empty text/plain body, and the ProGet headers
-        the client reads (§6 [doc][client])."""
-        response = proget_client.list(api_key=proget_client.display_name("not a key").replace(" ", "-"))
-        expect_error(response, 403, "§6 [doc] an unknown key")
-        expect_proget_headers(response, "§6 [client] headers on a 403 answer")
+        """A refused key gets 403 with a non-empty text/plain body (§6 [doc])."""
+        response = proget_client.list(api_key=bogus_key())
+        expect_error(response, 403, "§6 [doc] list with an unknown key")
+
+    @clause("§6", "client")
+    def test_refused_create_carries_the_proget_headers(self, proget_client: ProGetClient) -> None:
+        """A refused create carries X-ProGet-Version and X-ProGet-Edition: the client compares
+        them to explain the failure (§6 [client])."""
+        sent = {"type": "system", "systemApis": ["sca"], "logging": "none",
+                "displayName": proget_client.display_name("refused")}
+        response = proget_client.create(sent, api_key=bogus_key())
+        expect_error(response, 403, "§6 [doc] create with an unknown key")
+        expect_proget_headers(response, "§6 [client] headers on a refused create")
 
     @clause("§6", "doc")
     def test_invalid_input_is_explained_in_text(self, proget_client: ProGetClient) -> None:

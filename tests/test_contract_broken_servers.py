@@ -240,6 +240,16 @@ edition_header_unknown = _named(_headers(lambda h: _set_header(h, "X-ProGet-Edit
     "§6 [client]: X-ProGet-Edition is not Free/Basic/Enterprise.")
 
 
+def headers_missing_on_errors(server: MockProGet) -> None:
+    """§6 [client]: no X-ProGet-Version / X-ProGet-Edition on error answers (where the
+    client reads them to explain a failed create)."""
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+        if status[:1] == "4":
+            headers = _set_header(_set_header(headers, "X-ProGet-Version", None), "X-ProGet-Edition", None)
+        return status, headers, body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
+
+
 def chunked_body_not_read(server: MockProGet) -> None:
     """§7 [client]: a chunked body (no Content-Length) is treated as empty."""
     inner = server.app.wsgi_app
@@ -414,6 +424,7 @@ BROKEN: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (deleted_key_still_works, "deleted_key or stateful", "test_deleted_key_is_refused"),
     (empty_400_body, "invalid_input_is_explained", "test_invalid_input_is_explained_in_text"),
     (empty_403_body, "refusal_is_explained", "test_refusal_is_explained_in_text"),
+    (headers_missing_on_errors, "refused_create", "test_refused_create_carries_the_proget_headers"),
     (create_without_type, "create_answers", "test_create_answers_json_api_key_info"),
     (create_as_text, "create_answers", "test_create_answers_json_api_key_info"),
     (create_with_pascal_enums, "create_answers", "test_create_answers_json_api_key_info"),
