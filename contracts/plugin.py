@@ -32,8 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{CLAUSE_MARKER}(section, source, creates=True): a ProGet contract clause "
-                   "checking spec `section` from `source` (doc, client or model)")
+        "markers", f"{CLAUSE_MARKER}(section, source, creates=True, free_edition=False): a ProGet "
+                   "contract clause checking spec `section` from `source` (doc, client or model)")
     config.addinivalue_line(
         "markers", "proget_settings(**settings): instance settings of the embedded mock for "
                    "this test (e.g. hash_keys=True), restored afterwards")

@@ -112,13 +112,16 @@ class Target:
     @classmethod
     def for_mock(cls, server: MockProGet, **changes: Any) -> Target:
         """The embedded mock, with its seeded names (``Admin``/``Admin``, ``MyNpmFeed``, …)."""
+        from mockproget.models import digest
+
         backend = server.backend
         users = {u.name: u for u in backend.users}
-        admin = next((u for u in users.values() if u.admin and u.password_digest), None)
+        seeded_admin = users.get("Admin")  # a fresh ProGet's Admin/Admin, as the mock seeds it
+        has_pseudo = bool(seeded_admin and seeded_admin.admin and seeded_admin.password_digest == digest("Admin"))
         defaults: dict[str, Any] = {
             "url": server.url, "api_key": server.admin_key, "backend": backend,
-            "username": "Admin" if admin and admin.name == "Admin" else None,
-            "password": "Admin" if admin and admin.name == "Admin" else None,
+            "username": "Admin" if has_pseudo else None,
+            "password": "Admin" if has_pseudo else None,
             "feed": next(iter(backend.feeds), None),
             "feed_group": next(iter(backend.feed_groups), None),
             "user": next((u.name for u in users.values() if not u.admin), None),
@@ -273,18 +276,25 @@ class Target:
 
         Returns a description of every leftover found (there should be none); they are also
         kept in :attr:`leftovers`."""
-        client = self.client()
+        client = self._client()
         try:
             try:
                 keys = client.list_keys()
             except Exception:  # noqa: BLE001 - a broken list must not hide the report
-                self.leftovers.append("could not list the target's keys to look for leftovers")
-                return list(self.leftovers)
+                found = ["could not list the target's keys to look for leftovers"]
+                self.leftovers.extend(found)
+                return found
             ours = client.mine(keys)  # marked by display name (or description) as this run's
-            found = [f"key #{k.get('id')} ({k.get('type')}, {k.get('displayName', 'no display name')})"
-                     for k in ours]
+            found = []
             for key in ours:
-                client.delete(key.get("id"))
+                label = (f"key #{key.get('id')} ({key.get('type')}, "
+                         f"{key.get('displayName') or key.get('description')})")
+                try:
+                    status = client.delete(key.get("id")).status_code
+                except Exception as error:  # noqa: BLE001 - report, do not hide the rest
+                    status = type(error).__name__
+                found.append(label + (": deleted by the final sweep" if status == 200
+                                      else f": could not be deleted ({status})"))
             self.leftovers.extend(found)
             return found
         finally:

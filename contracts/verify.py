@@ -13,9 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES
 
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     from .client import Secrets
     from .target import Target
 
-__all__ = ["ClauseResult", "VerifyResult", "add_arguments", "main", "run", "verify"]
+__all__ = ["ClauseResult", "VerifyResult", "add_arguments", "main", "report", "run", "verify"]
 
 
 @dataclass
@@ -56,10 +54,6 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return not self.failed and not self.leftovers and not self.errors and bool(self.clauses)
-
-    def outcome_of(self, name: str) -> list[ClauseResult]:
-        """The results whose clause name contains ``name``."""
-        return [c for c in self.clauses if name in c.clause]
 
 
 def _failure_text(excinfo: Any, item: Any) -> str:
