@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -136,6 +138,24 @@ class _Collector:
         return self.target.secrets.mask(text) if self.target is not None else text
 
 
+@contextmanager
+def _scratch_hypothesis_home() -> Iterator[None]:
+    """Hypothesis caches what it learns from source files under ``./.hypothesis``; a
+    verify run writes nothing into the directory it is started from (no example database
+    is used either), so point that cache at a temporary directory for the run."""
+    from hypothesis import configuration
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="mockproget-verify-") as home:
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(None)
+
+
 def verify(url: str, api_key: str, *, username: str | None = None, password: str | None = None,
            feed: str | None = None, feed_group: str | None = None, user: str | None = None,
            max_examples: int = DEFAULT_MAX_EXAMPLES, seed: int | None = None, readonly: bool = False,
@@ -161,7 +181,8 @@ def verify(url: str, api_key: str, *, username: str | None = None, password: str
     if select:
         args += ["-k", select]
     started = time.perf_counter()
-    code = pytest.main(args, plugins=[collector])
+    with _scratch_hypothesis_home():
+        code = pytest.main(args, plugins=[collector])
     result = VerifyResult(url=url, clauses=list(collector.results.values()), errors=collector.errors,
                           seconds=time.perf_counter() - started, pytest_exit=int(code))
     if collector.target is not None:

@@ -76,14 +76,15 @@ def test_pytest_pyargs_contracts_passes_against_the_embedded_mock(tmp_path: Any)
     assert time.perf_counter() - started < 120
 
 
-def test_verify_passes_against_mockproget_serve(served: str) -> None:
+def test_verify_passes_against_mockproget_serve(served: str, tmp_path: Any) -> None:
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "mockproget", "verify", "--url", served, "--username", "Admin",
          "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup", "--user", "johnsmith", "--durations", "3"],
         env=_env(PROGET_API_KEY=ADMIN_KEY, PROGET_PASSWORD="Admin"), capture_output=True, text=True,
-        timeout=300)
+        timeout=300, cwd=tmp_path)
     elapsed = time.perf_counter() - started
+    assert list(tmp_path.iterdir()) == []  # no .hypothesis example database, no pytest cache
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "verdict: conforms" in run.stdout
     assert "left behind on the target: nothing" in run.stdout
