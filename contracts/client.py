@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from http.cookiejar import DefaultCookiePolicy
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,6 +152,9 @@ class ProGetClient:
         self.exchanges: deque[Exchange] = deque(maxlen=5)
         self._counter = 0
         self._session = requests.Session()
+        # No cookies: a session cookie set by one answer must not authenticate a later
+        # request that is meant to carry no credential (or another one).
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     def __repr__(self) -> str:
         return f"<ProGetClient {self.url} created={len(self.created)}>"

@@ -63,7 +63,7 @@ def package_permissions() -> st.SearchStrategy[list[str]]:
 def texts() -> st.SearchStrategy[str]:
     """Free text for ``description``: letters and digits of any script, words apart.
     (§8: length limits are open, so kept short.)"""
-    word = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=10)
+    word = st.text(st.characters(categories=("L", "N"), max_codepoint=0xFFFF), min_size=1, max_size=10)
     return st.lists(word, min_size=1, max_size=3).map(" ".join)
 
 
