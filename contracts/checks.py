@@ -167,8 +167,12 @@ def expect_created(response: requests.Response, sent: Mapping[str, Any],
 
 
 def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
-                          response: requests.Response, rule: str) -> None:
-    """A listed key shows what it was created with (§1: list answers ApiKeyInfo)."""
+                          response: requests.Response, rule: str, text: str | None = None) -> None:
+    """A listed key shows what it was created with (§1: list answers ApiKeyInfo); if the
+    list shows its key text (an instance that does not hash keys), it is the created one."""
+    if text is not None and "key" in item and item["key"] != text:
+        raise fail(f"{rule}: key #{item.get('id')} is listed with another key text than the "
+                   "one its create answered", response)
     fields = {k.lower(): v for k, v in sent.items()}
     checks = {"type": _lower(fields.get("type")), "logging": _lower(fields.get("logging")),
               "displayName": fields.get("displayname"), "feed": fields.get("feed"),

@@ -48,6 +48,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--proget-feed-group": ("PROGET_FEED_GROUP", "name of a feed group that exists on the target"),
     "--proget-user": ("PROGET_USER", "name of a user that exists on the target (personal keys)"),
     "--proget-readonly": ("PROGET_READONLY", "run only the clauses that create nothing"),
+    "--proget-anonymous": ("PROGET_ANONYMOUS", "the target grants anonymous access on purpose "
+                                               "(as a fresh ProGet does): no-credential clauses skip"),
     "--proget-max-examples": ("PROGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 50)"),
     "--proget-seed": ("PROGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
 }
@@ -74,6 +76,8 @@ class Target:
     :param feed: / ``feed_group`` / ``user``: names that exist on the target.
     :param backend: the embedded mock's backend; enables [model] clauses and settings.
     :param readonly: only clauses that create nothing run.
+    :param anonymous: the instance grants anonymous access on purpose (§3), so requests
+        without a credential are not expected to be refused.
     """
 
     url: str
@@ -85,6 +89,7 @@ class Target:
     user: str | None = None
     backend: Backend | None = field(default=None, repr=False)
     readonly: bool = False
+    anonymous: bool = False
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
     run_id: str = field(default_factory=lambda: _secrets.token_hex(4))
@@ -197,18 +202,13 @@ class Target:
         return self.probe("edition", probe)
 
     def anonymous_allowed(self) -> bool:
-        """Whether a request without a credential gets through (§3 [doc]: a fresh ProGet
-        grants Anonymous admin rights until configured otherwise)."""
+        """Whether the instance grants anonymous access (§3 [doc]: a fresh ProGet gives the
+        Anonymous user admin rights until configured otherwise). The mock's setting, or what
+        the user declared (``--proget-anonymous``): a server that lets a request without a
+        credential through is not taken to do so on purpose."""
         if self.backend is not None:
             return self.backend.settings.anonymous_admin
-
-        def probe() -> bool:
-            client = self._client()
-            try:
-                return client.list(api_key=None).status_code == 200
-            finally:
-                client.close()
-        return self.probe("anonymous", probe)
+        return self.anonymous
 
     def requires_expiration(self) -> bool:
         """Whether the instance requires expiring keys (§5): a key without an expiration is
@@ -336,7 +336,7 @@ def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | No
         raw = env.get(OPTIONS[option][0])
         if raw is not None and raw != "":
             value = raw
-    if option == "--proget-readonly":
+    if option in ("--proget-readonly", "--proget-anonymous"):
         return value is True or str(value).lower() in ("1", "true", "yes", "on")
     if option in ("--proget-max-examples", "--proget-seed") and value is not None:
         try:
@@ -349,7 +349,7 @@ def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | No
 def target_from_options(config: pytest.Config, server: MockProGet | None) -> Target:
     """Build the session's :class:`Target` from the options (``server`` when no URL)."""
     values = {name: option_value(config, name) for name in OPTIONS}
-    common = dict(readonly=values["--proget-readonly"],
+    common = dict(readonly=values["--proget-readonly"], anonymous=values["--proget-anonymous"],
                   max_examples=values["--proget-max-examples"] or DEFAULT_MAX_EXAMPLES,
                   seed=values["--proget-seed"])
     names = {attr: values[opt] for attr, opt in (

@@ -143,8 +143,8 @@ class AuthClauses(ClauseBase):
         """A form ``key`` counts only in an x-www-form-urlencoded body, ``API_Key`` only in
         an application/json body: elsewhere they are no credential (§3 [doc])."""
         if proget_target.anonymous_allowed():
-            pytest.skip("the target lets requests without a credential through (§3: anonymous "
-                        "access), so an ignored credential cannot be told from an honoured one")
+            pytest.skip("the target grants anonymous access (§3), so an ignored credential "
+                        "cannot be told from an honoured one")
         key = proget_client.api_key or ""
         if case in ("api-key-in-text-plain-json", "api-key-not-on-root"):
             sent = _system(proget_client, case)
@@ -180,10 +180,12 @@ class AuthClauses(ClauseBase):
     @clause("§3", "doc")
     def test_missing_key_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """No credential at all: 403 on list, create and delete, and nothing changes (§3 [doc]),
-        unless the instance grants anonymous access."""
+        unless the instance grants anonymous access on purpose (then say so with
+        --proget-anonymous)."""
         if proget_target.anonymous_allowed():
             pytest.skip("the target grants anonymous access (§3 [doc]: a fresh ProGet does)")
-        expect_error(proget_client.list(api_key=None), 403, "§3 [doc] list without a key")
+        hint = " (if the instance grants anonymous access on purpose, give --proget-anonymous)"
+        expect_error(proget_client.list(api_key=None), 403, "§3 [doc] list without a key" + hint)
         sent = _system(proget_client, "no credential")
         response = proget_client.create(sent, api_key=None)
         expect_error(response, 403, "§3 [doc] create without a key")

@@ -129,7 +129,7 @@ class WireClauses(ClauseBase):
         listed = {k["id"]: k for k in client.list_keys()}
         if info["id"] not in listed:
             raise fail(f"§7 [client] {rule}: the created key #{info['id']} is not listed", response)
-        expect_listed_as_sent(listed[info["id"]], fields, response, f"§7 [client] {rule}")
+        expect_listed_as_sent(listed[info["id"]], fields, response, f"§7 [client] {rule}", info["key"])
 
     @clause("§7", "client")
     def test_pgutil_creates_system_key(self, proget_client: ProGetClient) -> None:

@@ -54,7 +54,7 @@ def _check_valid(client: ProGetClient, rule: str) -> Callable[[dict[str, Any]], 
             listed = {k["id"]: k for k in client.list_keys()}
             if info["id"] not in listed:
                 raise fail(f"§1 [doc]: the created key #{info['id']} is not listed", response)
-            expect_listed_as_sent(listed[info["id"]], body, response, f"§2 [doc] {rule}")
+            expect_listed_as_sent(listed[info["id"]], body, response, f"§2 [doc] {rule}", info["key"])
         finally:
             client.cleanup()
     return check

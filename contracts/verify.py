@@ -159,7 +159,7 @@ def _scratch_hypothesis_home() -> Iterator[None]:
 def verify(url: str, api_key: str, *, username: str | None = None, password: str | None = None,
            feed: str | None = None, feed_group: str | None = None, user: str | None = None,
            max_examples: int = DEFAULT_MAX_EXAMPLES, seed: int | None = None, readonly: bool = False,
-           select: str | None = None) -> VerifyResult:
+           anonymous: bool = False, select: str | None = None) -> VerifyResult:
     """Run the clauses against ``url`` and return what they found (prints nothing).
 
     ``select`` is a pytest ``-k`` expression choosing clauses by name."""
@@ -171,7 +171,7 @@ def verify(url: str, api_key: str, *, username: str | None = None, password: str
     options = {"proget_url": url, "proget_api_key": api_key, "proget_username": username,
                "proget_password": password, "proget_feed": feed, "proget_feed_group": feed_group,
                "proget_user": user, "proget_readonly": readonly, "proget_max_examples": max_examples,
-               "proget_seed": seed}
+               "proget_seed": seed, "proget_anonymous": anonymous}
     collector = _Collector(options, secrets)
     args = ["--pyargs", "contracts", "-p", "no:cacheprovider", "-p", "no:terminal", "--noconftest",
             "-c", os.devnull, "--rootdir", os.path.dirname(os.path.abspath(__file__)),
@@ -238,6 +238,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"hypothesis examples per property clause (default {DEFAULT_MAX_EXAMPLES})")
     parser.add_argument("--seed", type=int, help="hypothesis seed (default: derandomized, repeatable)")
     parser.add_argument("--readonly", action="store_true", help="run only clauses that create nothing")
+    parser.add_argument("--anonymous", action="store_true",
+                        help="the server grants anonymous access on purpose (as a fresh ProGet does): "
+                             "do not expect requests without a key to be refused")
     parser.add_argument("-k", dest="select", metavar="EXPR", help="run only clauses matching EXPR (pytest -k)")
     parser.add_argument("--durations", type=int, default=5, metavar="N",
                         help="list the N slowest clauses (default 5; 0: none)")
@@ -256,7 +259,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     result = verify(args.url, api_key, username=args.username, password=password, feed=args.feed,
                     feed_group=args.feed_group, user=args.user, max_examples=args.max_examples,
-                    seed=args.seed, readonly=args.readonly, select=args.select)
+                    seed=args.seed, readonly=args.readonly, anonymous=args.anonymous, select=args.select)
     report(result, out, durations=args.durations)
     return 0 if result.ok else 1
 

@@ -379,6 +379,11 @@ def invalid_input_as_500(server: MockProGet) -> None:
     server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
 
 
+def missing_key_accepted(server: MockProGet) -> None:
+    """§3 [doc]: a request with no credential at all acts as an administrator."""
+    server.backend.update_settings(anonymous_admin=True)  # not declared to verify
+
+
 def key_prefix_accepted(server: MockProGet) -> None:
     """§3 [doc]: a credential that is only the start of a real key is accepted."""
     original = server.backend.authenticate
@@ -445,6 +450,7 @@ BROKEN: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (invalid_input_as_500, "invalid_body and systemApis", "systemApis-is-required-for-a-system-key"),
     (health_needs_a_key, "health", "test_health_needs_no_key"),
     (feed_key_manages_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
+    (missing_key_accepted, "missing_key", "test_missing_key_is_refused"),
     (key_prefix_accepted, "unknown_key", "test_unknown_key_refused_on_every_endpoint[admin-key-truncated]"),
     (delete_removes_newest, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
     (query_key_only_on_get, "carrier_accepts", "test_carrier_accepts_a_good_key[query]"),

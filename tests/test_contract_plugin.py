@@ -101,6 +101,7 @@ def test_options_are_listed_in_help(tmp_path: Any) -> None:
     run = _run(tmp_path, "--help")
     for option in ("--proget-url", "--proget-api-key", "--proget-username", "--proget-password",
                    "--proget-feed", "--proget-feed-group", "--proget-user", "--proget-readonly",
+                   "--proget-anonymous",
                    "--proget-max-examples", "--proget-seed"):
         assert option in run.stdout
     assert "PROGET_URL" in run.stdout
