@@ -20,6 +20,7 @@ import pytest
 
 from contracts import verify
 from mockproget import Config, Forbidden, MockProGet
+from mockproget.cli import main as cli_main
 from mockproget.models import Principal, digest
 
 ADMIN_KEY = "0123456789abcdef0123456789abcdef01234567"
@@ -468,15 +469,21 @@ def kit_keys(server: MockProGet) -> list[Any]:
 
 
 @pytest.mark.parametrize("departure, select, clause", BROKEN, ids=[b[0].__name__ for b in BROKEN])
-def test_kit_catches_the_departure(departure: Callable[[MockProGet], None], select: str, clause: str) -> None:
+def test_kit_catches_the_departure(departure: Callable[[MockProGet], None], select: str, clause: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``mockproget verify`` exits 1 and its report has a FAIL line naming the clause."""
     server = serve_broken(departure)
     try:
-        result = verify(server.url, ADMIN_KEY, **NAMES, max_examples=4, select=select)
+        code = cli_main(["verify", "--url", server.url, "--api-key", ADMIN_KEY, "--username", "Admin",
+                         "--password", "Admin", "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup",
+                         "--user", "johnsmith", "--max-examples", "4", "-k", select])
     finally:
         server.stop()
-    assert not result.ok
-    failed = [c.clause for c in result.failed]
-    assert any(clause in name for name in failed), (departure.__doc__, failed, result.errors)
+    out = capsys.readouterr().out
+    failed = re.findall(r"^FAIL\s+§\d\s+\[\w+\]\s+(\S+)$", out, re.M)
+    assert code == 1, out[-3000:]
+    assert any(clause in name for name in failed), (departure.__doc__, failed)
+    assert ADMIN_KEY not in out
 
 
 @pytest.fixture(scope="module")
