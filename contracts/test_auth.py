@@ -16,7 +16,7 @@ from .client import ProGetClient
 from .strategies import past_expiration
 from .target import Target, clause
 
-__all__ = ["AuthClauses", "bogus_key"]
+__all__ = ["AuthClauses", "bogus_key", "system_key_body"]
 
 
 def bogus_key() -> str:
@@ -24,7 +24,8 @@ def bogus_key() -> str:
     return secrets.token_hex(20)
 
 
-def _system(client: ProGetClient, label: str, **extra: Any) -> dict[str, Any]:
+def system_key_body(client: ProGetClient, label: str, **extra: Any) -> dict[str, Any]:
+    """A full-control system key body marked as the kit's (``extra`` changes or adds fields)."""
     body = {"type": "system", "displayName": client.display_name(label),
             "systemApis": ["full-control"], "logging": "none"}
     body.update(extra)
@@ -33,7 +34,7 @@ def _system(client: ProGetClient, label: str, **extra: Any) -> dict[str, Any]:
 
 def _new_key(client: ProGetClient, label: str) -> dict[str, Any]:
     """A throw-away key to delete through some carrier."""
-    sent = _system(client, label, systemApis=["sca"])
+    sent = system_key_body(client, label, systemApis=["sca"])
     return expect_created(client.create(sent), sent, f"§6 creating a key ({label})")
 
 
@@ -59,7 +60,7 @@ def _via(client: ProGetClient, carrier: str, key: str, label: str,
         listed = client.list(api_key=None, params={"key": key})
         if listed.status_code != 200:
             return listed
-        sent = _system(client, f"{label} via ?key=")
+        sent = system_key_body(client, f"{label} via ?key=")
         response = client.create(sent, api_key=None, params={"key": key})  # a POST with a JSON body
         if response.status_code == 200:
             expect_created(response, sent, "§3 [doc] create with the key in the querystring")
@@ -76,7 +77,7 @@ def _via(client: ProGetClient, carrier: str, key: str, label: str,
         if response.status_code != 200 and gone:
             raise fail(f"§3 [doc]: delete answered {response.status_code}, yet the key was deleted", response)
         return response
-    sent = _system(client, f"{label} via API_Key")
+    sent = system_key_body(client, f"{label} via API_Key")
     response = client.create({**sent, "API_Key": key}, api_key=None, content_type=json_type)
     created = sent["displayName"] in _names(client)
     if response.status_code == 200:
@@ -116,7 +117,7 @@ class AuthClauses(ClauseBase):
         bad = {"random": bogus_key(), "admin-key-truncated": admin[:-1],
                "admin-key-extended": admin + "0"}[variant]
         expect_error(proget_client.list(api_key=bad), 403, f"§3 [doc] list with an unknown key ({variant})")
-        sent = _system(proget_client, f"unknown key {variant}")
+        sent = system_key_body(proget_client, f"unknown key {variant}")
         response = proget_client.create(sent, api_key=bad)
         expect_error(response, 403, f"§3 [doc] create with an unknown key ({variant})")
         if sent["displayName"] in _names(proget_client):
@@ -147,7 +148,7 @@ class AuthClauses(ClauseBase):
                         "cannot be told from an honoured one")
         key = proget_client.api_key or ""
         if case in ("api-key-in-text-plain-json", "api-key-not-on-root"):
-            sent = _system(proget_client, case)
+            sent = system_key_body(proget_client, case)
             if case == "api-key-not-on-root":
                 response = proget_client.create({**sent, "description": "nested", "extra": {"API_Key": key}},
                                                 api_key=None)
@@ -186,7 +187,7 @@ class AuthClauses(ClauseBase):
             pytest.skip("the target grants anonymous access (§3 [doc]: a fresh ProGet does)")
         hint = " (if the instance grants anonymous access on purpose, give --proget-anonymous)"
         expect_error(proget_client.list(api_key=None), 403, "§3 [doc] list without a key" + hint)
-        sent = _system(proget_client, "no credential")
+        sent = system_key_body(proget_client, "no credential")
         response = proget_client.create(sent, api_key=None)
         expect_error(response, 403, "§3 [doc] create without a key")
         if sent["displayName"] in _names(proget_client):
@@ -201,17 +202,17 @@ class AuthClauses(ClauseBase):
     def test_expired_key_is_refused(self, proget_client: ProGetClient) -> None:
         """A key past its expiration no longer authenticates (§2, §3 [doc]). Whether a past
         expiration is refused at create or stored inert is open (§8): both pass."""
-        future = _system(proget_client, "expires later", expiration="2099-01-01T00:00:00Z")
+        future = system_key_body(proget_client, "expires later", expiration="2099-01-01T00:00:00Z")
         live = expect_created(proget_client.create(future), future)
         expect_status(proget_client.list(api_key=live["key"]), 200,
                       "§2 [doc] a full-control key that expires in 2099")
-        past = _system(proget_client, "expired", expiration=past_expiration())
+        past = system_key_body(proget_client, "expired", expiration=past_expiration())
         response = proget_client.create(past)
         if 400 <= response.status_code < 500:
             return  # §8: refusing a past expiration is allowed
         info = expect_created(response, past)
         expect_error(proget_client.list(api_key=info["key"]), 403, "§2 [doc] an expired key")
-        other = _system(proget_client, "created with an expired key")
+        other = system_key_body(proget_client, "created with an expired key")
         response = proget_client.create(other, api_key=info["key"])
         expect_error(response, 403, "§2 [doc] create with an expired key")
         if other["displayName"] in _names(proget_client):
@@ -220,12 +221,12 @@ class AuthClauses(ClauseBase):
     @clause("§3", "doc")
     def test_deleted_key_is_refused(self, proget_client: ProGetClient) -> None:
         """A key works until it is deleted, and is refused after (§3 [doc])."""
-        sent = _system(proget_client, "deleted later")
+        sent = system_key_body(proget_client, "deleted later")
         info = expect_created(proget_client.create(sent), sent)
         expect_status(proget_client.list(api_key=info["key"]), 200, "§3 a new full-control key")
         expect_status(proget_client.delete(info["id"]), 200, "§1 [doc] delete")
         expect_error(proget_client.list(api_key=info["key"]), 403, "§3 [doc] a deleted key")
-        other = _system(proget_client, "created with a deleted key")
+        other = system_key_body(proget_client, "created with a deleted key")
         response = proget_client.create(other, api_key=info["key"])
         expect_error(response, 403, "§3 [doc] create with a deleted key")
         if other["displayName"] in _names(proget_client):
@@ -241,7 +242,7 @@ class AuthClauses(ClauseBase):
                 "logging": "none"}
         info = expect_created(proget_client.create(sent), sent)
         expect_error(proget_client.list(api_key=info["key"]), 403, "§4 [doc] list with a feed key")
-        other = _system(proget_client, "created with a feed key")
+        other = system_key_body(proget_client, "created with a feed key")
         response = proget_client.create(other, api_key=info["key"])
         expect_error(response, 403, "§4 [doc] create with a feed key")
         if other["displayName"] in _names(proget_client):

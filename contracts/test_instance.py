@@ -9,13 +9,9 @@ from .base import ClauseBase
 from .checks import expect_created, expect_error, expect_status, fail
 from .client import ProGetClient
 from .target import Target, clause
+from .test_auth import system_key_body
 
 __all__ = ["InstanceClauses"]
-
-
-def _system(client: ProGetClient, label: str, **extra: object) -> dict[str, object]:
-    return {"type": "system", "displayName": client.display_name(label),
-            "systemApis": ["full-control"], "logging": "none", **extra}
 
 
 class InstanceClauses(ClauseBase):
@@ -28,9 +24,9 @@ class InstanceClauses(ClauseBase):
         with proget_target.settings_changed(hash_keys=True):
             text = secrets.token_hex(20)
             proget_client.secrets.add(text)
-            response = proget_client.create(_system(proget_client, "custom key, hashed", key=text))
+            response = proget_client.create(system_key_body(proget_client, "custom key, hashed", key=text))
             expect_error(response, 400, "§2 [doc] a custom key on an instance that hashes keys")
-            sent = _system(proget_client, "generated key, hashed")
+            sent = system_key_body(proget_client, "generated key, hashed")
             info = expect_created(proget_client.create(sent), sent)
             response = proget_client.list()
             listed = [k for k in response.json() if k.get("id") == info["id"]]
@@ -52,9 +48,9 @@ class InstanceClauses(ClauseBase):
     def test_expiring_keys_required(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """When expiring keys are required, ``expiration`` is mandatory (§5 [doc])."""
         with proget_target.settings_changed(require_expiration=True):
-            response = proget_client.create(_system(proget_client, "no expiration"))
+            response = proget_client.create(system_key_body(proget_client, "no expiration"))
             expect_error(response, 400, "§5 [doc] no expiration where one is required")
-            sent = _system(proget_client, "with expiration", expiration="2099-01-01T00:00:00")
+            sent = system_key_body(proget_client, "with expiration", expiration="2099-01-01T00:00:00")
             expect_created(proget_client.create(sent), sent)
 
     @clause("§5", "doc")
@@ -72,7 +68,7 @@ class InstanceClauses(ClauseBase):
         with proget_target.settings_changed(custom_keys=False):
             text = secrets.token_hex(20)
             proget_client.secrets.add(text)
-            response = proget_client.create(_system(proget_client, "custom key, off", key=text))
+            response = proget_client.create(system_key_body(proget_client, "custom key, off", key=text))
             expect_error(response, range(400, 500), "§5 [doc] a custom key where they are not allowed")
 
 

@@ -13,21 +13,16 @@ from .base import ClauseBase
 from .checks import expect_created, expect_error, expect_status, fail
 from .client import ProGetClient
 from .target import Target, clause
-from .test_auth import bogus_key
+from .test_auth import bogus_key, system_key_body
 
 __all__ = ["ModelClauses"]
-
-
-def _system(client: ProGetClient, label: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "system", "displayName": client.display_name(label),
-            "systemApis": ["full-control"], "logging": "none", **extra}
 
 
 class ModelClauses(ClauseBase):
     """[model] choices, checked on the embedded mock."""
 
     @pytest.fixture
-    def mock_state(self, proget_target: Target) -> Iterator[Any]:
+    def proget_mock_state(self, proget_target: Target) -> Iterator[Any]:
         """The mock's backend; whatever the clause seeds is put back afterwards."""
         backend = proget_target.backend
         assert backend is not None  # the gate skips [model] clauses elsewhere
@@ -54,7 +49,7 @@ class ModelClauses(ClauseBase):
                 else:
                     body = ("json", key)
             if body is not None and body[0] == "json":
-                sent = _system(proget_client, f"{good} before {bad}")
+                sent = system_key_body(proget_client, f"{good} before {bad}")
                 response = proget_client.create({**sent, "API_Key": body[1]}, api_key=None,
                                                 headers=headers, params=params)
             elif body is not None:
@@ -100,7 +95,7 @@ class ModelClauses(ClauseBase):
     @clause("§2", "model")
     def test_unknown_properties_and_client_id_ignored(self, proget_client: ProGetClient) -> None:
         """Unknown properties and a client-sent ``id`` are ignored (§2 [model])."""
-        sent = _system(proget_client, "extras", id=10**6, colour="blue", nested={"a": [1]})
+        sent = system_key_body(proget_client, "extras", id=10**6, colour="blue", nested={"a": [1]})
         info = expect_created(proget_client.create(sent), sent, "§2 [model]")
         if info["id"] == 10**6:
             raise fail("§2 [model]: the client-sent id was used", None)
@@ -124,13 +119,13 @@ class ModelClauses(ClauseBase):
         unknown id is a 404 (§2, §8 [model])."""
         text = secrets.token_hex(20)
         proget_client.secrets.add(text)
-        first = _system(proget_client, "dup 1", key=text)
+        first = system_key_body(proget_client, "dup 1", key=text)
         info = expect_created(proget_client.create(first), first)
-        expect_error(proget_client.create(_system(proget_client, "dup 2", key=text)), 400,
+        expect_error(proget_client.create(system_key_body(proget_client, "dup 2", key=text)), 400,
                      "§2 [model] a duplicate key")
         expect_status(proget_client.delete(info["id"]), 200, "§1 delete")
         expect_error(proget_client.delete(info["id"]), 404, "§8 [model] deleting an unknown id")
-        again = _system(proget_client, "after delete")
+        again = system_key_body(proget_client, "after delete")
         newer = expect_created(proget_client.create(again), again)
         if newer["id"] <= info["id"]:
             raise fail(f"§2 [model]: id {newer['id']} after deleting #{info['id']}", None)
@@ -147,17 +142,17 @@ class ModelClauses(ClauseBase):
     @clause("§4", "model")
     def test_limited_system_key_cannot_manage_keys(self, proget_client: ProGetClient) -> None:
         """A system key without full control gets 403 on the api-keys endpoints (§4 [model])."""
-        sent = _system(proget_client, "limited", systemApis=["feeds", "sca"])
+        sent = system_key_body(proget_client, "limited", systemApis=["feeds", "sca"])
         info = expect_created(proget_client.create(sent), sent)
         expect_error(proget_client.list(api_key=info["key"]), 403, "§4 [model] a limited system key")
 
     @clause("§4", "model")
     def test_non_admin_user_manages_only_own_personal_keys(self, proget_client: ProGetClient,
-                                                           mock_state: Any) -> None:
+                                                           proget_mock_state: Any) -> None:
         """A non-admin user may create a personal key for itself only, and lists only its
         own (§4 [model])."""
-        mock_state.add_user("contracts-user", "contracts-pass")
-        mock_state.add_user("contracts-other", None)
+        proget_mock_state.add_user("contracts-user", "contracts-pass")
+        proget_mock_state.add_user("contracts-other", None)
         pseudo = "contracts-user:contracts-pass"
         proget_client.secrets.add("contracts-pass")
         own = {"type": "personal", "user": "contracts-user", "logging": "none",
@@ -178,7 +173,7 @@ class ModelClauses(ClauseBase):
                                                        proget_client: ProGetClient) -> None:
         """A Free instance refuses system and feed keys with a 400 naming the edition (§6 [model])."""
         with proget_target.settings_changed(edition="Free"):
-            response = proget_client.create(_system(proget_client, "free"))
+            response = proget_client.create(system_key_body(proget_client, "free"))
             expect_error(response, 400, "§6 [model] a system key on Free edition")
             if "Free" not in response.text:
                 raise fail("§6 [model]: the refusal does not name the edition", response)
@@ -191,7 +186,8 @@ class ModelClauses(ClauseBase):
         """An instance emulating a version before 2024.3 answers 404 on the api-keys paths (§1 [model])."""
         with proget_target.settings_changed(version="2024.2"):
             expect_error(proget_client.list(), 404, "§1 [model] list on 2024.2")
-            expect_error(proget_client.create(_system(proget_client, "old")), 404, "§1 [model] create on 2024.2")
+            expect_error(proget_client.create(system_key_body(proget_client, "old")), 404,
+                         "§1 [model] create on 2024.2")
 
 
 class TestModel(ModelClauses):

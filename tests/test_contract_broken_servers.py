@@ -212,12 +212,15 @@ def _rewrite_json(path: str, change: Callable[[Any], Any]) -> Callable[[MockProG
     return apply
 
 
-create_without_type = _named(_rewrite_json("/api/api-keys/create", lambda d: {k: v for k, v in d.items() if k != "type"}), "create_without_type",
-    "§6 [client]: the create answer lacks ``type``.")
-list_with_nulls = _named(_rewrite_json("/api/api-keys/list", lambda d: [{**k, "description": k.get("description")} for k in d]), "list_with_nulls",
-    "§2 [client]: listed keys carry null properties.")
-create_with_pascal_enums = _named(_rewrite_json("/api/api-keys/create", lambda d: {**d, "type": d["type"].title()}), "create_with_pascal_enums",
-    "§2 [doc]: enum values written as .NET names, not lower camelCase.")
+create_without_type = _named(
+    _rewrite_json("/api/api-keys/create", lambda d: {k: v for k, v in d.items() if k != "type"}),
+    "create_without_type", "§6 [client]: the create answer lacks ``type``.")
+list_with_nulls = _named(
+    _rewrite_json("/api/api-keys/list", lambda d: [{**k, "description": k.get("description")} for k in d]),
+    "list_with_nulls", "§2 [client]: listed keys carry null properties.")
+create_with_pascal_enums = _named(
+    _rewrite_json("/api/api-keys/create", lambda d: {**d, "type": d["type"].title()}),
+    "create_with_pascal_enums", "§2 [doc]: enum values written as .NET names, not lower camelCase.")
 
 
 def create_as_text(server: MockProGet) -> None:
@@ -233,12 +236,15 @@ def _headers(change: Callable[[list[tuple[str, str]]], list[tuple[str, str]]]) -
     return apply
 
 
-version_header_missing = _named(_headers(lambda h: _set_header(h, "X-ProGet-Version", None)), "version_header_missing",
-    "§6 [client]: no X-ProGet-Version.")
-version_header_marketing = _named(_headers(lambda h: _set_header(h, "X-ProGet-Version", "2025.10")), "version_header_marketing",
-    "§6 [client]: X-ProGet-Version as 2025.10, not .NET's 25.0.10.")
-edition_header_unknown = _named(_headers(lambda h: _set_header(h, "X-ProGet-Edition", "Premium")), "edition_header_unknown",
-    "§6 [client]: X-ProGet-Edition is not Free/Basic/Enterprise.")
+version_header_missing = _named(
+    _headers(lambda h: _set_header(h, "X-ProGet-Version", None)),
+    "version_header_missing", "§6 [client]: no X-ProGet-Version.")
+version_header_marketing = _named(
+    _headers(lambda h: _set_header(h, "X-ProGet-Version", "2025.10")),
+    "version_header_marketing", "§6 [client]: X-ProGet-Version as 2025.10, not .NET's 25.0.10.")
+edition_header_unknown = _named(
+    _headers(lambda h: _set_header(h, "X-ProGet-Edition", "Premium")),
+    "edition_header_unknown", "§6 [client]: X-ProGet-Edition is not Free/Basic/Enterprise.")
 
 
 def headers_missing_on_errors(server: MockProGet) -> None:
@@ -269,7 +275,8 @@ def chunked_body_not_read(server: MockProGet) -> None:
 def list_omits_newest(server: MockProGet) -> None:
     """§1 [doc]: the list leaves out the most recently created key."""
     original = server.backend.list_api_keys
-    server.backend.list_api_keys = lambda principal: sorted(original(principal), key=lambda k: k.id)[:-1]  # type: ignore[method-assign]
+    server.backend.list_api_keys = (  # type: ignore[method-assign]
+        lambda principal: sorted(original(principal), key=lambda k: k.id)[:-1])
 
 
 def delete_does_nothing(server: MockProGet) -> None:
