@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .client import Secrets
     from .target import Target
 
-__all__ = ["ClauseResult", "VerifyResult", "add_arguments", "main", "report", "run", "verify"]
+__all__ = ["ClauseResult", "VerifyResult", "add_arguments", "report", "run", "verify"]
 
 
 @dataclass
@@ -262,14 +262,3 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     seed=args.seed, readonly=args.readonly, anonymous=args.anonymous, select=args.select)
     report(result, out, durations=args.durations)
     return 0 if result.ok else 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m contracts.verify``: the same as ``mockproget verify``."""
-    parser = argparse.ArgumentParser(prog="mockproget verify")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
