@@ -46,6 +46,24 @@ def _names(client: ProGetClient) -> set[str]:
     return {str(k.get("displayName")) for k in client.list_keys()}
 
 
+def _refused_everywhere(client: ProGetClient, key: str | None, what: str, rule: str,
+                       victim_id: int | None = None, hint: str = "") -> None:
+    """``key`` (``None``: no credential) gets 403 on list, create and delete, and changes
+    nothing (§3 [doc]). ``victim_id``: the key to try deleting (default: a new one)."""
+    expect_error(client.list(api_key=key), 403, f"{rule} list with {what}{hint}")
+    sent = system_key_body(client, f"created with {what}")
+    response = client.create(sent, api_key=key)
+    expect_error(response, 403, f"{rule} create with {what}")
+    if sent["displayName"] in _names(client):
+        raise fail(f"{rule}: a key was created with {what}", response)
+    if victim_id is None:
+        victim_id = _new_key(client, f"deleted with {what}?")["id"]
+    response = client.delete(victim_id, api_key=key)
+    expect_error(response, 403, f"{rule} delete with {what}")
+    if victim_id not in _listed_ids(client):
+        raise fail(f"{rule}: a key was deleted with {what}", response)
+
+
 # The JSON carrier accepts a charset parameter (§3 [doc]); pgutil sends one (§7).
 JSON_TYPES = ("application/json", "application/json; charset=utf-8")
 
@@ -116,17 +134,7 @@ class AuthClauses(ClauseBase):
         admin = proget_client.api_key or ""
         bad = {"random": bogus_key(), "admin-key-truncated": admin[:-1],
                "admin-key-extended": admin + "0"}[variant]
-        expect_error(proget_client.list(api_key=bad), 403, f"§3 [doc] list with an unknown key ({variant})")
-        sent = system_key_body(proget_client, f"unknown key {variant}")
-        response = proget_client.create(sent, api_key=bad)
-        expect_error(response, 403, f"§3 [doc] create with an unknown key ({variant})")
-        if sent["displayName"] in _names(proget_client):
-            raise fail("§3 [doc]: an unknown key created a key", response)
-        victim = _new_key(proget_client, f"unknown key {variant} victim")
-        response = proget_client.delete(victim["id"], api_key=bad)
-        expect_error(response, 403, f"§3 [doc] delete with an unknown key ({variant})")
-        if victim["id"] not in _listed_ids(proget_client):
-            raise fail("§3 [doc]: an unknown key deleted a key", response)
+        _refused_everywhere(proget_client, bad, f"an unknown key ({variant})", "§3 [doc]")
 
     @pytest.mark.parametrize("name", ["x-apikey", "X-APIKEY", "x-ApiKey"])
     @clause("§3", "doc", creates=False)
@@ -185,18 +193,8 @@ class AuthClauses(ClauseBase):
         --proget-anonymous)."""
         if proget_target.anonymous_allowed():
             pytest.skip("the target grants anonymous access (§3 [doc]: a fresh ProGet does)")
-        hint = " (if the instance grants anonymous access on purpose, give --proget-anonymous)"
-        expect_error(proget_client.list(api_key=None), 403, "§3 [doc] list without a key" + hint)
-        sent = system_key_body(proget_client, "no credential")
-        response = proget_client.create(sent, api_key=None)
-        expect_error(response, 403, "§3 [doc] create without a key")
-        if sent["displayName"] in _names(proget_client):
-            raise fail("§3 [doc]: a key was created without a credential", response)
-        victim = _new_key(proget_client, "delete without a key")
-        response = proget_client.delete(victim["id"], api_key=None)
-        expect_error(response, 403, "§3 [doc] delete without a key")
-        if victim["id"] not in _listed_ids(proget_client):
-            raise fail("§3 [doc]: a key was deleted without a credential", response)
+        _refused_everywhere(proget_client, None, "no key", "§3 [doc]", hint=" (if the instance grants "
+                            "anonymous access on purpose, give --proget-anonymous)")
 
     @clause("§2", "doc")
     def test_expired_key_is_refused(self, proget_client: ProGetClient) -> None:
@@ -211,12 +209,7 @@ class AuthClauses(ClauseBase):
         if 400 <= response.status_code < 500:
             return  # §8: refusing a past expiration is allowed
         info = expect_created(response, past)
-        expect_error(proget_client.list(api_key=info["key"]), 403, "§2 [doc] an expired key")
-        other = system_key_body(proget_client, "created with an expired key")
-        response = proget_client.create(other, api_key=info["key"])
-        expect_error(response, 403, "§2 [doc] create with an expired key")
-        if other["displayName"] in _names(proget_client):
-            raise fail("§2 [doc]: an expired key created a key", response)
+        _refused_everywhere(proget_client, info["key"], "an expired key", "§2 [doc]", victim_id=live["id"])
 
     @clause("§3", "doc")
     def test_deleted_key_is_refused(self, proget_client: ProGetClient) -> None:
@@ -225,12 +218,7 @@ class AuthClauses(ClauseBase):
         info = expect_created(proget_client.create(sent), sent)
         expect_status(proget_client.list(api_key=info["key"]), 200, "§3 a new full-control key")
         expect_status(proget_client.delete(info["id"]), 200, "§1 [doc] delete")
-        expect_error(proget_client.list(api_key=info["key"]), 403, "§3 [doc] a deleted key")
-        other = system_key_body(proget_client, "created with a deleted key")
-        response = proget_client.create(other, api_key=info["key"])
-        expect_error(response, 403, "§3 [doc] create with a deleted key")
-        if other["displayName"] in _names(proget_client):
-            raise fail("§3 [doc]: a deleted key created a key", response)
+        _refused_everywhere(proget_client, info["key"], "a deleted key", "§3 [doc]")
 
     @clause("§4", "doc")
     def test_feed_key_cannot_manage_keys(self, proget_target: Target, proget_client: ProGetClient) -> None:
@@ -241,16 +229,7 @@ class AuthClauses(ClauseBase):
                 "packagePermissions": ["view", "add", "promote", "delete"], place[0]: place[1],
                 "logging": "none"}
         info = expect_created(proget_client.create(sent), sent)
-        expect_error(proget_client.list(api_key=info["key"]), 403, "§4 [doc] list with a feed key")
-        other = system_key_body(proget_client, "created with a feed key")
-        response = proget_client.create(other, api_key=info["key"])
-        expect_error(response, 403, "§4 [doc] create with a feed key")
-        if other["displayName"] in _names(proget_client):
-            raise fail("§4 [doc]: a feed key created a key", response)
-        response = proget_client.delete(info["id"], api_key=info["key"])
-        expect_error(response, 403, "§4 [doc] delete with a feed key")
-        if info["id"] not in _listed_ids(proget_client):
-            raise fail("§4 [doc]: a feed key deleted a key", response)
+        _refused_everywhere(proget_client, info["key"], "a feed key", "§4 [doc]", victim_id=info["id"])
 
     @pytest.mark.parametrize("carrier", ["header", "query", "form", "json"])
     @clause("§3", "doc")
