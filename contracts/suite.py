@@ -1,0 +1,33 @@
+"""The reusable suite: every clause, to run against your own server or WSGI app.
+
+Subclass :class:`ProGetContractSuite` in a class whose name starts with ``Test`` and give
+it a ``proget_target`` fixture (webargs-style: the base is not collected where defined)::
+
+    import pytest
+    from contracts import ProGetContractSuite, Target, serve_wsgi
+    from myapp import create_app
+
+    class TestMyServer(ProGetContractSuite):
+        @pytest.fixture(scope="class")
+        @classmethod
+        def proget_target(cls):
+            with serve_wsgi(create_app()) as url, Target(url=url, api_key="…") as target:
+                yield target
+"""
+
+from __future__ import annotations
+
+from .test_auth import AuthClauses
+from .test_endpoints import EndpointClauses, WireClauses
+from .test_instance import InstanceClauses
+from .test_lifecycle import LifecycleClauses
+from .test_model import ModelClauses
+from .test_validation import ValidationClauses
+
+__all__ = ["ProGetContractSuite"]
+
+
+class ProGetContractSuite(EndpointClauses, WireClauses, AuthClauses, ValidationClauses,
+                          LifecycleClauses, InstanceClauses, ModelClauses):
+    """All contract clauses. Without an override of ``proget_target`` they check the
+    session's target (the embedded mock, or ``--proget-url``)."""

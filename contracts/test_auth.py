@@ -1,0 +1,256 @@
+"""Clauses for authentication (spec §3, §4 [doc]): the four carriers, pseudo-keys, and
+the keys that must be refused."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import pytest
+import requests
+
+from .base import ClauseBase
+from .checks import expect_created, expect_error, expect_status, fail
+from .client import ProGetClient
+from .strategies import past_expiration
+from .target import Target, clause
+
+__all__ = ["AuthClauses", "bogus_key", "system_key_body"]
+
+
+def bogus_key() -> str:
+    """A key no server knows."""
+    return secrets.token_hex(20)
+
+
+def system_key_body(client: ProGetClient, label: str, **extra: Any) -> dict[str, Any]:
+    """A full-control system key body marked as the kit's (``extra`` changes or adds fields)."""
+    body = {"type": "system", "displayName": client.display_name(label),
+            "systemApis": ["full-control"], "logging": "none"}
+    body.update(extra)
+    return body
+
+
+def _new_key(client: ProGetClient, label: str) -> dict[str, Any]:
+    """A throw-away key to delete through some carrier."""
+    sent = system_key_body(client, label, systemApis=["sca"])
+    return expect_created(client.create(sent), sent, f"§6 creating a key ({label})")
+
+
+def _listed_ids(client: ProGetClient) -> set[int]:
+    return {k["id"] for k in client.list_keys()}
+
+
+def _names(client: ProGetClient) -> set[str]:
+    return {str(k.get("displayName")) for k in client.list_keys()}
+
+
+def _refused_everywhere(client: ProGetClient, key: str | None, what: str, rule: str,
+                       victim_id: int | None = None, hint: str = "") -> None:
+    """``key`` (``None``: no credential) gets 403 on list, create and delete, and changes
+    nothing (§3 [doc]). ``victim_id``: the key to try deleting (default: a new one)."""
+    expect_error(client.list(api_key=key), 403, f"{rule} list with {what}{hint}")
+    sent = system_key_body(client, f"created with {what}")
+    response = client.create(sent, api_key=key)
+    expect_error(response, 403, f"{rule} create with {what}")
+    if sent["displayName"] in _names(client):
+        raise fail(f"{rule}: a key was created with {what}", response)
+    if victim_id is None:
+        victim_id = _new_key(client, f"deleted with {what}?")["id"]
+    response = client.delete(victim_id, api_key=key)
+    expect_error(response, 403, f"{rule} delete with {what}")
+    if victim_id not in _listed_ids(client):
+        raise fail(f"{rule}: a key was deleted with {what}", response)
+
+
+# The JSON carrier accepts a charset parameter (§3 [doc]); pgutil sends one (§7).
+JSON_TYPES = ("application/json", "application/json; charset=utf-8")
+
+
+def _via(client: ProGetClient, carrier: str, key: str, label: str,
+         json_type: str = JSON_TYPES[1]) -> requests.Response:
+    """Use ``key`` in one carrier only, on the endpoint where that carrier fits, and check
+    the request did what it should when accepted. Returns the answer."""
+    if carrier == "header":
+        return client.list(api_key=key)
+    if carrier == "query":
+        listed = client.list(api_key=None, params={"key": key})
+        if listed.status_code != 200:
+            return listed
+        sent = system_key_body(client, f"{label} via ?key=")
+        response = client.create(sent, api_key=None, params={"key": key})  # a POST with a JSON body
+        if response.status_code == 200:
+            expect_created(response, sent, "§3 [doc] create with the key in the querystring")
+        elif sent["displayName"] in _names(client):
+            raise fail(f"§3 [doc]: create answered {response.status_code}, yet the key was created", response)
+        return response
+    if carrier == "form":
+        victim = _new_key(client, f"{label} victim")
+        response = client.delete(victim["id"], api_key=None, data={"key": key},
+                                 content_type="application/x-www-form-urlencoded")
+        gone = victim["id"] not in _listed_ids(client)
+        if response.status_code == 200 and not gone:
+            raise fail("§3 [doc]: delete answered 200 with a form key, yet the key is still listed", response)
+        if response.status_code != 200 and gone:
+            raise fail(f"§3 [doc]: delete answered {response.status_code}, yet the key was deleted", response)
+        return response
+    sent = system_key_body(client, f"{label} via API_Key")
+    response = client.create({**sent, "API_Key": key}, api_key=None, content_type=json_type)
+    created = sent["displayName"] in _names(client)
+    if response.status_code == 200:
+        expect_created(response, sent, "§3 [doc] create with the API_Key JSON property")
+    elif created:
+        raise fail(f"§3 [doc]: create answered {response.status_code}, yet the key was created", response)
+    return response
+
+
+class AuthClauses(ClauseBase):
+    """§3 credentials and §4's [doc] refusals."""
+
+    @pytest.mark.parametrize("carrier", ["header", "query", "form", "json"])
+    @clause("§3", "doc")
+    def test_carrier_accepts_a_good_key(self, carrier: str, proget_client: ProGetClient) -> None:
+        """Each of the four carriers (X-ApiKey header, ``key`` query, ``key`` form value,
+        ``API_Key`` JSON property) authenticates a good key (§3 [doc])."""
+        for json_type in JSON_TYPES if carrier == "json" else JSON_TYPES[:1]:
+            response = _via(proget_client, carrier, proget_client.api_key or "", f"{carrier} carrier",
+                            json_type)
+            where = f"{carrier} carrier" + (f" ({json_type})" if carrier == "json" else "")
+            expect_status(response, 200, f"§3 [doc] the admin key in the {where}")
+
+    @pytest.mark.parametrize("carrier", ["header", "query", "form", "json"])
+    @clause("§3", "doc")
+    def test_carrier_refuses_a_bad_key(self, carrier: str, proget_client: ProGetClient) -> None:
+        """An unknown key in any carrier gets 403 and changes nothing (§3 [doc])."""
+        response = _via(proget_client, carrier, bogus_key(), f"{carrier} bad key")
+        expect_error(response, 403, f"§3 [doc] an unknown key in the {carrier} carrier")
+
+    @pytest.mark.parametrize("variant", ["random", "admin-key-truncated", "admin-key-extended"])
+    @clause("§3", "doc")
+    def test_unknown_key_refused_on_every_endpoint(self, variant: str, proget_client: ProGetClient) -> None:
+        """An unknown key (also one that only starts like, or extends, a real key) gets 403
+        on list, create and delete, and nothing changes (§3 [doc])."""
+        admin = proget_client.api_key or ""
+        bad = {"random": bogus_key(), "admin-key-truncated": admin[:-1],
+               "admin-key-extended": admin + "0"}[variant]
+        _refused_everywhere(proget_client, bad, f"an unknown key ({variant})", "§3 [doc]")
+
+    @pytest.mark.parametrize("name", ["x-apikey", "X-APIKEY", "x-ApiKey"])
+    @clause("§3", "doc", creates=False)
+    def test_header_name_is_case_insensitive(self, name: str, proget_client: ProGetClient) -> None:
+        """HTTP header names are case-insensitive: ``x-apikey`` works like ``X-ApiKey`` (§3 [doc])."""
+        response = proget_client.list(api_key=None, headers={name: proget_client.api_key or ""})
+        expect_status(response, 200, f"§3 [doc] the admin key in a {name!r} header")
+
+    @pytest.mark.parametrize("case", ["form-key-in-multipart", "form-key-in-json", "form-key-in-text",
+                                      "form-body-sent-as-json", "api-key-in-form",
+                                      "api-key-in-text-plain-json", "api-key-not-on-root"])
+    @clause("§3", "doc")
+    def test_carrier_ignored_under_wrong_content_type(self, case: str, proget_target: Target,
+                                                       proget_client: ProGetClient) -> None:
+        """A form ``key`` counts only in an x-www-form-urlencoded body, ``API_Key`` only in
+        an application/json body: elsewhere they are no credential (§3 [doc])."""
+        if proget_target.anonymous_allowed():
+            pytest.skip("the target grants anonymous access (§3), so an ignored credential "
+                        "cannot be told from an honoured one")
+        key = proget_client.api_key or ""
+        if case in ("api-key-in-text-plain-json", "api-key-not-on-root"):
+            sent = system_key_body(proget_client, case)
+            if case == "api-key-not-on-root":
+                response = proget_client.create({**sent, "description": "nested", "extra": {"API_Key": key}},
+                                                api_key=None)
+            else:
+                response = proget_client.create(sent, raw=json.dumps({**sent, "API_Key": key}).encode(),
+                                                api_key=None, content_type="text/plain; charset=utf-8")
+            expect_error(response, 403, f"§3 [doc] API_Key where it is no credential ({case})")
+            if sent["displayName"] in _names(proget_client):
+                raise fail("§3 [doc]: the key was created although the request had no credential", response)
+            return
+        victim = _new_key(proget_client, case)
+        if case == "form-key-in-multipart":
+            response = proget_client.delete(victim["id"], api_key=None, files={"key": (None, key)})
+        elif case == "form-key-in-json":
+            response = proget_client.delete(victim["id"], api_key=None, data=json.dumps({"key": key}),
+                                            content_type="application/json")
+        elif case == "form-body-sent-as-json":
+            response = proget_client.delete(victim["id"], api_key=None, data=f"key={key}",
+                                            content_type="application/json")
+        elif case == "form-key-in-text":
+            response = proget_client.delete(victim["id"], api_key=None, data=f"key={key}",
+                                            content_type="text/plain")
+        else:
+            response = proget_client.delete(victim["id"], api_key=None, data={"API_Key": key},
+                                            content_type="application/x-www-form-urlencoded")
+        expect_error(response, 403, f"§3 [doc] a credential in the wrong place ({case})")
+        if victim["id"] not in _listed_ids(proget_client):
+            raise fail("§3 [doc]: the key was deleted although the request had no credential", response)
+
+    @clause("§3", "doc")
+    def test_missing_key_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """No credential at all: 403 on list, create and delete, and nothing changes (§3 [doc]),
+        unless the instance grants anonymous access on purpose (then say so with
+        --proget-anonymous)."""
+        if proget_target.anonymous_allowed():
+            pytest.skip("the target grants anonymous access (§3 [doc]: a fresh ProGet does)")
+        _refused_everywhere(proget_client, None, "no key", "§3 [doc]", hint=" (if the instance grants "
+                            "anonymous access on purpose, give --proget-anonymous)")
+
+    @clause("§2", "doc")
+    def test_expired_key_is_refused(self, proget_client: ProGetClient) -> None:
+        """A key past its expiration no longer authenticates (§2, §3 [doc]). Whether a past
+        expiration is refused at create or stored inert is open (§8): both pass."""
+        future = system_key_body(proget_client, "expires later", expiration="2099-01-01T00:00:00Z")
+        live = expect_created(proget_client.create(future), future)
+        expect_status(proget_client.list(api_key=live["key"]), 200,
+                      "§2 [doc] a full-control key that expires in 2099")
+        past = system_key_body(proget_client, "expired", expiration=past_expiration())
+        response = proget_client.create(past)
+        if 400 <= response.status_code < 500:
+            return  # §8: refusing a past expiration is allowed
+        info = expect_created(response, past)
+        _refused_everywhere(proget_client, info["key"], "an expired key", "§2 [doc]", victim_id=live["id"])
+
+    @clause("§3", "doc")
+    def test_deleted_key_is_refused(self, proget_client: ProGetClient) -> None:
+        """A key works until it is deleted, and is refused after (§3 [doc])."""
+        sent = system_key_body(proget_client, "deleted later")
+        info = expect_created(proget_client.create(sent), sent)
+        expect_status(proget_client.list(api_key=info["key"]), 200, "§3 a new full-control key")
+        expect_status(proget_client.delete(info["id"]), 200, "§1 [doc] delete")
+        _refused_everywhere(proget_client, info["key"], "a deleted key", "§3 [doc]")
+
+    @clause("§4", "doc")
+    def test_feed_key_cannot_manage_keys(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """Feed keys "can only use feed-related APIs": 403 on the api-keys endpoints (§4 [doc])."""
+        place = ("feed", proget_target.feed) if proget_target.feed else (
+            "feedGroup", proget_target.require("feed_group"))
+        sent = {"type": "feed", "displayName": proget_client.display_name("feed key"),
+                "packagePermissions": ["view", "add", "promote", "delete"], place[0]: place[1],
+                "logging": "none"}
+        info = expect_created(proget_client.create(sent), sent)
+        _refused_everywhere(proget_client, info["key"], "a feed key", "§4 [doc]", victim_id=info["id"])
+
+    @pytest.mark.parametrize("carrier", ["header", "query", "form", "json"])
+    @clause("§3", "doc")
+    def test_pseudo_key_in_each_carrier(self, carrier: str, proget_target: Target,
+                                        proget_client: ProGetClient) -> None:
+        """``user:password`` authenticates as that user in any carrier (§3 [doc]; pgutil's
+        --username/--password sends it in X-ApiKey [client])."""
+        pseudo = proget_target.require("pseudo_key")
+        response = _via(proget_client, carrier, pseudo, f"pseudo-key {carrier}")
+        expect_status(response, 200, f"§3 [doc] the pseudo-key in the {carrier} carrier")
+
+    @clause("§3", "doc", creates=False)
+    def test_pseudo_key_with_wrong_password_is_refused(self, proget_target: Target,
+                                                       proget_client: ProGetClient) -> None:
+        """A pseudo-key with a wrong password is refused (§3 [doc])."""
+        username, _, password = proget_target.require("pseudo_key").partition(":")
+        response = proget_client.list(api_key=f"{username}:{bogus_key()}")
+        expect_error(response, 403, "§3 [doc] a pseudo-key with a wrong password")
+        response = proget_client.list(api_key=f"{proget_target.name_prefix}-nobody:{password}".replace(" ", "-"))
+        expect_error(response, 403, "§3 [doc] a pseudo-key of a user that does not exist")
+
+
+class TestAuth(AuthClauses):
+    pass

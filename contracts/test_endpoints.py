@@ -1,0 +1,181 @@
+"""Clauses for the endpoints and what the official client reads from them (spec §1, §6, §7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+from .base import ClauseBase
+from .checks import (
+    expect_created,
+    expect_error,
+    expect_json_array,
+    expect_listed_as_sent,
+    expect_proget_headers,
+    expect_status,
+    fail,
+)
+from .client import ProGetClient
+from .test_auth import bogus_key
+from .target import Target, clause
+
+__all__ = ["EndpointClauses", "WireClauses"]
+
+
+def pgutil_body(**fields: Any) -> bytes:
+    """A body as pgutil writes it (§7): declaration order, nulls left out, enum names."""
+    order = ("id", "type", "key", "displayName", "description", "systemApis", "packagePermissions",
+             "feed", "feedGroup", "expiration", "logging", "user")
+    ordered = {name: fields[name] for name in order if fields.get(name) is not None}
+    return json.dumps(ordered, separators=(",", ":")).encode("utf-8")
+
+
+class EndpointClauses(ClauseBase):
+    """§1 endpoints and §6 response shapes."""
+
+    @clause("§1", "doc", creates=False)
+    def test_list_answers_json_array(self, proget_client: ProGetClient) -> None:
+        """GET api/api-keys/list answers a JSON array of ApiKeyInfo, each with the id,
+        type and logging pgutil parses (§1 [doc], §6 [client])."""
+        response = proget_client.list()
+        expect_json_array(response, "§1 list")
+        expect_proget_headers(response, "§6 [client] headers on a list answer")
+
+    @clause("§6", "client")
+    def test_create_answers_json_api_key_info(self, proget_target: Target,
+                                               proget_client: ProGetClient) -> None:
+        """A created key comes back as application/json ApiKeyInfo with id, type,
+        logging and the generated key text (§6 [client], §2 [doc]: generated when absent)."""
+        sent = {"type": "system", "displayName": proget_client.display_name("create answer"),
+                "systemApis": ["full-control"], "logging": "none"}
+        response = proget_client.create(sent)
+        info = expect_created(response, sent)
+        expect_proget_headers(response, "§6 [client] headers on a create answer")
+        listed = {k["id"]: k for k in proget_client.list_keys()}
+        if info["id"] not in listed:
+            raise fail(f"§1 [doc]: the created key #{info['id']} is not listed", response)
+
+    @clause("§1", "doc")
+    def test_delete_with_empty_body_removes_the_key(self, proget_client: ProGetClient) -> None:
+        """POST api/api-keys/delete?id=N with no body (Content-Length: 0) deletes that key
+        and only it (§1 [doc][client])."""
+        first = expect_created(proget_client.create(sent := {
+            "type": "system", "displayName": proget_client.display_name("deleted"),
+            "systemApis": ["feeds"], "logging": "none"}), sent)
+        second = expect_created(proget_client.create(sent2 := {
+            "type": "system", "displayName": proget_client.display_name("kept"),
+            "systemApis": ["sca"], "logging": "none"}), sent2)
+        response = proget_client.delete(first["id"])  # the older one: id, not recency, decides
+        expect_status(response, 200, "§1 [doc] delete of an existing key")
+        ids = {k["id"] for k in proget_client.list_keys()}
+        if first["id"] in ids:
+            raise fail(f"§1 [doc]: key #{first['id']} is still listed after its delete answered 200",
+                       response)
+        if second["id"] not in ids:
+            raise fail(f"§1 [doc]: deleting key #{first['id']} also removed key #{second['id']}", response)
+
+    @clause("§1", "doc", creates=False)
+    def test_health_needs_no_key(self, proget_client: ProGetClient) -> None:
+        """GET /health needs no key; /health/json and /health?format=json are JSON (§1 [doc])."""
+        response = proget_client.request("GET", "health", api_key=None)
+        expect_status(response, 200, "§1 [doc] /health without a key")
+        for path, params in (("health/json", None), ("health", {"format": "json"})):
+            response = proget_client.request("GET", path, api_key=None, params=params)
+            expect_status(response, 200, f"§1 [doc] /{path} without a key")
+            try:
+                body = response.json()
+            except ValueError:
+                raise fail(f"§1 [doc]: /{path} must answer JSON health info", response) from None
+            if not isinstance(body, dict):
+                raise fail(f"§1 [doc]: /{path} must answer a JSON object (ProGetHealthInfo)", response)
+
+    @clause("§6", "doc", creates=False)
+    def test_refusal_is_explained_in_text(self, proget_client: ProGetClient) -> None:
+        """A refused key gets 403 with a non-empty text/plain body (§6 [doc])."""
+        response = proget_client.list(api_key=bogus_key())
+        expect_error(response, 403, "§6 [doc] list with an unknown key")
+
+    @clause("§6", "client")
+    def test_refused_create_carries_the_proget_headers(self, proget_client: ProGetClient) -> None:
+        """A refused create carries X-ProGet-Version and X-ProGet-Edition: the client compares
+        them to explain the failure (§6 [client])."""
+        sent = {"type": "system", "systemApis": ["sca"], "logging": "none",
+                "displayName": proget_client.display_name("refused")}
+        response = proget_client.create(sent, api_key=bogus_key())
+        expect_error(response, 403, "§6 [doc] create with an unknown key")
+        expect_proget_headers(response, "§6 [client] headers on a refused create")
+
+    @clause("§6", "doc")
+    def test_invalid_input_is_explained_in_text(self, proget_client: ProGetClient) -> None:
+        """An invalid body gets 400 with a non-empty text/plain body, and the ProGet headers
+        the client compares to explain a failed create (§6 [doc][client])."""
+        response = proget_client.create({"type": "system", "logging": "none",
+                                         "displayName": proget_client.display_name("invalid")})
+        expect_error(response, 400, "§6 [doc] a system key without systemApis")
+        expect_proget_headers(response, "§6 [client] headers on a 400 answer")
+
+
+class WireClauses(ClauseBase):
+    """§7: exactly what the official client sends must work."""
+
+    def _pgutil_create(self, client: ProGetClient, fields: dict[str, Any], rule: str) -> None:
+        fields["displayName"] = client.display_name(rule)
+        if client.default_expiration and "expiration" not in fields:
+            fields["expiration"] = client.default_expiration
+        response = client.create(fields, raw=pgutil_body(**fields), chunked=True,
+                                 content_type="application/json; charset=utf-8")
+        info = expect_created(response, fields, f"§7 [client] {rule}")
+        listed = {k["id"]: k for k in client.list_keys()}
+        if info["id"] not in listed:
+            raise fail(f"§7 [client] {rule}: the created key #{info['id']} is not listed", response)
+        expect_listed_as_sent(listed[info["id"]], fields, response, f"§7 [client] {rule}", info["key"])
+
+    @clause("§7", "client")
+    def test_pgutil_creates_system_key(self, proget_client: ProGetClient) -> None:
+        """``pgutil apikeys create system --apis=feeds,sca --expiration=…``: a chunked body,
+        ``"type":"System"``, ``"logging":"None"``, expiration without offset (§7, §2 [client])."""
+        self._pgutil_create(proget_client, {"type": "System", "systemApis": ["feeds", "sca"],
+                                            "expiration": "2099-08-01T00:00:00", "logging": "None"},
+                            "pgutil system key")
+
+    @clause("§7", "client")
+    def test_pgutil_creates_full_control_key(self, proget_client: ProGetClient) -> None:
+        """pgutil sends full control as all three APIs (§2 [client])."""
+        self._pgutil_create(proget_client, {"type": "System", "systemApis": ["feeds", "sca", "sbom-upload"],
+                                            "logging": "None"}, "pgutil full-control key")
+
+    @clause("§7", "client")
+    def test_pgutil_creates_feed_key(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """``pgutil apikeys create feed --feed=…`` (§7 [client])."""
+        self._pgutil_create(proget_client, {"type": "Feed", "packagePermissions": ["view", "add", "promote", "delete"],
+                                            "feed": proget_target.require("feed"), "logging": "None"},
+                            "pgutil feed key")
+
+    @clause("§7", "client")
+    def test_pgutil_creates_feed_group_key(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """``pgutil apikeys create feed --group=…`` (§7 [client])."""
+        self._pgutil_create(proget_client, {"type": "Feed", "packagePermissions": ["view", "add", "promote", "delete"],
+                                            "feedGroup": proget_target.require("feed_group"), "logging": "None"},
+                            "pgutil feed group key")
+
+    @clause("§7", "client", free_edition=True)
+    def test_pgutil_creates_personal_key(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """``pgutil apikeys create personal --user=…`` (§7 [client])."""
+        self._pgutil_create(proget_client, {"type": "Personal", "user": proget_target.require("user"),
+                                            "logging": "None"}, "pgutil personal key")
+
+    @clause("§7", "client")
+    def test_chunked_body_is_read_whole(self, proget_client: ProGetClient) -> None:
+        """A chunked body of many chunks (no Content-Length) is read to its end (§7 [client])."""
+        fields = {"type": "System", "description": "chunked " + "x" * 200,
+                  "systemApis": ["sbom-upload"], "logging": "Both"}
+        self._pgutil_create(proget_client, fields, "chunked body")
+
+
+class TestEndpoints(EndpointClauses):
+    pass
+
+
+class TestWire(WireClauses):
+    pass

@@ -1,0 +1,76 @@
+"""Clauses for the instance settings of spec §5 [doc]. They need control of the settings,
+so they run against the embedded mock only (elsewhere they skip, saying so)."""
+
+from __future__ import annotations
+
+import secrets
+
+from .base import ClauseBase
+from .checks import expect_created, expect_error, expect_status, fail
+from .client import ProGetClient
+from .target import Target, clause
+from .test_auth import system_key_body
+
+__all__ = ["InstanceClauses"]
+
+
+class InstanceClauses(ClauseBase):
+    """§5: what each instance setting changes on the wire."""
+
+    @clause("§5", "doc")
+    def test_hashed_keys(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """With hashed keys, a custom key is refused (400), a generated one is shown once at
+        create and never by list (§2, §5 [doc])."""
+        with proget_target.settings_changed(hash_keys=True):
+            text = secrets.token_hex(20)
+            proget_client.secrets.add(text)
+            response = proget_client.create(system_key_body(proget_client, "custom key, hashed", key=text))
+            expect_error(response, 400, "§2 [doc] a custom key on an instance that hashes keys")
+            sent = system_key_body(proget_client, "generated key, hashed")
+            info = expect_created(proget_client.create(sent), sent)
+            response = proget_client.list()
+            listed = [k for k in response.json() if k.get("id") == info["id"]]
+            if not listed:
+                raise fail(f"§1 [doc]: key #{info['id']} is not listed", response)
+            if "key" in listed[0]:
+                raise fail("§2 [doc]: list returned a key's text on an instance that hashes keys",
+                           response)
+            expect_status(proget_client.list(api_key=info["key"]), 200, "§5 a hashed key still works")
+
+    @clause("§5", "doc")
+    def test_pseudo_keys_switched_off(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """When pseudo-keys are not permitted, ``user:password`` is refused (§3, §5 [doc])."""
+        pseudo = proget_target.require("pseudo_key")
+        with proget_target.settings_changed(pseudo_keys=False):
+            expect_error(proget_client.list(api_key=pseudo), 403, "§3 [doc] a pseudo-key, not permitted")
+
+    @clause("§5", "doc")
+    def test_expiring_keys_required(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """When expiring keys are required, ``expiration`` is mandatory (§5 [doc])."""
+        with proget_target.settings_changed(require_expiration=True):
+            response = proget_client.create(system_key_body(proget_client, "no expiration"))
+            expect_error(response, 400, "§5 [doc] no expiration where one is required")
+            sent = system_key_body(proget_client, "with expiration", expiration="2099-01-01T00:00:00")
+            expect_created(proget_client.create(sent), sent)
+
+    @clause("§5", "doc")
+    def test_personal_keys_switched_off(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """When personal keys are disabled, a personal key cannot be created (§5 [doc])."""
+        user = proget_target.require("user")
+        with proget_target.settings_changed(personal_keys=False):
+            response = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                             "displayName": proget_client.display_name("personal, off")})
+            expect_error(response, range(400, 500), "§5 [doc] a personal key where they are disabled")
+
+    @clause("§5", "doc")
+    def test_custom_keys_switched_off(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """When user-entered keys are not allowed, a custom ``key`` is refused (§5 [doc])."""
+        with proget_target.settings_changed(custom_keys=False):
+            text = secrets.token_hex(20)
+            proget_client.secrets.add(text)
+            response = proget_client.create(system_key_body(proget_client, "custom key, off", key=text))
+            expect_error(response, range(400, 500), "§5 [doc] a custom key where they are not allowed")
+
+
+class TestInstance(InstanceClauses):
+    pass

@@ -1,0 +1,117 @@
+"""No false alarm: servers that differ from the mock only where the vendor leaves room
+(§8 open points, [model] choices, instance settings, other keys on the server) pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from contracts import verify
+from mockproget import MockProGet, NewApiKey, NotFound
+from test_contract_broken_servers import ADMIN_KEY, NAMES, Tamper, _json_body, _named, rebuffer, serve_broken
+
+
+def ids_from_1000_listed_newest_first(server: MockProGet) -> None:
+    """§8: id numbering start and list order are free."""
+    server.backend._next_id = 1000
+    original = server.backend.list_api_keys
+    server.backend.list_api_keys = lambda principal: list(reversed(original(principal)))  # type: ignore[method-assign]
+
+
+def unknown_id_delete_is_200(server: MockProGet) -> None:
+    """§8: deleting an unknown id may answer 200."""
+    original = server.backend.delete_api_key
+
+    def delete(principal: Any, key_id: int) -> None:
+        try:
+            original(principal, key_id)
+        except NotFound:
+            pass
+    server.backend.delete_api_key = delete  # type: ignore[method-assign]
+
+
+def _on_create(refuse: Callable[[dict[str, Any]], bool], status: str) -> Callable[[MockProGet], None]:
+    def apply(server: MockProGet) -> None:
+        inner = server.app.wsgi_app
+
+        def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ["PATH_INFO"] == "/api/api-keys/create" and environ.get("HTTP_X_APIKEY") == ADMIN_KEY:
+                data = _json_body(rebuffer(environ))
+                if isinstance(data, dict) and refuse(data):
+                    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                                            ("X-ProGet-Version", "25.0.10"), ("X-ProGet-Edition", "Enterprise")])
+                    return [b"Refused."]
+            return inner(environ, start_response)
+        server.app.wsgi_app = app
+    return apply
+
+
+def _past(data: dict[str, Any]) -> bool:
+    value = data.get("expiration")
+    if not isinstance(value, str):
+        return False
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) < datetime.now(timezone.utc)
+
+
+past_expiration_refused = _named(_on_create(_past, "400 BAD REQUEST"), "past_expiration_refused",
+                                 "§8: a past expiration may be refused at create.")
+client_id_refused = _named(_on_create(lambda d: "id" in d, "400 BAD REQUEST"), "client_id_refused",
+                           "§8: a client-sent id may be refused.")
+
+
+def duplicate_key_is_409_and_other_wording(server: MockProGet) -> None:
+    """§8: which 4xx a reused key gets, and the wording of every error, are free."""
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+        if status.startswith("400") and b"already exists" in body:
+            status = "409 CONFLICT"
+        if status[:1] == "4":
+            body = b"Nope. (" + status.encode() + b")"
+        return status, headers, body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
+
+
+def other_keys_on_the_server(server: MockProGet) -> None:
+    """A real instance holds other keys, of every type: the kit leaves them alone."""
+    server.backend.seed_api_keys([
+        NewApiKey(type="personal", user="johnsmith", display_name="johnsmith laptop"),
+        NewApiKey(type="feed", feed="MyNpmFeed", package_permissions=("view",), display_name="ci"),
+        NewApiKey(type="system", system_apis=("sca",), description="scanner"),
+        NewApiKey(type="system", system_apis=("full-control",), display_name="mockproget-contracts-lookalike"),
+    ])
+
+
+def _settings(**changes: Any) -> Callable[[MockProGet], None]:
+    def apply(server: MockProGet) -> None:
+        server.backend.update_settings(**changes)
+    apply.__name__ = "_".join(f"{k}_{v}" for k, v in changes.items())
+    apply.__doc__ = f"§5 settings {changes}"
+    return apply
+
+
+VARIANTS = [ids_from_1000_listed_newest_first, unknown_id_delete_is_200, past_expiration_refused,
+            client_id_refused, duplicate_key_is_409_and_other_wording, other_keys_on_the_server,
+            _settings(hash_keys=True), _settings(require_expiration=True), _settings(anonymous_admin=True),
+            _settings(custom_keys=False), _settings(edition="Free"), _settings(edition="Basic"),
+            _settings(version="2024.3"), _settings(version="2026.1")]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__.strip("_") or "settings")
+def test_conforming_variant_passes(variant: Callable[[MockProGet], None]) -> None:
+    server = serve_broken(variant)
+    try:
+        before = [(k.id, k.display_name) for k in server.backend.api_keys]
+        anonymous = server.backend.settings.anonymous_admin  # declared, as a user would
+        result = verify(server.url, ADMIN_KEY, **NAMES, max_examples=3, anonymous=anonymous)
+        after = [(k.id, k.display_name) for k in server.backend.api_keys]
+    finally:
+        server.stop()
+    assert result.ok, [(c.clause, c.detail[:1500]) for c in result.failed] + result.errors + result.leftovers
+    assert after == before  # nothing else on the server changed, nothing left behind
+    assert sum(c.outcome == "passed" for c in result.clauses) >= 5

@@ -1,0 +1,210 @@
+"""The contract kit end to end: ``pytest --pyargs contracts``, ``mockproget verify``
+against a separately started ``mockproget serve``, and what a run leaves on a server."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from contracts import verify
+from contracts.verify import report
+from mockproget import MockProGet
+from mockproget.cli import main as cli_main
+from test_contract_broken_servers import (
+    ADMIN_KEY,
+    NAMES,
+    Tamper,
+    create_as_text,
+    delete_does_nothing,
+    kit_keys,
+    list_omits_newest,
+    serve_broken,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGET_")}
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """A ``mockproget serve`` process on a free port; yields its base URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockproget", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=_env(MOCKPROGET_ADMIN_KEY=ADMIN_KEY))
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on" in line, line
+        yield re.search(r"listening on (\S+)", line).group(1)  # type: ignore[union-attr]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_pytest_pyargs_contracts_passes_against_the_embedded_mock(tmp_path: Any) -> None:
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contracts", "-q",
+                          "-p", "no:cacheprovider", "-rs"],
+                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary and "skipped" not in summary, summary
+    assert time.perf_counter() - started < 120
+
+
+def test_verify_passes_against_mockproget_serve(served: str, tmp_path: Any) -> None:
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "mockproget", "verify", "--url", served, "--username", "Admin",
+         "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup", "--user", "johnsmith", "--durations", "3"],
+        env=_env(PROGET_API_KEY=ADMIN_KEY, PROGET_PASSWORD="Admin"), capture_output=True, text=True,
+        timeout=300, cwd=tmp_path)
+    elapsed = time.perf_counter() - started
+    assert list(tmp_path.iterdir()) == []  # no .hypothesis example database, no pytest cache
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "verdict: conforms" in run.stdout
+    assert "left behind on the target: nothing" in run.stdout
+    assert "slowest 3 clauses:" in run.stdout
+    assert re.search(r"^PASS\s+§7\s+\[client\]\s+TestWire::test_pgutil_creates_system_key$", run.stdout, re.M)
+    assert re.search(r"^SKIP\s+§3\s+\[model\]\s+.*checked only against the embedded mock", run.stdout, re.M)
+    assert ADMIN_KEY not in run.stdout + run.stderr
+    assert elapsed < 60, f"a default verify run against the mock took {elapsed:.1f}s"
+    keys = requests.get(served + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY}, timeout=10).json()
+    assert [k["displayName"] for k in keys] == ["mockproget admin"]
+
+
+@pytest.mark.parametrize("departure", [create_as_text, list_omits_newest],
+                         ids=["create-answers-text", "list-omits-newest"])
+def test_full_run_against_a_broken_server_fails_and_leaves_nothing(departure: Any, capsys: Any) -> None:
+    """Clauses fail, yet every key the kit created is gone afterwards."""
+    server = serve_broken(departure)
+    try:
+        code = cli_main(["verify", "--url", server.url, "--api-key", ADMIN_KEY, "--username", "Admin",
+                         "--password", "Admin", "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup",
+                         "--user", "johnsmith", "--max-examples", "5"])
+        remaining = kit_keys(server)
+        total = len(server.backend.api_keys)
+    finally:
+        server.stop()
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "verdict: DOES NOT CONFORM" in out
+    assert re.search(r"^FAIL\s+§\d\s+\[(doc|client)\]\s+", out, re.M)
+    assert ADMIN_KEY not in out and "Admin:Admin" not in out
+    assert remaining == [] and total == 1, [k.display_name for k in remaining]
+    assert "left behind on the target: nothing" in out
+
+
+def test_keys_left_behind_are_reported(capsys: Any) -> None:
+    """A server whose delete does nothing keeps the kit's keys: the report says so."""
+    server = serve_broken(delete_does_nothing)
+    try:
+        result = verify(server.url, ADMIN_KEY, **NAMES, max_examples=2, select="create_answers or pgutil")
+    finally:
+        server.stop()
+    assert not result.ok and result.leftovers
+    report(result, out := io.StringIO())
+    assert "LEFT BEHIND on the target" in out.getvalue()
+
+
+def test_failure_report_shows_the_exchange_with_secrets_masked() -> None:
+    server = serve_broken(create_as_text)
+    try:
+        result = verify(server.url, ADMIN_KEY, **NAMES, max_examples=2, select="create_answers")
+    finally:
+        server.stop()
+    [failed] = result.failed
+    assert failed.clause == "TestEndpoints::test_create_answers_json_api_key_info"
+    assert (failed.section, failed.source) == ("§6", "client")
+    assert "> POST /api/api-keys/create" in failed.detail and "< 200 OK" in failed.detail
+    assert "> X-ApiKey: ********" in failed.detail
+    assert "< Content-Type: text/plain" in failed.detail
+    assert "< ********" in failed.detail  # the key text, the only content of the answer
+    assert ADMIN_KEY not in failed.detail
+
+
+@pytest.fixture(scope="module")
+def good_mock() -> Iterator[MockProGet]:
+    with MockProGet(admin_key=ADMIN_KEY) as server:
+        yield server
+
+
+def test_readonly_creates_nothing(good_mock: MockProGet) -> None:
+    seen: list[str] = []
+    inner = good_mock.app.wsgi_app
+
+    def record(environ: dict[str, Any], start_response: Any) -> Any:
+        seen.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        return inner(environ, start_response)
+    good_mock.app.wsgi_app = record
+    try:
+        result = verify(good_mock.url, ADMIN_KEY, **NAMES, readonly=True)
+    finally:
+        good_mock.app.wsgi_app = inner
+    assert result.ok
+    ran = [c.clause for c in result.clauses if c.outcome == "passed"]
+    assert "TestEndpoints::test_list_answers_json_array" in ran and len(ran) >= 5
+    assert all("creates API keys, and --proget-readonly was given" in c.detail or "[model]" in c.detail
+               or "needs" in c.detail for c in result.clauses if c.outcome == "skipped")
+    assert seen and not any(s.startswith("POST") for s in seen), seen
+
+
+def test_clauses_needing_a_name_skip_naming_the_option(good_mock: MockProGet) -> None:
+    result = verify(good_mock.url, ADMIN_KEY, max_examples=2, select="pgutil or pseudo_key")
+    reasons = {c.clause: c.detail for c in result.clauses}
+    assert result.ok
+    assert "--proget-feed " in reasons["TestWire::test_pgutil_creates_feed_key"]
+    assert "--proget-feed-group" in reasons["TestWire::test_pgutil_creates_feed_group_key"]
+    assert "--proget-user" in reasons["TestWire::test_pgutil_creates_personal_key"]
+    assert "--proget-username and --proget-password" in reasons["TestAuth::test_pseudo_key_in_each_carrier[header]"]
+
+
+def _bodies_sent(seed: int | None) -> list[Any]:
+    bodies: list[Any] = []
+
+    def hook(environ: dict[str, Any], body: bytes) -> bytes:
+        if environ["PATH_INFO"] == "/api/api-keys/create":
+            data = json.loads(body)
+            data.pop("displayName", None)  # carries the run's random id
+            bodies.append(data)
+        return body
+
+    def departure(server: MockProGet) -> None:
+        server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)
+    server = serve_broken(departure)
+    try:
+        assert verify(server.url, ADMIN_KEY, **NAMES, max_examples=10, seed=seed,
+                      select="valid_system_keys").ok
+    finally:
+        server.stop()
+    return bodies
+
+
+def test_runs_are_repeatable_and_seed_changes_them() -> None:
+    first, again = _bodies_sent(None), _bodies_sent(None)
+    assert first == again and len(first) >= 10
+    assert _bodies_sent(12345) != first
