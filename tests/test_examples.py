@@ -19,4 +19,4 @@ def test_downstream_example_passes(extra: list[str]) -> None:
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", *extra], cwd=EXAMPLE, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert re.search(r"\b8 passed\b", run.stdout.strip().splitlines()[-1]), run.stdout[-500:]
+    assert re.search(r"\b12 passed\b", run.stdout.strip().splitlines()[-1]), run.stdout[-500:]

@@ -1,7 +1,9 @@
 """Tests of keyprovision.py against the mock ProGet, using the mockproget pytest plugin.
 
 Nothing to configure: installing mockproget activates the plugin. ``proget`` is a running
-mock, reset before each test; ``proget_client`` talks to it with admin rights.
+mock, reset before each test (state, fault rules and journal); ``proget_client`` talks
+to it with admin rights; ``proget.faults`` injects failures and ``proget.journal`` shows
+what the code under test really sent.
 """
 
 from __future__ import annotations
@@ -73,6 +75,38 @@ class TestOnFreeEdition:
         assert proget.backend.settings.edition == "Free"
         with pytest.raises(ProvisioningError, match="^404"):
             provision_feed_key(proget.url, proget.admin_key, "MyNpmFeed", job="old")
+
+
+def test_a_busy_proget_is_tried_again(proget):
+    proget.faults.add(name="busy", method="POST", path="/api/api-keys/create",
+                      status=503, retry_after=0, times=1)
+
+    text = provision_feed_key(proget.url, proget.admin_key, "MyNpmFeed", job="retry")
+
+    creates = proget.journal.entries(path="/api/api-keys/create")
+    assert [(e["status"], e["faults"]) for e in creates] == [(503, ["busy"]), (200, [])]
+    assert text not in str(proget.journal.entries())         # the new key is masked
+
+
+def test_a_dropped_connection_is_tried_again(proget):
+    proget.faults.add(path="/api/api-keys/create", action="reset", times=1)
+
+    provision_feed_key(proget.url, proget.admin_key, "MyNpmFeed", job="reset")
+
+    assert [e["connection"] for e in proget.journal.entries(path="/api/api-keys/create")] == ["reset", None]
+    assert [k.display_name for k in proget.backend.api_keys].count("ci reset") == 1
+
+
+def test_gives_up_after_the_last_attempt(proget):
+    proget.faults.add(path="/api/api-keys/create", status=503, retry_after=0)
+
+    with pytest.raises(ProvisioningError, match="^503"):
+        provision_feed_key(proget.url, proget.admin_key, "MyNpmFeed", job="down", attempts=2)
+    assert len(proget.journal.entries(path="/api/api-keys/create")) == 2
+
+
+def test_faults_and_journal_are_reset_between_tests(proget):
+    assert proget.faults.rules == [] and proget.journal.entries() == []
 
 
 def test_settings_are_back_to_default(proget):
