@@ -9,6 +9,8 @@ import requests
 
 from mockproget import MockProGet
 
+pytest_plugins = ["pytester"]  # the kit's own plugin comes from its entry point only
+
 
 @pytest.fixture(scope="session")
 def mock_server() -> Iterator[MockProGet]:
