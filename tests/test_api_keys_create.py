@@ -106,6 +106,7 @@ def test_duplicate_custom_key_is_refused_and_not_stored_twice(api: Api, mock: Mo
 
 
 def test_generated_keys_are_unique(api: Api) -> None:
+    """§2 [doc]: a generated key is unique."""
     keys = {api.new_key(SYSTEM)["key"] for _ in range(30)}
     assert len(keys) == 30
 
@@ -137,6 +138,7 @@ def test_every_package_permission_combination_is_accepted(api: Api, perms: list[
 
 @pytest.mark.parametrize("mode", ["none", "request", "response", "both"])
 def test_every_logging_mode_is_accepted(api: Api, mode: str) -> None:
+    """§2 [doc]: ``logging`` is one of none, request, response, both."""
     assert api.new_key({**SYSTEM, "logging": mode})["logging"] == mode
 
 
@@ -314,7 +316,7 @@ def test_vendor_examples_sent_as_pgutil_sends_them(mock: MockProGet, body: bytes
 
 
 def test_chunked_body_over_the_limit_is_413(mock: MockProGet) -> None:
-    """A chunked body is read whole up to ``max_body``, and refused past it (not truncated)."""
+    """§7 [client]: a chunked body is read whole up to ``max_body``, and refused past it (413, not truncated)."""
     big = b'{"type":"system","systemApis":["sca"],"logging":"none","description":"' + b"x" * (mock.config.max_body + 10) + b'"}'
     response = requests.post(mock.url + "api/api-keys/create", data=_chunked(big[:1000], big[1000:]),
                              headers={"X-ApiKey": ADMIN_PSEUDO_KEY, "Content-Type": "application/json"})
@@ -323,6 +325,7 @@ def test_chunked_body_over_the_limit_is_413(mock: MockProGet) -> None:
 
 
 def test_body_over_the_limit_is_413(api: Api, mock: MockProGet) -> None:
+    """Issue 2 point 3: bodies over the configured limit get 413 and store nothing."""
     before = _stored(mock)
     response = api.create({**SYSTEM, "description": "x" * (mock.config.max_body + 1)})
     assert response.status_code == 413
@@ -331,7 +334,7 @@ def test_body_over_the_limit_is_413(api: Api, mock: MockProGet) -> None:
 
 
 def test_malformed_chunked_body_is_400_not_500(mock: MockProGet) -> None:
-    """A broken chunk stream is the client's fault: a 400 with a reason."""
+    """§7: a broken chunk stream is the client's fault: a 400 with a reason."""
     import socket
 
     raw = (b"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nX-ApiKey: Admin:Admin\r\n"

@@ -73,6 +73,7 @@ def test_delete_of_unknown_id_is_404_and_changes_nothing(api: Api) -> None:
 
 
 def test_deleting_twice_is_404_the_second_time(api: Api) -> None:
+    """§1, §8 [model]: a deleted id is unknown afterwards."""
     key_id = api.new_key(SYSTEM)["id"]
     assert api.delete(key_id).status_code == 200
     assert api.delete(key_id).status_code == 404
@@ -89,13 +90,14 @@ def test_delete_without_an_integer_id_is_400(api: Api, raw: str) -> None:
 
 
 def test_delete_without_id_parameter_is_400(mock: MockProGet) -> None:
+    """§1, §6 [model]: ``id`` is required."""
     response = requests.post(mock.url + "api/api-keys/delete", headers={"X-ApiKey": ADMIN_PSEUDO_KEY})
     assert response.status_code == 400
     assert "id" in response.text
 
 
 def test_admin_may_delete_its_own_key_and_is_then_locked_out(api: Api, mock: MockProGet) -> None:
-    """A key deleting itself: the delete succeeds, the key then fails."""
+    """§1, §3: a key deleting itself succeeds; the key then fails."""
     assert api.delete(1, key=mock.admin_key).status_code == 200
     assert api.list(key=mock.admin_key).status_code == 403
 

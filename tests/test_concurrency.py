@@ -44,7 +44,7 @@ def test_parallel_creates_give_distinct_ids_and_keys_all_listed() -> None:
 
 
 def test_parallel_deletes_of_one_key_succeed_exactly_once() -> None:
-    """A delete is atomic: of many racing deletes of one id, one wins and the rest get 404."""
+    """Issue 2 point 7: a delete is atomic: of many racing deletes of one id, one wins and the rest get 404."""
     with MockProGet() as server:
         headers = {"X-ApiKey": server.admin_key}
         for _ in range(20):

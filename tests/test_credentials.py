@@ -63,6 +63,7 @@ def test_each_carrier_refuses_a_bad_key_with_403_text(mock: MockProGet, send: Se
 
 
 def test_no_key_is_403(mock: MockProGet) -> None:
+    """§3, §6 [doc]: a missing key is 403 with a text message."""
     response = requests.get(mock.url + LIST)
     assert response.status_code == 403
     assert "X-ApiKey" in response.text
@@ -76,6 +77,7 @@ def test_header_name_is_case_insensitive(mock: MockProGet, name: str) -> None:
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json;charset=UTF-8"])
 def test_json_carrier_allows_a_charset(mock: MockProGet, content_type: str) -> None:
+    """§3 [doc]: ``application/json`` with a charset parameter still carries ``API_Key``."""
     body = json.dumps({"API_Key": mock.admin_key})
     response = requests.get(mock.url + LIST, data=body, headers={"Content-Type": content_type})
     assert response.status_code == 200
@@ -168,6 +170,7 @@ def test_an_unauthorized_key_gets_403_before_validation(api: Api, mock: MockProG
 
 
 def test_pseudo_key_needs_the_exact_password(mock: MockProGet) -> None:
+    """§3 [doc]: a pseudo-key authenticates only with the user's exact name and password."""
     assert _header(mock, "Admin:admin").status_code == 403
     assert _header(mock, "admin:Admin").status_code == 403  # user names are exact
     assert _header(mock, "Admin:").status_code == 403
@@ -180,6 +183,7 @@ def test_user_without_password_has_no_pseudo_key(mock: MockProGet) -> None:
 
 
 def test_password_may_contain_colons(mock: MockProGet) -> None:
+    """§3: the pseudo-key splits at the first colon."""
     mock.backend.add_user("ops", "a:b:c", admin=True)
     assert _header(mock, "ops:a:b:c").status_code == 200
 

@@ -62,6 +62,7 @@ def test_user_may_create_a_personal_key_for_itself(api: Api, john: str) -> None:
 
 @pytest.mark.parametrize("body", [FULL, FEED, PERSONAL_ADMIN], ids=["system", "feed", "other user's"])
 def test_user_may_not_create_other_keys(api: Api, john: str, body: dict[str, object]) -> None:
+    """§4: a non-admin user may create personal keys for itself only."""
     before = api.ids()
     response = api.create(body, key=john)
     assert response.status_code == 403
@@ -79,6 +80,7 @@ def test_user_lists_only_its_own_personal_keys(api: Api, john: str) -> None:
 
 
 def test_user_deletes_only_its_own_keys(api: Api, john: str) -> None:
+    """§4 [model]."""
     own = api.new_key(PERSONAL_JOHN)["id"]
     other = api.new_key(PERSONAL_ADMIN)["id"]
     assert api.delete(other, key=john).status_code == 403
@@ -99,7 +101,7 @@ def test_personal_keys_off_refuses_creation_and_shuts_users_out(api: Api, mock: 
 
 
 def test_admin_rights_follow_the_user(api: Api, mock: MockProGet) -> None:
-    """An admin's personal key is admin while its user is; demoting the user demotes the key."""
+    """§4: an admin's personal key is admin while its user is."""
     key = api.new_key(PERSONAL_ADMIN)["key"]
     assert api.create(FULL, key=key).status_code == 200
     mock.backend.add_user("Admin", "Admin", admin=False)

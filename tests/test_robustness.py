@@ -87,7 +87,7 @@ def test_no_input_produces_a_500_or_a_partial_write(
              max_size=5).map(b"\r\n".join),
     st.binary(max_size=60)))
 def test_raw_bytes_on_the_socket_never_get_a_500(server: MockProGet, raw: bytes) -> None:
-    """Below HTTP: malformed request lines, lengths and chunk streams are refused, not crashed on."""
+    """Issue 2 acceptance: below HTTP too, malformed request lines, lengths and chunk streams are refused, not crashed on."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         try:
             sock.sendall(raw)
@@ -105,6 +105,7 @@ def test_raw_bytes_on_the_socket_never_get_a_500(server: MockProGet, raw: bytes)
     ("PUT", "api/api-keys/list", 405), ("GET", "api/api-keys/delete", 405), ("POST", "health", 405),
 ])
 def test_unknown_paths_and_wrong_methods_get_text(server: MockProGet, method: str, path: str, status: int) -> None:
+    """Issue 2 point 3: unknown paths 404, wrong methods 405 with ``Allow``, text bodies."""
     response = requests.request(method, server.url + path)
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("text/plain")

@@ -30,6 +30,7 @@ def test_version_header_is_the_dotnet_form(mock: MockProGet, version: str, heade
 
 @pytest.mark.parametrize("edition", ["Free", "Basic", "Enterprise"])
 def test_edition_header_on_every_answer(mock: MockProGet, edition: str) -> None:
+    """§6 [client]: ``X-ProGet-Edition`` on every answer, errors included."""
     mock.backend.update_settings(edition=edition)
     for response in (requests.get(mock.url + "api/api-keys/list"),                       # 403
                      requests.get(mock.url + "api/api-keys/list", headers={"X-ApiKey": mock.admin_key}),
@@ -38,6 +39,7 @@ def test_edition_header_on_every_answer(mock: MockProGet, edition: str) -> None:
 
 
 def test_version_parsing() -> None:
+    """§6: the release (2024.3) and .NET (24.0.3) forms name the same version."""
     assert ProGetVersion.parse("2024.3") == ProGetVersion.parse("24.0.3") == ProGetVersion(2024, 3)
     assert str(ProGetVersion.parse("25.0.10.7")) == "2025.10"
     for bad in ("", "latest", "2024", "1.2.3.4.5", "3000.1"):
@@ -78,6 +80,7 @@ def test_free_edition_refuses_system_and_feed_keys(api: Api, mock: MockProGet, b
 
 @pytest.mark.parametrize("edition", ["Basic", "Enterprise"])
 def test_paid_editions_create_every_type(api: Api, mock: MockProGet, edition: str) -> None:
+    """§6 [client]: Basic is the minimum for system and feed keys."""
     mock.backend.update_settings(edition=edition)
     for body in (SYSTEM, FEED, PERSONAL):
         assert api.create(body).status_code == 200
@@ -115,6 +118,7 @@ def test_require_expiration(api: Api, mock: MockProGet) -> None:
 
 
 def test_settings_changed_restores_the_previous_settings(mock: MockProGet) -> None:
+    """§5: a block's settings are undone after it."""
     with mock.backend.settings_changed(edition="Free", hash_keys=True) as settings:
         assert settings.edition == "Free" and mock.backend.settings.hash_keys
     assert mock.backend.settings == InstanceSettings()
@@ -123,6 +127,7 @@ def test_settings_changed_restores_the_previous_settings(mock: MockProGet) -> No
 @pytest.mark.parametrize("change", [{"edition": "Gold"}, {"version": "banana"}, {"hash_keys": "yes"},
                                     {"create_response": "xml"}, {"colour": "blue"}])
 def test_invalid_settings_are_refused(mock: MockProGet, change: dict[str, object]) -> None:
+    """§5: a setting outside its values is refused and changes nothing."""
     with pytest.raises(ValueError):
         mock.backend.update_settings(**change)
     assert mock.backend.settings == InstanceSettings()
