@@ -53,9 +53,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mockproget: warning: {config.host} is not a loopback address and the control API "
               f"(/__mockproget__/) has no token: anyone who can reach it can reset the state and "
               f"inject faults; set --control-token or MOCKPROGET_CONTROL_TOKEN", file=sys.stderr)
-    print("mockproget: press Ctrl+C to stop", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before the banner's last line,
+    print("mockproget: press Ctrl+C to stop", flush=True)  # which tells a supervisor we are up
     try:
         stop.wait()
     except KeyboardInterrupt:
