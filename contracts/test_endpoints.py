@@ -167,9 +167,12 @@ class WireClauses(ClauseBase):
 
     @clause("§7", "client")
     def test_chunked_body_is_read_whole(self, proget_client: ProGetClient) -> None:
-        """A chunked body of many chunks (no Content-Length) is read to its end (§7 [client])."""
-        fields = {"type": "System", "description": "chunked " + "x" * 200,
-                  "systemApis": ["sbom-upload"], "logging": "Both"}
+        """A chunked body of many chunks (no Content-Length) is read to its end (§7 [client]).
+        The chunks come from many short fields (§8: length limits are open), the last one
+        (``logging``, required) in the final chunk."""
+        fields = {"type": "System", "description": "a chunked body, read whole",
+                  "systemApis": ["feeds", "sca", "sbom-upload"],
+                  "expiration": "2099-12-31T23:59:59", "logging": "Both"}
         self._pgutil_create(proget_client, fields, "chunked body")
 
 
