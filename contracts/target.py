@@ -220,18 +220,28 @@ class Target:
 
     def requires_expiration(self) -> bool:
         """Whether the instance requires expiring keys (§5): a key without an expiration is
-        refused and the same key with one is accepted. Probing creates (and deletes) keys."""
+        refused and the same key with one is accepted. Probing creates (and deletes) keys:
+        a system key, or, where system keys are refused (a Free edition, §6), a personal key
+        for ``user`` (else for ``username``, the admin's own user)."""
         if self.backend is not None:
             return self.backend.settings.require_expiration
 
         def probe() -> bool:
             client = self._client()
-            body = {"type": "system", "systemApis": ["sca"], "logging": "none"}
+            bodies = [{"type": "system", "systemApis": ["sca"], "logging": "none"}]
+            owner = self.user or self.username
+            if owner is not None:
+                bodies.append({"type": "personal", "user": owner, "logging": "none"})
+            if self.edition() == "Free":
+                bodies.reverse()
             try:
-                if client.create({**body, "displayName": client.display_name("probe")}).status_code == 200:
-                    return False
-                return client.create({**body, "expiration": FAR_FUTURE,
-                                      "displayName": client.display_name("probe")}).status_code == 200
+                for body in bodies:
+                    if client.create({**body, "displayName": client.display_name("probe")}).status_code == 200:
+                        return False
+                    if client.create({**body, "expiration": FAR_FUTURE,
+                                      "displayName": client.display_name("probe")}).status_code == 200:
+                        return True
+                return False
             finally:
                 self.leftovers.extend(client.cleanup())
                 client.close()
