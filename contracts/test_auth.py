@@ -190,8 +190,8 @@ def _server_clock_skew(client: ProGetClient) -> float:
 def _short_lived_keys(target: Target) -> dict[str, ContractViolation | None]:
     """For each expiration form (no offset, ``Z``, ``+02:00``): a full-control key expiring
     :data:`SHORT_LIFE` seconds ahead works at once, and once that moment has passed it is
-    refused on every endpoint in every carrier (§2, §3 [doc]). One
-    wait for all three forms; returns each form's violation, or ``None``."""
+    refused on every endpoint in every carrier (§2, §3 [doc]). One wait for all three
+    forms; returns each form's violation, or ``None``."""
     client = target.client()
     found: dict[str, ContractViolation | None] = dict.fromkeys(EXPIRATION_OFFSETS.values())
     keys: dict[str, tuple[str, str]] = {}
