@@ -7,10 +7,11 @@ kit can delete them again (spec §1: ``POST /api/api-keys/delete?id=N``).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import deque
 from http.cookiejar import DefaultCookiePolicy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,9 @@ _UNSET: Any = object()
 #: The paths of spec §1, relative to the base URL (spec §7: the base URL ends with ``/``).
 CREATE, LIST, DELETE = "api/api-keys/create", "api/api-keys/list", "api/api-keys/delete"
 BODY_LIMIT = 1500
+#: The longest display name (and description) the kit sends: §8 leaves length limits
+#: open, so stay within what any server plausibly takes.
+NAME_LIMIT = 40
 
 
 class Secrets:
@@ -136,10 +140,13 @@ class ProGetClient:
     :param api_key: sent in ``X-ApiKey`` (the official client's only carrier, spec §7).
     :param secrets: where secrets are registered for masking (shared by a run).
     :param name_prefix: prefix of the ``displayName`` of every key this client creates.
+    :param numbers: gives the number of each display name; a :class:`~contracts.target.Target`
+        passes its run-wide counter, so names are unique across all clients of a run.
     """
 
     def __init__(self, url: str, api_key: str | None = None, *, secrets: Secrets | None = None,
-                 name_prefix: str = "mockproget-contracts", timeout: float = 30.0) -> None:
+                 name_prefix: str = "mockproget-contracts", timeout: float = 30.0,
+                 numbers: Callable[[], int] | None = None) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.api_key = api_key
         self.secrets = secrets if secrets is not None else Secrets()
@@ -150,7 +157,7 @@ class ProGetClient:
         #: added to create bodies that have no expiration (instances that require one, §5)
         self.default_expiration: str | None = None
         self.exchanges: deque[Exchange] = deque(maxlen=5)
-        self._counter = 0
+        self._numbers = numbers if numbers is not None else itertools.count(1).__next__
         self._session = requests.Session()
         # No cookies: a session cookie set by one answer must not authenticate a later
         # request that is meant to carry no credential (or another one).
@@ -216,9 +223,13 @@ class ProGetClient:
     # -- the three endpoints --------------------------------------------------------------
 
     def display_name(self, label: str = "") -> str:
-        """A display name that marks a key as this kit's, unique within the run."""
-        self._counter += 1
-        return f"{self.name_prefix} #{self._counter}" + (f" {label}" if label else "")
+        """A display name that marks a key as this kit's, unique within the run, and at
+        most :data:`NAME_LIMIT` characters (§8: length limits are open): the label is cut
+        to fit."""
+        name = f"{self.name_prefix} #{self._numbers()}"
+        room = NAME_LIMIT - len(name) - 1
+        label = label[:room].strip() if room > 0 else ""
+        return f"{name} {label}" if label else name
 
     def create(self, info: Any, *, raw: bytes | None = None, **kwargs: Any) -> requests.Response:
         """``POST api/api-keys/create`` with ``info`` as JSON (or ``raw`` bytes as given).

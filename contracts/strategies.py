@@ -14,16 +14,19 @@ from hypothesis import strategies as st
 
 __all__ = [
     "CARRIERS",
+    "EXPIRATION_OFFSETS",
     "LOGGING_MODES",
     "PACKAGE_PERMISSIONS",
     "LIMITED_SYSTEM_APIS",
     "MUTATIONS",
     "enum_spellings",
+    "expiration_at",
     "expirations",
     "feed_bodies",
     "invalid_bodies",
     "logging_modes",
     "package_permissions",
+    "past_expiration",
     "personal_bodies",
     "system_apis",
     "system_bodies",
@@ -76,9 +79,27 @@ def expirations() -> st.SearchStrategy[str]:
         lambda t: t[0].isoformat() + t[1])
 
 
-def past_expiration() -> str:
-    """The vendor's own example date (``2024/08/01``) as pgutil sends it."""
-    return "2024-08-01T00:00:00"
+#: §2 [client]: an expiration is ISO 8601 with or without offset; the clauses about
+#: expiry try each form (test id -> suffix).
+EXPIRATION_OFFSETS = {"no-offset": "", "utc": "Z", "offset": "+02:00"}
+
+
+def past_expiration(offset: str = "") -> str:
+    """The vendor's own example date (``2024/08/01``) as pgutil sends it (no offset), or
+    with ``offset`` (``Z``, ``+02:00``)."""
+    return "2024-08-01T00:00:00" + offset
+
+
+def expiration_at(moment: datetime, offset: str = "") -> str:
+    """``moment`` (aware) written to the second with ``offset``: ``""`` (UTC without offset,
+    as pgutil sends), ``"Z"``, or ``"+HH:MM"`` (the same moment in that zone)."""
+    utc = moment.astimezone(timezone.utc).replace(microsecond=0)
+    if offset in ("", "Z"):
+        return utc.replace(tzinfo=None).isoformat() + offset
+    sign = -1 if offset[0] == "-" else 1
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return utc.astimezone(zone).replace(tzinfo=None).isoformat() + offset
 
 
 def future_expiration(days: int = 3650) -> str:

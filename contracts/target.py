@@ -6,6 +6,7 @@ and instance settings can be changed per clause) or any other server reached by 
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets as _secrets
 import threading
@@ -92,7 +93,7 @@ class Target:
     anonymous: bool = False
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
-    run_id: str = field(default_factory=lambda: _secrets.token_hex(4))
+    run_id: str = field(default_factory=lambda: _secrets.token_hex(3))
     secrets: Secrets = field(default_factory=Secrets, repr=False)
     leftovers: list[str] = field(default_factory=list, repr=False)
 
@@ -106,6 +107,13 @@ class Target:
             self.secrets.add(value)
         self._lock = threading.Lock()
         self._probes: dict[str, Any] = {}
+        self._numbers = itertools.count(1)
+
+    def next_number(self) -> int:
+        """The next number for a display name: run-wide, so no two keys of a run share a
+        name (a leftover key must never be taken for another clause's). Thread-safe."""
+        with self._lock:
+            return next(self._numbers)
 
     def __enter__(self) -> Target:
         return self
@@ -184,7 +192,7 @@ class Target:
 
     def _client(self, api_key: str | None = None) -> ProGetClient:
         return ProGetClient(self.url, api_key or self.api_key, secrets=self.secrets,
-                            name_prefix=self.name_prefix)
+                            name_prefix=self.name_prefix, numbers=self.next_number)
 
     # -- facts about the instance (§3, §5, §6): the mock's settings, or probed once ---------
 
@@ -212,18 +220,28 @@ class Target:
 
     def requires_expiration(self) -> bool:
         """Whether the instance requires expiring keys (§5): a key without an expiration is
-        refused and the same key with one is accepted. Probing creates (and deletes) keys."""
+        refused and the same key with one is accepted. Probing creates (and deletes) keys:
+        a system key, or, where system keys are refused (a Free edition, §6), a personal key
+        for ``user`` (else for ``username``, the admin's own user)."""
         if self.backend is not None:
             return self.backend.settings.require_expiration
 
         def probe() -> bool:
             client = self._client()
-            body = {"type": "system", "systemApis": ["sca"], "logging": "none"}
+            bodies = [{"type": "system", "systemApis": ["sca"], "logging": "none"}]
+            owner = self.user or self.username
+            if owner is not None:
+                bodies.append({"type": "personal", "user": owner, "logging": "none"})
+            if self.edition() == "Free":
+                bodies.reverse()
             try:
-                if client.create({**body, "displayName": client.display_name("probe")}).status_code == 200:
-                    return False
-                return client.create({**body, "expiration": FAR_FUTURE,
-                                      "displayName": client.display_name("probe")}).status_code == 200
+                for body in bodies:
+                    if client.create({**body, "displayName": client.display_name("probe")}).status_code == 200:
+                        return False
+                    if client.create({**body, "expiration": FAR_FUTURE,
+                                      "displayName": client.display_name("probe")}).status_code == 200:
+                        return True
+                return False
             finally:
                 self.leftovers.extend(client.cleanup())
                 client.close()

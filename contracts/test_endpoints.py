@@ -31,6 +31,14 @@ def pgutil_body(**fields: Any) -> bytes:
     return json.dumps(ordered, separators=(",", ":")).encode("utf-8")
 
 
+def _version_major(response: Any) -> int | None:
+    """The major of X-ProGet-Version (25 for ProGet 2025.x), or ``None`` when absent or not
+    a .NET version (another clause reports that)."""
+    version = str(response.headers.get("X-ProGet-Version", "")).strip()
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() and "." in version else None
+
+
 class EndpointClauses(ClauseBase):
     """§1 endpoints and §6 response shapes."""
 
@@ -77,18 +85,26 @@ class EndpointClauses(ClauseBase):
 
     @clause("§1", "doc", creates=False)
     def test_health_needs_no_key(self, proget_client: ProGetClient) -> None:
-        """GET /health needs no key; /health/json and /health?format=json are JSON (§1 [doc])."""
+        """GET /health needs no key; /health/json and /health?format=json are JSON, and so is
+        bare /health on a release of 2025 or earlier (X-ProGet-Version 25.x or below) (§1 [doc])."""
         response = proget_client.request("GET", "health", api_key=None)
         expect_status(response, 200, "§1 [doc] /health without a key")
-        for path, params in (("health/json", None), ("health", {"format": "json"})):
+        checked: list[tuple[str, dict[str, str] | None]] = [("health/json", None), ("health", {"format": "json"})]
+        major = _version_major(response)
+        if major is not None and major <= 25:
+            checked.insert(0, ("health", None))
+        for path, params in checked:
             response = proget_client.request("GET", path, api_key=None, params=params)
             expect_status(response, 200, f"§1 [doc] /{path} without a key")
             try:
                 body = response.json()
             except ValueError:
-                raise fail(f"§1 [doc]: /{path} must answer JSON health info", response) from None
+                where = f"/{path}" if params or path != "health" else (
+                    f"bare /health on X-ProGet-Version {major}.x (a release of 2025 or earlier)")
+                raise fail(f"§1 [doc]: {where} must answer JSON health info", response) from None
             if not isinstance(body, dict):
                 raise fail(f"§1 [doc]: /{path} must answer a JSON object (ProGetHealthInfo)", response)
+
 
     @clause("§6", "doc", creates=False)
     def test_refusal_is_explained_in_text(self, proget_client: ProGetClient) -> None:
@@ -167,9 +183,12 @@ class WireClauses(ClauseBase):
 
     @clause("§7", "client")
     def test_chunked_body_is_read_whole(self, proget_client: ProGetClient) -> None:
-        """A chunked body of many chunks (no Content-Length) is read to its end (§7 [client])."""
-        fields = {"type": "System", "description": "chunked " + "x" * 200,
-                  "systemApis": ["sbom-upload"], "logging": "Both"}
+        """A chunked body of many chunks (no Content-Length) is read to its end (§7 [client]).
+        The chunks come from many short fields (§8: length limits are open), the last one
+        (``logging``, required) in the final chunk."""
+        fields = {"type": "System", "description": "a chunked body, read whole",
+                  "systemApis": ["feeds", "sca", "sbom-upload"],
+                  "expiration": "2099-12-31T23:59:59", "logging": "Both"}
         self._pgutil_create(proget_client, fields, "chunked body")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+import requests
 
 from contracts import verify
 from mockproget import Config, Forbidden, MockProGet
@@ -162,8 +163,8 @@ def text_plain_json_honoured(server: MockProGet) -> None:
 def expired_key_accepted(server: MockProGet) -> None:
     """§2 [doc]: a key past its expiration still authenticates."""
     original = server.backend.authenticate
-    server.backend.authenticate = lambda credential, now=None: original(  # type: ignore[method-assign]
-        credential, now=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    server.backend.authenticate = lambda credential, now=None, **kw: original(  # type: ignore[method-assign]
+        credential, now=datetime(2000, 1, 1, tzinfo=timezone.utc), **kw)
 
 
 def deleted_key_still_works(server: MockProGet) -> None:
@@ -177,9 +178,9 @@ def deleted_key_still_works(server: MockProGet) -> None:
         if key is not None:
             graveyard.add(key.digest)
 
-    def authenticate_with_graveyard(credential: Any, now: Any = None) -> Principal:
+    def authenticate_with_graveyard(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
         try:
-            return authenticate(credential, now=now)
+            return authenticate(credential, now=now, **kwargs)
         except Forbidden:
             if credential is not None and digest(credential.value) in graveyard:
                 return Principal(kind="api-key", carrier=credential.carrier, key_type="system", admin=True)
@@ -316,8 +317,8 @@ def pseudo_keys_refused(server: MockProGet) -> None:
     """§3 [doc]: ``user:password`` is refused although the instance permits pseudo-keys."""
     original = server.backend.authenticate
 
-    def authenticate(credential: Any, now: Any = None) -> Principal:
-        principal = original(credential, now=now)
+    def authenticate(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
+        principal = original(credential, now=now, **kwargs)
         if principal.kind == "pseudo-key":
             raise Forbidden("The API key is not valid.")
         return principal
@@ -362,9 +363,11 @@ def feed_key_manages_keys(server: MockProGet) -> None:
     """§4 [doc]: a feed key may list and create API keys."""
     original = server.backend.authenticate
 
-    def authenticate(credential: Any, now: Any = None) -> Principal:
-        principal = original(credential, now=now)
-        return replace(principal, admin=True) if principal.key_type == "feed" else principal
+    def authenticate(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
+        principal = original(credential, now=now)  # who it is, before the §4 check
+        if principal.key_type == "feed":
+            return replace(principal, admin=True)
+        return original(credential, now=now, **kwargs)
     server.backend.authenticate = authenticate  # type: ignore[method-assign]
 
 
@@ -396,14 +399,14 @@ def key_prefix_accepted(server: MockProGet) -> None:
     """§3 [doc]: a credential that is only the start of a real key is accepted."""
     original = server.backend.authenticate
 
-    def authenticate(credential: Any, now: Any = None) -> Principal:
+    def authenticate(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
         try:
-            return original(credential, now=now)
+            return original(credential, now=now, **kwargs)
         except Forbidden:
             if credential is not None and len(credential.value) >= 8:
                 for key in server.backend.api_keys:
                     if key.key and key.key.startswith(credential.value):
-                        return original(replace(credential, value=key.key), now=now)
+                        return original(replace(credential, value=key.key), now=now, **kwargs)
             raise
     server.backend.authenticate = authenticate  # type: ignore[method-assign]
 
@@ -423,6 +426,114 @@ def query_key_only_on_get(server: MockProGet) -> None:
             environ["QUERY_STRING"] = urlencode(pairs)
         return body
     server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)
+
+
+def _past_expiration(data: dict[str, Any]) -> bool:
+    value = data.get("expiration")
+    if not isinstance(value, str):
+        return False
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) < datetime.now(timezone.utc)
+
+
+def past_refused_and_never_expires(server: MockProGet) -> None:
+    """§2 [doc]: keys never expire, and a past expiration is refused at create (so that
+    only a key outliving its expiration can show it)."""
+    expired_key_accepted(server)
+    _refuse_create(_past_expiration, "expiration: must be in the future")(server)
+
+
+def offset_expiration_ignored(server: MockProGet) -> None:
+    """§2 [doc]: an expiration given with an offset (``Z``, ``+02:00``) is never enforced."""
+    backend = server.backend
+    original = backend.authenticate
+
+    def authenticate(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
+        try:
+            return original(credential, now=now, **kwargs)
+        except Forbidden:
+            key_id = backend._by_digest.get(digest(credential.value)) if credential is not None else None
+            key = backend.get_api_key(key_id) if key_id is not None else None
+            if key is not None and key.expiration is not None and key.expiration.tzinfo is not None:
+                return original(credential, now=datetime(2000, 1, 1, tzinfo=timezone.utc), **kwargs)
+            raise
+    backend.authenticate = authenticate  # type: ignore[method-assign]
+
+
+def _query_hook(change: Callable[[dict[str, Any], str], str | None]) -> Callable[[MockProGet], None]:
+    """Rewrite the ``key`` querystring value (``None``: drop it) as ``change(environ, value)`` says."""
+    def apply(server: MockProGet) -> None:
+        def hook(environ: dict[str, Any], body: bytes) -> bytes:
+            pairs = []
+            for name, value in parse_qsl(environ.get("QUERY_STRING", "")):
+                if name == "key":
+                    changed = change(environ, value)
+                    if changed is None:
+                        continue
+                    value = changed
+                pairs.append((name, value))
+            environ["QUERY_STRING"] = urlencode(pairs)
+            return body
+        server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)
+    return apply
+
+
+query_key_ignored_on_delete = _named(
+    _query_hook(lambda environ, value: None if environ["PATH_INFO"] == "/api/api-keys/delete" else value),
+    "query_key_ignored_on_delete", "§3 [doc]: the ``key`` querystring value is not read on POST .../delete.")
+unknown_query_key_accepted_on_post = _named(
+    _query_hook(lambda environ, value: ADMIN_KEY if environ["REQUEST_METHOD"] == "POST" else value),
+    "unknown_query_key_accepted_on_post", "§3 [doc]: any ``key`` querystring value on a POST acts as the admin.")
+
+
+def expired_key_accepted_in_query(server: MockProGet) -> None:
+    """§2 [doc]: an expired key still authenticates when it comes in the querystring."""
+    original = server.backend.authenticate
+
+    def authenticate(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
+        if credential is not None and credential.carrier == "query":
+            now = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        return original(credential, now=now, **kwargs)
+    server.backend.authenticate = authenticate  # type: ignore[method-assign]
+
+
+def wrong_password_accepted_on_post(server: MockProGet) -> None:
+    """§3 [doc]: on create and delete, a pseudo-key with a wrong password is accepted (list refuses it)."""
+    def hook(environ: dict[str, Any], body: bytes) -> bytes:
+        if environ["REQUEST_METHOD"] == "POST" and environ.get("HTTP_X_APIKEY", "").startswith("Admin:"):
+            environ["HTTP_X_APIKEY"] = "Admin:Admin"
+        return body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)
+
+
+def feed_group_key_manages_keys(server: MockProGet) -> None:
+    """§4 [doc]: a key for a feed group may manage API keys (a key for a feed may not)."""
+    backend = server.backend
+    original = backend.authenticate
+
+    def authenticate(credential: Any, now: Any = None, **kwargs: Any) -> Principal:
+        principal = original(credential, now=now)  # who it is, before the §4 check
+        key = backend.get_api_key(principal.key_id) if principal.key_id is not None else None
+        if key is not None and key.feed_group:
+            return replace(principal, admin=True)
+        return original(credential, now=now, **kwargs)
+    backend.authenticate = authenticate  # type: ignore[method-assign]
+
+
+def health_not_json_in_2025(server: MockProGet) -> None:
+    """§1 [doc]: bare /health answers text/html on a 2025 release (25.0.10), not JSON."""
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/health" and "format=" not in environ.get("QUERY_STRING", ""):
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                      ("X-ProGet-Version", "25.0.10"), ("X-ProGet-Edition", "Basic")])
+            return [b"<html><body>ProGet is healthy</body></html>"]
+        return inner(environ, start_response)
+    server.app.wsgi_app = app
 
 
 #: (departure, -k expression choosing the clauses about it, a clause that must fail)
@@ -462,6 +573,15 @@ BROKEN: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (key_prefix_accepted, "unknown_key", "test_unknown_key_refused_on_every_endpoint[admin-key-truncated]"),
     (delete_removes_newest, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
     (query_key_only_on_get, "carrier_accepts", "test_carrier_accepts_a_good_key[query]"),
+    (past_refused_and_never_expires, "expired", "test_expired_key_is_refused[no-offset]"),
+    (offset_expiration_ignored, "expired", "test_expired_key_is_refused[utc]"),
+    (offset_expiration_ignored, "expired", "test_expired_key_is_refused[offset]"),
+    (query_key_ignored_on_delete, "carrier_accepts", "test_carrier_accepts_a_good_key[query]"),
+    (unknown_query_key_accepted_on_post, "carrier_refuses", "test_carrier_refuses_a_bad_key[query]"),
+    (expired_key_accepted_in_query, "expired", "test_expired_key_is_refused[no-offset]"),
+    (wrong_password_accepted_on_post, "wrong_password", "test_pseudo_key_with_wrong_password_refused_everywhere"),
+    (feed_group_key_manages_keys, "feed_key", "test_feed_key_cannot_manage_keys[feedGroup]"),
+    (health_not_json_in_2025, "health", "test_health_needs_no_key"),
 ]
 
 
@@ -475,12 +595,20 @@ def kit_keys(server: MockProGet) -> list[Any]:
     return [k for k in server.backend.api_keys if (k.display_name or "").startswith("mockproget-contracts")]
 
 
-@pytest.mark.parametrize("departure, select, clause", BROKEN, ids=[b[0].__name__ for b in BROKEN])
+@pytest.mark.parametrize("departure, select, clause", BROKEN,
+                         ids=[f"{b[0].__name__}-{b[2].rsplit('[', 1)[-1].rstrip(']')}"
+                              if [c[0] for c in BROKEN].count(b[0]) > 1 else b[0].__name__ for b in BROKEN])
 def test_kit_catches_the_departure(departure: Callable[[MockProGet], None], select: str, clause: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     """``mockproget verify`` exits 1 and its report has a FAIL line naming the clause."""
     server = serve_broken(departure)
     try:
+        # the departure is the one described, not a server that fails everything (a 500 on
+        # every request would be "caught" for another reason)
+        assert 200 in (requests.get(server.url + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY},
+                                    timeout=10).status_code,
+                       requests.get(server.url + "api/api-keys/list", params={"key": ADMIN_KEY},
+                                    timeout=10).status_code), departure.__doc__
         code = cli_main(["verify", "--url", server.url, "--api-key", ADMIN_KEY, "--username", "Admin",
                          "--password", "Admin", "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup",
                          "--user", "johnsmith", "--max-examples", "4", "-k", select])

@@ -11,6 +11,7 @@ import pytest
 
 from contracts import verify
 from mockproget import MockProGet, NewApiKey, NotFound
+from mockproget.errors import InvalidInput
 from test_contract_broken_servers import ADMIN_KEY, NAMES, Tamper, _json_body, _named, rebuffer, serve_broken
 
 
@@ -87,6 +88,35 @@ def other_keys_on_the_server(server: MockProGet) -> None:
     ])
 
 
+def short_string_limits(server: MockProGet) -> None:
+    """§8: limits on string lengths are open: displayName over 40 or description over 64
+    characters refused with 400 (after authentication, as the other §2 rules)."""
+    original = server.backend._check_new_key
+
+    def check(new: Any, *, seeding: bool = False) -> None:
+        if len(new.display_name or "") > 40 or len(new.description or "") > 64:
+            raise InvalidInput(["displayName is limited to 40 characters, description to 64"])
+        original(new, seeding=seeding)
+    server.backend._check_new_key = check  # type: ignore[method-assign]
+
+
+def unsupported_media_type_before_auth(server: MockProGet) -> None:
+    """§3 [model]: judging the body's media type before the credential is the mock's
+    choice; a server may answer 415 to a POST body that is not JSON, a form or multipart,
+    before authenticating."""
+    inner = server.app.wsgi_app
+    taken = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "POST" and rebuffer(environ):
+            kind = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+            if kind not in taken:
+                start_response("415 UNSUPPORTED MEDIA TYPE", [("Content-Type", "text/plain; charset=utf-8")])
+                return [f"Unsupported media type: {kind or '(none)'}".encode()]
+        return inner(environ, start_response)
+    server.app.wsgi_app = app
+
+
 def _settings(**changes: Any) -> Callable[[MockProGet], None]:
     def apply(server: MockProGet) -> None:
         server.backend.update_settings(**changes)
@@ -97,9 +127,11 @@ def _settings(**changes: Any) -> Callable[[MockProGet], None]:
 
 VARIANTS = [ids_from_1000_listed_newest_first, unknown_id_delete_is_200, past_expiration_refused,
             client_id_refused, duplicate_key_is_409_and_other_wording, other_keys_on_the_server,
+            short_string_limits, unsupported_media_type_before_auth,
             _settings(hash_keys=True), _settings(require_expiration=True), _settings(anonymous_admin=True),
             _settings(custom_keys=False), _settings(edition="Free"), _settings(edition="Basic"),
-            _settings(version="2024.3"), _settings(version="2026.1")]
+            _settings(version="2024.3"), _settings(version="2026.1"),
+            _settings(edition="Free", require_expiration=True)]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__.strip("_") or "settings")

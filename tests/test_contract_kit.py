@@ -208,3 +208,24 @@ def test_runs_are_repeatable_and_seed_changes_them() -> None:
     first, again = _bodies_sent(None), _bodies_sent(None)
     assert first == again and len(first) >= 10
     assert _bodies_sent(12345) != first
+
+
+def test_display_names_are_unique_across_clients_and_short() -> None:
+    """Names come from one run-wide counter (a new client per clause must not restart it),
+    stay within 40 characters however long the label, and are unique across threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from contracts import Target
+
+    target = Target(url="http://127.0.0.1:9/", api_key=ADMIN_KEY, readonly=True)  # no probes
+    first, second = target.client(), target.client()
+    names = [first.display_name("a label"), second.display_name("a label"),
+             first.display_name("x" * 200), second.display_name()]
+    assert len(set(names)) == len(names)
+    assert all(len(n) <= 40 and n.startswith(target.name_prefix) for n in names)
+    assert re.fullmatch(r"mockproget-contracts [0-9a-f]{6}", target.name_prefix)
+    with ThreadPoolExecutor(8) as pool:
+        many = list(pool.map(lambda _: target.client().display_name("t"), range(400)))
+    assert len(set(many)) == 400
+    other = Target(url="http://127.0.0.1:9/", api_key=ADMIN_KEY, readonly=True)
+    assert other.client().display_name() != first.display_name()  # another run, another id
