@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -12,7 +11,16 @@ import pytest
 from contracts import verify
 from mockproget import MockProGet, NewApiKey, NotFound
 from mockproget.errors import InvalidInput
-from test_contract_broken_servers import ADMIN_KEY, NAMES, Tamper, _json_body, _named, rebuffer, serve_broken
+from test_contract_broken_servers import (
+    ADMIN_KEY,
+    NAMES,
+    Tamper,
+    _json_body,
+    _named,
+    _past_expiration,
+    rebuffer,
+    serve_broken,
+)
 
 
 def ids_from_1000_listed_newest_first(server: MockProGet) -> None:
@@ -50,18 +58,7 @@ def _on_create(refuse: Callable[[dict[str, Any]], bool], status: str) -> Callabl
     return apply
 
 
-def _past(data: dict[str, Any]) -> bool:
-    value = data.get("expiration")
-    if not isinstance(value, str):
-        return False
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) < datetime.now(timezone.utc)
-
-
-past_expiration_refused = _named(_on_create(_past, "400 BAD REQUEST"), "past_expiration_refused",
+past_expiration_refused = _named(_on_create(_past_expiration, "400 BAD REQUEST"), "past_expiration_refused",
                                  "§8: a past expiration may be refused at create.")
 client_id_refused = _named(_on_create(lambda d: "id" in d, "400 BAD REQUEST"), "client_id_refused",
                            "§8: a client-sent id may be refused.")
