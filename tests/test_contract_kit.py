@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,24 +65,21 @@ def served() -> Iterator[str]:
 
 
 def test_pytest_pyargs_contracts_passes_against_the_embedded_mock(tmp_path: Any) -> None:
-    started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contracts", "-q",
                           "-p", "no:cacheprovider", "-rs"],
                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     summary = run.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary and "skipped" not in summary, summary
-    assert time.perf_counter() - started < 120
 
 
 def test_verify_passes_against_mockproget_serve(served: str, tmp_path: Any) -> None:
-    started = time.perf_counter()
+    """Its run time is measured by ``benchmarks/bench_verify.py``, not asserted here."""
     run = subprocess.run(
         [sys.executable, "-m", "mockproget", "verify", "--url", served, "--username", "Admin",
          "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup", "--user", "johnsmith", "--durations", "3"],
         env=_env(PROGET_API_KEY=ADMIN_KEY, PROGET_PASSWORD="Admin"), capture_output=True, text=True,
         timeout=300, cwd=tmp_path)
-    elapsed = time.perf_counter() - started
     assert list(tmp_path.iterdir()) == []  # no .hypothesis example database, no pytest cache
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "verdict: conforms" in run.stdout
@@ -92,7 +88,6 @@ def test_verify_passes_against_mockproget_serve(served: str, tmp_path: Any) -> N
     assert re.search(r"^PASS\s+§7\s+\[client\]\s+TestWire::test_pgutil_creates_system_key$", run.stdout, re.M)
     assert re.search(r"^SKIP\s+§3\s+\[model\]\s+.*checked only against the embedded mock", run.stdout, re.M)
     assert ADMIN_KEY not in run.stdout + run.stderr
-    assert elapsed < 60, f"a default verify run against the mock took {elapsed:.1f}s"
     keys = requests.get(served + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY}, timeout=10).json()
     assert [k["displayName"] for k in keys] == ["mockproget admin"]
 
