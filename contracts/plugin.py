@@ -78,7 +78,7 @@ def proget(request: pytest.FixtureRequest, proget_server: MockProGet | RemotePro
            proget_settings: dict[str, Any]) -> Iterator[MockProGet | RemoteProGet]:
     """The session's server, reset to its seeded state before the test, with the test's
     settings applied (and restored after it). Gives ``url``, ``admin_key``, ``backend``
-    (seed users, feeds, groups, keys) and, where the mock has them, ``faults`` and ``journal``."""
+    (seed users, feeds, groups, keys), ``faults`` and ``journal`` (both cleared by the reset)."""
     changes = dict(proget_settings)
     for marker in reversed(list(request.node.iter_markers("proget_settings"))):
         changes.update(marker.kwargs)

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Sequence
 
 from .config import Config, ConfigError, load_config
-from .faults import FaultRuleError, FaultSet, parse_fault_spec
 from .errors import InvalidInput, ProGetError
+from .faults import FaultRuleError, FaultSet, parse_fault_spec
 from .journal import check_size
 from .server import MockProGet
 

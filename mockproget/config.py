@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
-from .journal import check_size
 from .faults import FaultRuleError, FaultSet
+from .journal import check_size
 from .models import InstanceSettings, NewApiKey, SeedState
 from .schemas import load_new_api_key
 
@@ -134,16 +134,13 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config
     return replace(config, **changes)
 
 
-def check_faults(source: str, rules: list[dict[str, Any]], first: int = 0) -> None:
-    """Validate ``[[faults]]`` tables; the error names ``faults[i].field``.
-
-    :param first: the index of ``rules[0]`` in the whole list (earlier rules are valid).
-    """
+def check_faults(source: str, rules: list[dict[str, Any]]) -> None:
+    """Validate ``[[faults]]`` tables; the error names ``faults[i].field``."""
     for i in range(len(rules)):
         try:
             FaultSet(rules[: i + 1])  # names must be unique, defaults included
         except FaultRuleError as error:
-            raise ConfigError(source, f"faults[{first + i}].{error.field}", error.problem) from None
+            raise ConfigError(source, f"faults[{i}].{error.field}", error.problem) from None
 
 
 def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedState:

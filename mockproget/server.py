@@ -82,7 +82,7 @@ class _RequestHandler(WSGIRequestHandler):
         if not isinstance(error, ConnectionFault):
             return
         access_log.info('%s "%s" - fault %s (rule %s)', self.address_string(),
-                        self._mask(self.requestline), error.kind, error.rule)
+                        self._masked_request_line(), error.kind, error.rule)
         connection = _RawConnection(self)
         if error.kind == "reset":
             connection.reset()
