@@ -28,7 +28,7 @@ def timed_verify(url: str, *extra: str) -> tuple[float, str]:
     run = subprocess.run(
         [sys.executable, "-m", "mockproget", "verify", "--url", url, "--username", "Admin",
          "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup", "--user", "johnsmith", *extra],
-        env={**os.environ, "PROGET_API_KEY": ADMIN_KEY, "PROGET_PASSWORD": "Admin"},
+        env={**os.environ, "MOCKPROGET_TARGET_API_KEY": ADMIN_KEY, "MOCKPROGET_TARGET_PASSWORD": "Admin"},
         capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - began
     if run.returncode != 0:

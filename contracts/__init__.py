@@ -1,9 +1,9 @@
 """Contract tests for ProGet's api-keys endpoints, runnable against any server.
 
-- ``pytest --pyargs contracts [--proget-url URL --proget-api-key KEY]``: every clause;
+- ``pytest --pyargs mockproget_contracts [--proget-url URL --proget-api-key KEY]``: every clause;
 - :class:`ProGetContractSuite`: subclass it to run every clause against your own server;
 - ``mockproget verify --url URL --api-key KEY``: a per-clause report for a live server;
-- the pytest plugin (:mod:`contracts.plugin`): fixtures ``proget_server``, ``proget``,
+- the pytest plugin (:mod:`mockproget_contracts.plugin`): fixtures ``proget_server``, ``proget``,
   ``proget_client``, ``proget_settings``, ``proget_target``.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-# Eager, and cheap: binds ``contracts.verify`` to the function, not the submodule.
-from .verify import VerifyResult, verify
+# Eager, and cheap: binds ``mockproget_contracts.verify`` to the function, not the submodule.
+from mockproget_contracts.verify import VerifyResult, verify
 
 if TYPE_CHECKING:
-    from .client import ContractViolation, ProGetClient
-    from .suite import ProGetContractSuite
-    from .target import RemoteProGet, Target, clause, serve_wsgi
+    from mockproget_contracts.client import ContractViolation, ProGetClient
+    from mockproget_contracts.suite import ProGetContractSuite
+    from mockproget_contracts.target import RemoteProGet, Target, clause, serve_wsgi
 
 __all__ = [
     "ContractViolation",
@@ -40,5 +40,5 @@ _HOMES = {"ContractViolation": "client", "ProGetClient": "client", "ProGetContra
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
-        return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+        return getattr(import_module(f"mockproget_contracts.{_HOMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

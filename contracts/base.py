@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
-from .target import Target, gate
+from mockproget_contracts.target import Target, gate
 
 __all__ = ["ClauseBase", "for_all"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from .client import ContractViolation
+from mockproget_contracts.client import ContractViolation
 
 __all__ = [
     "FULL_CONTROL",

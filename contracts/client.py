@@ -140,7 +140,7 @@ class ProGetClient:
     :param api_key: sent in ``X-ApiKey`` (the official client's only carrier, spec §7).
     :param secrets: where secrets are registered for masking (shared by a run).
     :param name_prefix: prefix of the ``displayName`` of every key this client creates.
-    :param numbers: gives the number of each display name; a :class:`~contracts.target.Target`
+    :param numbers: gives the number of each display name; a :class:`~mockproget_contracts.target.Target`
         passes its run-wide counter, so names are unique across all clients of a run.
     """
 

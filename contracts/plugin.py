@@ -1,7 +1,7 @@
 """pytest plugin: fixtures for a mock ProGet and options for a remote target.
 
 Registered through the ``pytest11`` entry point, so it is active wherever the package is
-installed. Fixtures and options only; the logic lives in :mod:`contracts.target`.
+installed. Fixtures and options only; the logic lives in :mod:`mockproget_contracts.target`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 from mockproget import MockProGet
 
-from .client import ProGetClient
-from .target import CLAUSE_MARKER, OPTIONS, RemoteProGet, Target, option_value, target_from_options
+from mockproget_contracts.client import ProGetClient
+from mockproget_contracts.target import CLAUSE_MARKER, OPTIONS, RemoteProGet, Target, option_value, target_from_options
 
 __all__ = ["proget", "proget_client", "proget_server", "proget_settings", "proget_target"]
 
@@ -26,7 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if option in ("--proget-readonly", "--proget-anonymous"):
             group.addoption(option, action="store_true", default=False, help=f"{text} [{env}]")
         else:
-            group.addoption(option, default=None, metavar=env.removeprefix("PROGET_"),
+            group.addoption(option, default=None, metavar=env.removeprefix("MOCKPROGET_TARGET_"),
                             help=f"{text} [{env}]")
 
 
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def proget_server(pytestconfig: pytest.Config) -> Iterator[MockProGet | RemoteProGet]:
     """The server of this session: the embedded :class:`~mockproget.MockProGet`, started once
     on an ephemeral port (one per xdist worker), or, with ``--proget-url``, a description
-    of the remote target (:class:`~contracts.target.RemoteProGet`)."""
+    of the remote target (:class:`~mockproget_contracts.target.RemoteProGet`)."""
     url = option_value(pytestconfig, "--proget-url")
     if url:
         yield RemoteProGet(url if url.endswith("/") else url + "/",

@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from .checks import FULL_CONTROL, expect_created, expect_error, expect_status, fail
-from .client import ProGetClient
-from .strategies import feed_bodies, personal_bodies, system_bodies
-from .target import Target
+from mockproget_contracts.checks import FULL_CONTROL, expect_created, expect_error, expect_status, fail
+from mockproget_contracts.client import ProGetClient
+from mockproget_contracts.strategies import feed_bodies, personal_bodies, system_bodies
+from mockproget_contracts.target import Target
 
 __all__ = ["api_keys_machine"]
 

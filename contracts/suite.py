@@ -4,7 +4,7 @@ Subclass :class:`ProGetContractSuite` in a class whose name starts with ``Test``
 it a ``proget_target`` fixture (webargs-style: the base is not collected where defined)::
 
     import pytest
-    from contracts import ProGetContractSuite, Target, serve_wsgi
+    from mockproget_contracts import ProGetContractSuite, Target, serve_wsgi
     from myapp import create_app
 
     class TestMyServer(ProGetContractSuite):
@@ -17,12 +17,12 @@ it a ``proget_target`` fixture (webargs-style: the base is not collected where d
 
 from __future__ import annotations
 
-from .test_auth import AuthClauses
-from .test_endpoints import EndpointClauses, WireClauses
-from .test_instance import InstanceClauses
-from .test_lifecycle import LifecycleClauses
-from .test_model import ModelClauses
-from .test_validation import ValidationClauses
+from mockproget_contracts.test_auth import AuthClauses
+from mockproget_contracts.test_endpoints import EndpointClauses, WireClauses
+from mockproget_contracts.test_instance import InstanceClauses
+from mockproget_contracts.test_lifecycle import LifecycleClauses
+from mockproget_contracts.test_model import ModelClauses
+from mockproget_contracts.test_validation import ValidationClauses
 
 __all__ = ["ProGetContractSuite"]
 

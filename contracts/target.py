@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from werkzeug.serving import make_server
 
-from .client import ProGetClient, Secrets
-from .constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES, FAR_FUTURE, NAME_PREFIX
+from mockproget_contracts.client import ProGetClient, Secrets
+from mockproget_contracts.constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES, FAR_FUTURE, NAME_PREFIX
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -41,18 +41,18 @@ __all__ = [
 
 #: pytest option -> (environment variable, help). Values are strings unless noted.
 OPTIONS: dict[str, tuple[str, str]] = {
-    "--proget-url": ("PROGET_URL", "base URL of the server to check (default: the embedded mock)"),
-    "--proget-api-key": ("PROGET_API_KEY", "an API key that may manage API keys on the target"),
-    "--proget-username": ("PROGET_USERNAME", "a user whose user:password pseudo-key may manage API keys"),
-    "--proget-password": ("PROGET_PASSWORD", "that user's password"),
-    "--proget-feed": ("PROGET_FEED", "name of a feed that exists on the target"),
-    "--proget-feed-group": ("PROGET_FEED_GROUP", "name of a feed group that exists on the target"),
-    "--proget-user": ("PROGET_USER", "name of a user that exists on the target (personal keys)"),
-    "--proget-readonly": ("PROGET_READONLY", "run only the clauses that create nothing"),
-    "--proget-anonymous": ("PROGET_ANONYMOUS", "the target grants anonymous access on purpose "
+    "--proget-url": ("MOCKPROGET_TARGET_URL", "base URL of the server to check (default: the embedded mock)"),
+    "--proget-api-key": ("MOCKPROGET_TARGET_API_KEY", "an API key that may manage API keys on the target"),
+    "--proget-username": ("MOCKPROGET_TARGET_USERNAME", "a user whose user:password pseudo-key may manage API keys"),
+    "--proget-password": ("MOCKPROGET_TARGET_PASSWORD", "that user's password"),
+    "--proget-feed": ("MOCKPROGET_TARGET_FEED", "name of a feed that exists on the target"),
+    "--proget-feed-group": ("MOCKPROGET_TARGET_FEED_GROUP", "name of a feed group that exists on the target"),
+    "--proget-user": ("MOCKPROGET_TARGET_USER", "name of a user that exists on the target (personal keys)"),
+    "--proget-readonly": ("MOCKPROGET_TARGET_READONLY", "run only the clauses that create nothing"),
+    "--proget-anonymous": ("MOCKPROGET_TARGET_ANONYMOUS", "the target grants anonymous access on purpose "
                                                "(as a fresh ProGet does): no-credential clauses skip"),
-    "--proget-max-examples": ("PROGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 50)"),
-    "--proget-seed": ("PROGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
+    "--proget-max-examples": ("MOCKPROGET_TARGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 50)"),
+    "--proget-seed": ("MOCKPROGET_TARGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
 }
 
 
@@ -102,7 +102,7 @@ class Target:
             self.url += "/"
         if not self.api_key:
             raise ValueError("a target needs an API key that may manage API keys "
-                             "(--proget-api-key or PROGET_API_KEY)")
+                             "(--proget-api-key or MOCKPROGET_TARGET_API_KEY)")
         for value in (self.api_key, self.password, self.pseudo_key):
             self.secrets.add(value)
         self._lock = threading.Lock()
@@ -347,7 +347,7 @@ class RemoteProGet:
 
 
 def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | None = None) -> Any:
-    """A target option from the command line, else its ``PROGET_*`` environment variable."""
+    """A target option from the command line, else its ``MOCKPROGET_TARGET_*`` environment variable."""
     env = os.environ if env is None else env
     value = config.getoption(option, default=None)
     if value is None or value is False:
@@ -377,7 +377,7 @@ def target_from_options(config: pytest.Config, server: MockProGet | None) -> Tar
     if server is not None:
         return Target.for_mock(server, **common, **names)
     if not values["--proget-api-key"]:
-        raise pytest.UsageError("--proget-url needs --proget-api-key (or PROGET_API_KEY): "
+        raise pytest.UsageError("--proget-url needs --proget-api-key (or MOCKPROGET_TARGET_API_KEY): "
                                 "a key that may manage API keys on the target")
     return Target(url=values["--proget-url"], api_key=values["--proget-api-key"], **common, **names)
 

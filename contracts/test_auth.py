@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from .base import ClauseBase
-from .checks import expect_created, expect_error, expect_status, fail
-from .client import ContractViolation, ProGetClient
-from .strategies import EXPIRATION_OFFSETS, expiration_at, past_expiration
-from .target import Target, clause
+from mockproget_contracts.base import ClauseBase
+from mockproget_contracts.checks import expect_created, expect_error, expect_status, fail
+from mockproget_contracts.client import ContractViolation, ProGetClient
+from mockproget_contracts.strategies import EXPIRATION_OFFSETS, expiration_at, past_expiration
+from mockproget_contracts.target import Target, clause
 
 __all__ = ["AuthClauses", "bogus_key", "system_key_body"]
 

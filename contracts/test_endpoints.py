@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 
-from .base import ClauseBase
-from .checks import (
+from mockproget_contracts.base import ClauseBase
+from mockproget_contracts.checks import (
     expect_created,
     expect_error,
     expect_json_array,
@@ -16,9 +16,9 @@ from .checks import (
     expect_status,
     fail,
 )
-from .client import ProGetClient
-from .test_auth import bogus_key
-from .target import Target, clause
+from mockproget_contracts.client import ProGetClient
+from mockproget_contracts.test_auth import bogus_key
+from mockproget_contracts.target import Target, clause
 
 __all__ = ["EndpointClauses", "WireClauses"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import secrets
 
-from .base import ClauseBase
-from .checks import expect_created, expect_error, expect_status, fail
-from .client import ProGetClient
-from .target import Target, clause
-from .test_auth import system_key_body
+from mockproget_contracts.base import ClauseBase
+from mockproget_contracts.checks import expect_created, expect_error, expect_status, fail
+from mockproget_contracts.client import ProGetClient
+from mockproget_contracts.target import Target, clause
+from mockproget_contracts.test_auth import system_key_body
 
 __all__ = ["InstanceClauses"]
 

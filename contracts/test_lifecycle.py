@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import seed
 from hypothesis.stateful import run_state_machine_as_test
 
-from .base import ClauseBase
-from .checks import expect_created, expect_status, fail
-from .client import ProGetClient
-from .stateful import api_keys_machine
-from .target import Target, clause
+from mockproget_contracts.base import ClauseBase
+from mockproget_contracts.checks import expect_created, expect_status, fail
+from mockproget_contracts.client import ProGetClient
+from mockproget_contracts.stateful import api_keys_machine
+from mockproget_contracts.target import Target, clause
 
 __all__ = ["LifecycleClauses"]
 

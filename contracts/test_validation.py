@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from .base import ClauseBase, for_all
-from .checks import (
+from mockproget_contracts.base import ClauseBase, for_all
+from mockproget_contracts.checks import (
     expect_created,
     expect_error,
     expect_listed_as_sent,
@@ -19,8 +19,8 @@ from .checks import (
     expect_status,
     fail,
 )
-from .client import ProGetClient
-from .strategies import (
+from mockproget_contracts.client import ProGetClient
+from mockproget_contracts.strategies import (
     LIMITED_SYSTEM_APIS,
     MUTATIONS,
     PACKAGE_PERMISSIONS,
@@ -29,7 +29,7 @@ from .strategies import (
     personal_bodies,
     system_bodies,
 )
-from .target import Target, clause
+from mockproget_contracts.target import Target, clause
 
 __all__ = ["ValidationClauses", "rule_id"]
 

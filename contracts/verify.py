@@ -1,6 +1,6 @@
 """``mockproget verify``: run the contract clauses against a live server and report.
 
-The clauses are run in-process with :func:`pytest.main` on the ``contracts`` package; a
+The clauses are run in-process with :func:`pytest.main` on the ``mockproget_contracts`` package; a
 small plugin object collects each clause's outcome, spec section, duration and, on
 failure, the request and response that show the departure (secrets masked).
 """
@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES
+from mockproget_contracts.constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES
 
 if TYPE_CHECKING:
-    from .client import Secrets
-    from .target import Target
+    from mockproget_contracts.client import Secrets
+    from mockproget_contracts.target import Target
 
 __all__ = ["ClauseResult", "VerifyResult", "add_arguments", "report", "run", "verify"]
 
@@ -61,7 +61,7 @@ class VerifyResult:
 def _failure_text(excinfo: Any, item: Any) -> str:
     """What a failed clause reports: the violation with its exchange, or the error and the
     last exchange the clause's client made."""
-    from .client import ContractViolation
+    from mockproget_contracts.client import ContractViolation
 
     value = excinfo.value
     parts: list[str] = []
@@ -108,7 +108,7 @@ class _Collector:
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
-            self.errors.append(f"collecting {report.nodeid or 'contracts'} failed: "
+            self.errors.append(f"collecting {report.nodeid or 'mockproget_contracts'} failed: "
                                + self._mask(str(report.longrepr))[-2000:])
 
     def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
@@ -165,7 +165,7 @@ def verify(url: str, api_key: str, *, username: str | None = None, password: str
     ``select`` is a pytest ``-k`` expression choosing clauses by name."""
     import pytest
 
-    from .client import Secrets
+    from mockproget_contracts.client import Secrets
 
     secrets = Secrets([api_key, password, f"{username}:{password}" if username and password else None])
     options = {"proget_url": url, "proget_api_key": api_key, "proget_username": username,
@@ -173,11 +173,11 @@ def verify(url: str, api_key: str, *, username: str | None = None, password: str
                "proget_user": user, "proget_readonly": readonly, "proget_max_examples": max_examples,
                "proget_seed": seed, "proget_anonymous": anonymous}
     collector = _Collector(options, secrets)
-    args = ["--pyargs", "contracts", "-p", "no:cacheprovider", "-p", "no:terminal", "--noconftest",
+    args = ["--pyargs", "mockproget_contracts", "-p", "no:cacheprovider", "-p", "no:terminal", "--noconftest",
             "-c", os.devnull, "--rootdir", os.path.dirname(os.path.abspath(__file__)),
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        args += ["-p", "contracts.plugin"]
+        args += ["-p", "mockproget_contracts.plugin"]
     if select:
         args += ["-k", select]
     started = time.perf_counter()
@@ -224,13 +224,13 @@ def report(result: VerifyResult, out: TextIO, *, durations: int = 5) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``verify`` flags (secrets may come from ``PROGET_API_KEY``/``PROGET_PASSWORD``)."""
+    """The ``verify`` flags (secrets may come from ``MOCKPROGET_TARGET_API_KEY``/``MOCKPROGET_TARGET_PASSWORD``)."""
     parser.add_argument("--url", required=True, help="base URL of the server to check")
     parser.add_argument("--api-key", metavar="KEY", default=None,
-                        help="a key that may manage API keys (default: $PROGET_API_KEY, which "
+                        help="a key that may manage API keys (default: $MOCKPROGET_TARGET_API_KEY, which "
                              "keeps it out of the process list)")
     parser.add_argument("--username", help="a user for the pseudo-key clauses (user:password)")
-    parser.add_argument("--password", help="that user's password (default: $PROGET_PASSWORD)")
+    parser.add_argument("--password", help="that user's password (default: $MOCKPROGET_TARGET_PASSWORD)")
     parser.add_argument("--feed", help="a feed that exists on the server")
     parser.add_argument("--feed-group", help="a feed group that exists on the server")
     parser.add_argument("--user", help="a user that exists on the server (personal keys)")
@@ -249,10 +249,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """The ``verify`` command: 0 when the server conforms, 1 when not, 2 on a usage error."""
     out = out or sys.stdout
-    api_key = args.api_key or os.environ.get("PROGET_API_KEY")
-    password = args.password or os.environ.get("PROGET_PASSWORD")
+    api_key = args.api_key or os.environ.get("MOCKPROGET_TARGET_API_KEY")
+    password = args.password or os.environ.get("MOCKPROGET_TARGET_PASSWORD")
     if not api_key:
-        print("mockproget verify: give --api-key or set PROGET_API_KEY", file=sys.stderr)
+        print("mockproget verify: give --api-key or set MOCKPROGET_TARGET_API_KEY", file=sys.stderr)
         return 2
     if bool(args.username) != bool(password):
         print("mockproget verify: --username and --password go together", file=sys.stderr)

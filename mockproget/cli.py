@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the last N requests in the journal (default 1000)")
     serve.set_defaults(func=_serve)
     verify = commands.add_parser("verify", help="check a server against the api-keys contract, clause by clause")
-    from contracts.verify import add_arguments, run as run_verify
+    from mockproget_contracts.verify import add_arguments, run as run_verify
     add_arguments(verify)
     verify.set_defaults(func=run_verify)
     return parser

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 import requests
 
-from contracts import verify
+from mockproget_contracts import verify
 from mockproget import Config, Forbidden, MockProGet
 from mockproget.cli import main as cli_main
 from mockproget.models import Principal, digest

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from contracts import verify
+from mockproget_contracts import verify
 from mockproget import MockProGet, NewApiKey, NotFound
 from mockproget.errors import InvalidInput
 from test_contract_broken_servers import (

@@ -1,4 +1,4 @@
-"""The contract kit end to end: ``pytest --pyargs contracts``, ``mockproget verify``
+"""The contract kit end to end: ``pytest --pyargs mockproget_contracts``, ``mockproget verify``
 against a separately started ``mockproget serve``, and what a run leaves on a server."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from contracts import verify
-from contracts.verify import report
+from mockproget_contracts import verify
+from mockproget_contracts.verify import report
 from mockproget import MockProGet
 from mockproget.cli import main as cli_main
 from test_contract_broken_servers import (
@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGET_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGET_", "MOCKPROGET_TARGET_"))}
     env.update(extra)
     return env
 
@@ -65,7 +65,7 @@ def served() -> Iterator[str]:
 
 
 def test_pytest_pyargs_contracts_passes_against_the_embedded_mock(tmp_path: Any) -> None:
-    run = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contracts", "-q",
+    run = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "mockproget_contracts", "-q",
                           "-p", "no:cacheprovider", "-rs"],
                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
@@ -78,7 +78,7 @@ def test_verify_passes_against_mockproget_serve(served: str, tmp_path: Any) -> N
     run = subprocess.run(
         [sys.executable, "-m", "mockproget", "verify", "--url", served, "--username", "Admin",
          "--feed", "MyNpmFeed", "--feed-group", "MyFeedGroup", "--user", "johnsmith", "--durations", "3"],
-        env=_env(PROGET_API_KEY=ADMIN_KEY, PROGET_PASSWORD="Admin"), capture_output=True, text=True,
+        env=_env(MOCKPROGET_TARGET_API_KEY=ADMIN_KEY, MOCKPROGET_TARGET_PASSWORD="Admin"), capture_output=True, text=True,
         timeout=300, cwd=tmp_path)
     assert list(tmp_path.iterdir()) == []  # no .hypothesis example database, no pytest cache
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
@@ -210,7 +210,7 @@ def test_display_names_are_unique_across_clients_and_short() -> None:
     stay within 40 characters however long the label, and are unique across threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from contracts import Target
+    from mockproget_contracts import Target
 
     target = Target(url="http://127.0.0.1:9/", api_key=ADMIN_KEY, readonly=True)  # no probes
     first, second = target.client(), target.client()

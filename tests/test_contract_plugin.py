@@ -59,7 +59,7 @@ def test_client_talks_to_the_remote(proget_client, proget_target, proget_server)
 
 
 def _run(path: Any, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PROGET_")}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROGET_", "MOCKPROGET_TARGET_"))}
     environ.update(env)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers",
                            "-rs", *args], cwd=path, env=environ, capture_output=True, text=True, timeout=120)
@@ -80,7 +80,7 @@ def remote() -> Iterator[MockProGet]:
 
 def test_remote_target_from_environment(tmp_path: Any, remote: MockProGet) -> None:
     (tmp_path / "test_remote.py").write_text(textwrap.dedent(REMOTE_TESTS))
-    run = _run(tmp_path, PROGET_URL=remote.url, PROGET_API_KEY=ADMIN_KEY)
+    run = _run(tmp_path, MOCKPROGET_TARGET_URL=remote.url, MOCKPROGET_TARGET_API_KEY=ADMIN_KEY)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "1 passed, 2 skipped" in run.stdout
     assert "seeding state through the backend needs the embedded mock" in run.stdout
@@ -92,7 +92,7 @@ def test_remote_target_from_options_needs_a_key(tmp_path: Any, remote: MockProGe
     (tmp_path / "test_remote.py").write_text(textwrap.dedent(REMOTE_TESTS))
     run = _run(tmp_path, "--proget-url", remote.url, "-k", "talks")
     assert run.returncode != 0
-    assert "--proget-url needs --proget-api-key (or PROGET_API_KEY)" in run.stdout + run.stderr
+    assert "--proget-url needs --proget-api-key (or MOCKPROGET_TARGET_API_KEY)" in run.stdout + run.stderr
     run = _run(tmp_path, "--proget-url", remote.url, "--proget-api-key", ADMIN_KEY, "-k", "talks")
     assert run.returncode == 0, run.stdout[-3000:]
 
@@ -104,4 +104,4 @@ def test_options_are_listed_in_help(tmp_path: Any) -> None:
                    "--proget-anonymous",
                    "--proget-max-examples", "--proget-seed"):
         assert option in run.stdout
-    assert "PROGET_URL" in run.stdout
+    assert "MOCKPROGET_TARGET_URL" in run.stdout

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from contracts import ProGetContractSuite, Target, serve_wsgi
+from mockproget_contracts import ProGetContractSuite, Target, serve_wsgi
 from mockproget import Backend, NewApiKey, SeedState, create_app
 
 ADMIN_KEY = "fedcba9876543210fedcba9876543210fedcba98"
@@ -37,7 +37,7 @@ class TestSuiteAgainstAWsgiApp(ProGetContractSuite):
 
 
 BY_URL = """
-from contracts import ProGetContractSuite, Target, serve_wsgi
+from mockproget_contracts import ProGetContractSuite, Target, serve_wsgi
 from mockproget import create_app
 import pytest
 
