@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "trying.md"
 
 
 class Served:
@@ -122,7 +122,7 @@ def test_port_in_use_is_a_clear_error(served: Served) -> None:
 def _readme_curl_commands() -> list[str]:
     """Every ``curl`` command of the README's "Trying it" section, continuation lines joined."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Trying it", 1)[1].split("\n## ", 1)[0]
+    section = text.split("# Trying it", 1)[1]
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
     commands = []
     for block in blocks:
