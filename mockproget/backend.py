@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .errors import Forbidden, InvalidInput, NotFound
+from .masking import Masker
 from .models import (
     ApiKey,
     Credential,
@@ -56,6 +57,8 @@ class Backend:
         seed: int | None = None,
     ) -> None:
         self._lock = threading.RLock()
+        #: Every live secret (key texts, passwords, the control token), for masking.
+        self.masker = Masker()
         self._initial_settings = settings or InstanceSettings()
         self._seed_state = state if state is not None else SeedState.default()
         self.seed = seed
@@ -69,6 +72,10 @@ class Backend:
             self.settings = self._initial_settings
             self._users: dict[str, User] = {}
             self._password_digests: frozenset[bytes] | None = None
+            # the texts of live secrets, kept only to mask them (never rendered)
+            self._key_texts: dict[bytes, str] = {}
+            self._passwords: dict[str, str] = {}
+            self._bulk = True
             self._feeds: dict[str, Feed] = {}
             self._feed_groups: dict[str, FeedGroup] = {}
             self._keys: dict[int, ApiKey] = {}
@@ -83,6 +90,8 @@ class Backend:
                 self.add_feed_group(name)
             for new in self._seed_state.api_keys:
                 self.add_api_key(new)
+            self._bulk = False
+            self._sync_masker()
 
     def snapshot(self) -> Snapshot:
         """A copy of the whole state, for :meth:`restore`."""
@@ -91,6 +100,7 @@ class Backend:
                 "settings": self.settings, "users": self._users, "feeds": self._feeds,
                 "feed_groups": self._feed_groups, "keys": self._keys,
                 "by_digest": self._by_digest, "next_id": self._next_id,
+                "key_texts": self._key_texts, "passwords": self._passwords,
                 "rng": self._rng.getstate() if self._rng else None,
             }))
 
@@ -106,6 +116,9 @@ class Backend:
             self._keys = state["keys"]  # type: ignore[assignment]
             self._by_digest = state["by_digest"]  # type: ignore[assignment]
             self._next_id = state["next_id"]  # type: ignore[assignment]
+            self._key_texts = state["key_texts"]  # type: ignore[assignment]
+            self._passwords = state["passwords"]  # type: ignore[assignment]
+            self._sync_masker()
             if state["rng"] is not None:
                 self._rng = random.Random()
                 self._rng.setstate(state["rng"])  # type: ignore[arg-type]
@@ -156,6 +169,12 @@ class Backend:
         with self._lock:
             self._users[name] = user
             self._password_digests = None
+            old = self._passwords.pop(name, None)
+            if password:
+                self._passwords[name] = password
+            if not self._bulk:
+                self.masker.discard(old, name)
+                self.masker.add(password, name)
         return user
 
     def add_feed(self, name: str) -> Feed:
@@ -296,6 +315,7 @@ class Backend:
                 raise NotFound(f"There is no API key with ID={key_id}.")
             del self._keys[key_id]
             del self._by_digest[key.digest]
+            self.masker.discard(self._key_texts.pop(key.digest, None))
 
     # -- internals -----------------------------------------------------------------------
 
@@ -348,12 +368,25 @@ class Backend:
         self._next_id += 1
         self._keys[key.id] = key
         self._by_digest[key.digest] = key.id
+        self._key_texts[key.digest] = text
+        if not self._bulk:
+            self.masker.add(text)
         return copy.copy(key), text
 
     def seed_api_keys(self, keys: Iterable[NewApiKey]) -> list[tuple[ApiKey, str]]:
         """Several :meth:`add_api_key` calls under one lock."""
         with self._lock:
             return [self.add_api_key(k) for k in keys]
+
+    def _sync_masker(self) -> None:
+        """Tell the masker exactly the live secrets (after a bulk change)."""
+        self.masker.replace([(text, None) for text in self._key_texts.values()]
+                            + [(password, name) for name, password in self._passwords.items()])
+
+    def mask(self, text: str) -> str:
+        """``text`` with every live secret hidden, in whatever encoding it appears
+        (see :class:`~mockproget.masking.Masker`): the one call for logs and answers."""
+        return self.masker.mask(text)
 
     def is_secret(self, text: str) -> bool:
         """Whether ``text`` is the text of a stored key or a user's password (for masking)."""
@@ -374,7 +407,8 @@ class Backend:
                 settings=self.settings,
                 users=[copy.copy(u) for u in self._users.values()],
                 feeds=list(self._feeds), feed_groups=list(self._feed_groups),
-                keys=[copy.copy(k) for k in self._keys.values()], next_id=self._next_id)
+                keys=[copy.copy(k) for k in self._keys.values()], next_id=self._next_id,
+                key_texts=dict(self._key_texts), passwords=dict(self._passwords))
 
     def import_state(self, dump: StateDump) -> None:
         """Replace the whole state with ``dump``; :class:`InvalidInput` lists every problem.
@@ -416,6 +450,12 @@ class Backend:
                     key.key = None
             self._by_digest = {k.digest: k.id for k in self._keys.values()}
             self._next_id = dump.next_id
+            texts = {**self._key_texts, **dump.key_texts,
+                     **{k.digest: k.key for k in dump.keys if k.key is not None}}
+            self._key_texts = {d: texts[d] for d in self._by_digest if d in texts}
+            self._passwords = {name: password for name, password in {**self._passwords, **dump.passwords}.items()
+                               if name in users and users[name].password_digest == digest(password)}
+            self._sync_masker()
 
 
 @dataclass
@@ -428,6 +468,9 @@ class StateDump:
     feed_groups: list[str]
     keys: list[ApiKey]
     next_id: int
+    #: The texts of keys (by digest) and passwords (by user) when known: masking only.
+    key_texts: dict[bytes, str] = field(default_factory=dict, repr=False)
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return (f"StateDump(users={[u.name for u in self.users]}, feeds={self.feeds}, "

@@ -267,16 +267,26 @@ def state_to_json(dump: StateDump, sealer: Sealer) -> dict[str, Any]:
     for user in dump.users:
         entry: dict[str, Any] = {"name": user.name, "admin": user.admin}
         if user.password_digest is not None:
-            entry["secret"] = sealer.seal(b"u" + user.password_digest)
+            password = dump.passwords.get(user.name, "")
+            entry["secret"] = sealer.seal(b"u" + user.password_digest + _utf8(password))
         users.append(entry)
     keys = []
     for key in dump.keys:
         info = dump_api_key(key)
         info.pop("key", None)
-        info["secret"] = sealer.seal(b"k" + key.digest + (key.key or "").encode("utf-8", "surrogatepass"))
+        text = key.key or dump.key_texts.get(key.digest, "")
+        info["secret"] = sealer.seal(b"k" + key.digest + (b"1" if key.key else b"0") + _utf8(text))
         keys.append(info)
     return {"settings": dump.settings.as_dict(), "users": users, "feeds": dump.feeds,
             "feedGroups": dump.feed_groups, "apiKeys": keys, "nextId": dump.next_id}
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _unutf8(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
 
 
 def _list_of(data: dict[str, Any], name: str, problems: list[str]) -> list[Any]:
@@ -303,6 +313,8 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
         except (ValueError, TypeError) as error:
             problems.append(f"settings: {error}")
     users: list[User] = []
+    passwords: dict[str, str] = {}
+    key_texts: dict[bytes, str] = {}
     for i, item in enumerate(_list_of(data, "users", problems)):
         where = f"users[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"] \
@@ -319,12 +331,15 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
             continue
         if isinstance(item.get("password"), str):
             password_digest = digest(item["password"])
+            passwords[item["name"]] = item["password"]
         elif "secret" in item:
             opened = sealer.unseal(item["secret"]) if isinstance(item["secret"], str) else None
-            if opened is None or not opened.startswith(b"u") or len(opened) != 33:
+            if opened is None or not opened.startswith(b"u") or len(opened) < 33:
                 problems.append(f"{where}.secret: not a user secret sealed by this server")
                 continue
-            password_digest = opened[1:]
+            password_digest = opened[1:33]
+            if len(opened) > 33:
+                passwords[item["name"]] = _unutf8(opened[33:])
         users.append(User(item["name"], password_digest, admin))
     names: dict[str, list[str]] = {}
     for name in ("feeds", "feedGroups"):
@@ -353,13 +368,17 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
             continue
         if isinstance(text, str) and text:
             key_digest, kept = digest(text), text
+            key_texts[key_digest] = text
         elif "secret" in item:
             opened = sealer.unseal(item["secret"]) if isinstance(item["secret"], str) else None
-            if opened is None or not opened.startswith(b"k") or len(opened) < 33:
+            if opened is None or not opened.startswith(b"k") or len(opened) < 34:
                 problems.append(f"{where}.secret: not a key secret sealed by this server")
                 continue
             key_digest = opened[1:33]
-            kept = opened[33:].decode("utf-8", "surrogatepass") or None
+            known = _unutf8(opened[34:])
+            kept = known if opened[33:34] == b"1" and known else None
+            if known:
+                key_texts[key_digest] = known
         else:
             problems.append(f"{where}: give the key text as key, or the secret read from this server")
             continue
@@ -375,5 +394,6 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
     if problems:
         raise InvalidInput(problems, heading="Invalid state")
     return StateDump(settings=settings, users=users, feeds=names["feeds"],
-                     feed_groups=names["feedGroups"], keys=keys, next_id=next_id)
+                     feed_groups=names["feedGroups"], keys=keys, next_id=next_id,
+                     key_texts=key_texts, passwords=passwords)
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import bisect
 import re
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-__all__ = ["MASK", "SECRET_NAMES", "is_secret_value", "mask_headers", "mask_json", "mask_query", "mask_text",
-           "mask_tokens"]
+import ahocorasick
+
+__all__ = ["MASK", "SECRET_NAMES", "Masker", "is_secret_value", "mask_headers", "mask_json", "mask_query", "mask_text",
+           "mask_tokens", "secret_forms"]
 
 MASK = "********"
 #: Names whose values are secrets (compared case-insensitively): the four credential
@@ -83,3 +89,376 @@ def mask_tokens(text: str, is_secret: Callable[[str], bool]) -> str:
         if parts[i] and is_secret(parts[i]):
             parts[i] = MASK
     return "".join(parts)
+
+
+# -- masking by value ---------------------------------------------------------------------
+#
+# The Masker knows every live secret and hides each wherever it appears whole, in any of
+# the encodings a request, a log line or an answer can carry it in. It looks for the
+# secrets' literal forms (the text itself, its UTF-8 bytes read as Latin-1, the base64 of
+# ``secret``, ``api:secret`` and ``user:secret``) with Aho-Corasick automata, in "views"
+# of the text: the text as it is, percent-decoded (with and without ``+`` as a space),
+# JSON-unescaped, and both. A match in a view maps back to the span of the original text
+# it came from, so a secret written partly raw and partly escaped is found too.
+#
+# Automata are immutable once built. New secrets go into a small new automaton; automata
+# of similar sizes are merged (a binary counter over levels), so adding one secret costs
+# O(log n) amortised and masking costs one pass per level, not one per secret.
+
+_PERCENT_OR_PLUS = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+")
+_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_JSON_ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}|\\[\"\\/bfnrt]")
+_JSON_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_BASIC = re.compile(r"(?i)\b(?:basic|bearer)[\s:]+([A-Za-z0-9+/_-]{2,}={0,2})")
+
+
+class _View:
+    """A decoded copy of a text, with the original span each decoded character came from.
+
+    ``starts[i]``/``ends[i]`` are given per *segment*: a run of characters copied as they
+    are (``plain``) or one decoded character.
+    """
+
+    __slots__ = ("text", "_view_at", "_orig_at", "_orig_end", "_plain")
+
+    def __init__(self, text: str, view_at: list[int], orig_at: list[int], orig_end: list[int],
+                 plain: list[bool]) -> None:
+        self.text = text
+        self._view_at, self._orig_at, self._orig_end, self._plain = view_at, orig_at, orig_end, plain
+
+    def start(self, pos: int) -> int:
+        i = bisect.bisect_right(self._view_at, pos) - 1
+        return self._orig_at[i] + (pos - self._view_at[i] if self._plain[i] else 0)
+
+    def end(self, pos: int) -> int:
+        """The original end of the view character at ``pos`` (inclusive index)."""
+        i = bisect.bisect_right(self._view_at, pos) - 1
+        return self._orig_at[i] + (pos - self._view_at[i] + 1) if self._plain[i] else self._orig_end[i]
+
+
+def _decoded(text: str, pattern: re.Pattern[str], decode: Callable[[str], list[str]]) -> _View | None:
+    """``text`` with every match of ``pattern`` replaced by the characters ``decode`` gives
+    (one segment per character, spanning the whole match), or ``None`` when nothing matches."""
+    parts: list[str] = []
+    view_at: list[int] = []
+    orig_at: list[int] = []
+    orig_end: list[int] = []
+    plain: list[bool] = []
+    here = done = 0
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if start > done:
+            view_at.append(here)
+            orig_at.append(done)
+            orig_end.append(start)
+            plain.append(True)
+            parts.append(text[done:start])
+            here += start - done
+        chars = decode(match.group())
+        for char in chars:
+            view_at.append(here)
+            orig_at.append(start)
+            orig_end.append(end)
+            plain.append(False)
+            parts.append(char)
+            here += len(char)
+        done = end
+    if not view_at:
+        return None
+    if done < len(text):
+        view_at.append(here)
+        orig_at.append(done)
+        orig_end.append(len(text))
+        plain.append(True)
+        parts.append(text[done:])
+    return _View("".join(parts), view_at, orig_at, orig_end, plain)
+
+
+def _percent_chars(run: str) -> list[str]:
+    if run == "+":
+        return [" "]
+    data = bytes(int(run[i + 1:i + 3], 16) for i in range(0, len(run), 3))
+    return list(data.decode("utf-8", "replace"))
+
+
+def _percent_chars_no_plus(run: str) -> list[str]:
+    data = bytes(int(run[i + 1:i + 3], 16) for i in range(0, len(run), 3))
+    return list(data.decode("utf-8", "replace"))
+
+
+def _json_chars(escape: str) -> list[str]:
+    if escape[1] == "u":
+        return [chr(int(escape[2:], 16))]
+    return [_JSON_SIMPLE[escape[1]]]
+
+
+_JSON_PAIR = re.compile(r"[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _compose(outer: _View, inner: _View) -> _View:
+    """``inner`` is a view of ``outer.text``: the same view, mapped to ``outer``'s original."""
+    view_at, orig_at, orig_end, plain = [], [], [], []
+    for i, at in enumerate(inner._view_at):
+        end_here = inner._view_at[i + 1] if i + 1 < len(inner._view_at) else len(inner.text)
+        if inner._plain[i]:  # map each character through outer (they may come from escapes)
+            for pos in range(at, end_here):
+                src = inner._orig_at[i] + (pos - at)
+                view_at.append(pos)
+                orig_at.append(outer.start(src))
+                orig_end.append(outer.end(src))
+                plain.append(False)
+        else:
+            view_at.append(at)
+            orig_at.append(outer.start(inner._orig_at[i]))
+            orig_end.append(outer.end(inner._orig_end[i] - 1))
+            plain.append(False)
+    return _View(inner.text, view_at, orig_at, orig_end, plain)
+
+
+def _json_view(text: str) -> _View | None:
+    if "\\" not in text:
+        return None
+    view = _decoded(text, _JSON_ESCAPE, _json_chars)
+    return _join_surrogates(view) if view is not None else None
+
+
+def _plus_view(text: str) -> _View | None:
+    return _decoded(text, _PERCENT_OR_PLUS, _percent_chars) if "%" in text or "+" in text else None
+
+
+def _percent_view(text: str) -> _View | None:
+    return _decoded(text, _PERCENT, _percent_chars_no_plus) if "%" in text else None
+
+
+_DECODERS = (_json_view, _plus_view, _percent_view)
+
+
+def _views(text: str) -> list[tuple[str, _View | None]]:
+    """The text and its decoded views (``None``: the text itself): JSON-unescaped,
+    percent-decoded with and without ``+`` as a space, and each of those decoded again
+    (double encodings)."""
+    views: list[tuple[str, _View | None]] = [(text, None)]
+    for first in _DECODERS:
+        once = first(text)
+        if once is None:
+            continue
+        views.append((once.text, once))
+        for second in _DECODERS:
+            twice = second(once.text)
+            if twice is not None:
+                views.append((twice.text, _compose(once, twice)))
+    return views
+
+
+def _join_surrogates(view: _View) -> _View:
+    """JSON writes a character beyond U+FFFF as two ``\\uXXXX`` escapes: join the pair."""
+    if not _JSON_PAIR.search(view.text):
+        return view
+    outer = _View(view.text, view._view_at, view._orig_at, view._orig_end, view._plain)
+    inner = _decoded(view.text, _JSON_PAIR,
+                     lambda pair: [pair.encode("utf-16", "surrogatepass").decode("utf-16")])
+    return _compose(outer, inner) if inner is not None else view
+
+
+def _b64_forms(data: bytes) -> list[str]:
+    """``data`` in base64 (standard and URL-safe), unpadded, and its whole 3-byte groups
+    alone (a prefix of the base64 of ``data`` followed by anything)."""
+    forms = []
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        full = encode(data).decode("ascii").rstrip("=")
+        forms.append(full)
+        whole = len(data) // 3 * 3
+        if whole and whole != len(data) and whole >= 6:
+            forms.append(encode(data[:whole]).decode("ascii"))
+    return forms
+
+
+def secret_forms(text: str, user: str | None = None) -> set[str]:
+    """The literal forms of a secret the masker looks for in every view of a text: the
+    text, its UTF-8 bytes read as Latin-1 (a WSGI string), and base64 of ``text``,
+    ``api:text`` and ``user:text``."""
+    forms = {text}
+    raw = text.encode("utf-8", "surrogatepass")
+    latin = raw.decode("latin-1")
+    if latin != text:
+        forms.add(latin)
+    for prefix in ["", "api:"] + ([f"{user}:"] if user else []):
+        forms.update(_b64_forms(prefix.encode("utf-8", "surrogatepass") + raw))
+    forms.discard("")
+    return forms
+
+
+class _Level:
+    """One immutable automaton over the forms of some secrets."""
+
+    __slots__ = ("secrets", "automaton")
+
+    def __init__(self, secrets: frozenset[tuple[str, str | None]]) -> None:
+        self.secrets = secrets
+        automaton = ahocorasick.Automaton()
+        for text, user in secrets:
+            for form in secret_forms(text, user):
+                automaton.add_word(form, len(form))
+        automaton.make_automaton()
+        self.automaton = automaton
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        for end, length in self.automaton.iter(text):
+            yield end - length + 1, end + 1
+
+
+class Masker:
+    """The one place that knows the live secrets, and hides each wherever it appears.
+
+    Thread-safe: changes build new automata and swap them in whole (copy-on-write), so
+    :meth:`mask` never takes a lock and never sees a half-built set.
+
+    A secret is a text, optionally with the name of the user whose password it is (so
+    that ``base64(user:password)`` is recognised too). Pinned secrets (the control token)
+    survive :meth:`replace`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._levels: tuple[_Level, ...] = ()
+        self._pinned: set[tuple[str, str | None]] = set()
+        self._live: dict[tuple[str, str | None], int] = {}
+        self._dead = 0
+
+    def __repr__(self) -> str:
+        return f"<Masker of {len(self._live)} secrets>"
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    # -- changes -----------------------------------------------------------------------
+
+    def pin(self, text: str | None) -> None:
+        """A secret that stays known across :meth:`replace` (the control token)."""
+        if text:
+            with self._lock:
+                self._pinned.add((text, None))
+                self._add_locked([(text, None)])
+
+    def add(self, text: str | None, user: str | None = None) -> None:
+        """Start masking ``text`` (a key's text; a password, with its user's name)."""
+        if text:
+            with self._lock:
+                self._add_locked([(text, user)])
+
+    def discard(self, text: str | None, user: str | None = None) -> None:
+        """``text`` is no longer a secret (a deleted key). It stays masked until the
+        automata are next rebuilt, which happens once half the secrets they hold are gone."""
+        if not text:
+            return
+        with self._lock:
+            item = (text, user)
+            count = self._live.get(item, 0)
+            if count <= 0 or item in self._pinned and count == 1:
+                return
+            if count == 1:
+                del self._live[item]
+                self._dead += 1
+            else:
+                self._live[item] = count - 1
+            if self._dead > 64 and self._dead > len(self._live):
+                self._rebuild_locked()
+
+    def replace(self, secrets: Iterable[tuple[str, str | None]]) -> None:
+        """Know exactly ``secrets`` (and the pinned ones): one rebuild, for bulk changes."""
+        with self._lock:
+            self._live = {}
+            for item in list(secrets) + list(self._pinned):
+                if item[0]:
+                    self._live[item] = self._live.get(item, 0) + 1
+            self._rebuild_locked()
+
+    def _rebuild_locked(self) -> None:
+        self._dead = 0
+        items = frozenset(self._live)
+        self._levels = (_Level(items),) if items else ()
+
+    def _add_locked(self, items: list[tuple[str, str | None]]) -> None:
+        new = []
+        for item in items:
+            count = self._live.get(item, 0)
+            self._live[item] = count + 1
+            if count == 0:
+                new.append(item)
+        if not new:
+            return
+        levels = list(self._levels)
+        merged = frozenset(new)
+        # a binary counter: merge while the newest level is at least as big as the last
+        while levels and len(levels[-1].secrets) <= len(merged):
+            merged = levels.pop().secrets | merged
+        levels.append(_Level(merged))
+        self._levels = tuple(levels)
+
+    # -- masking -----------------------------------------------------------------------
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """The spans of ``text`` that hold a secret in some encoding, merged, in order."""
+        levels = self._levels
+        if not levels or not text:
+            return []
+        found: list[tuple[int, int]] = []
+        for view_text, view in _views(text):
+            for level in levels:
+                for start, end in level.spans(view_text):
+                    if view is None:
+                        found.append((start, end))
+                    else:
+                        found.append((view.start(start), view.end(end - 1)))
+        for match in _BASIC.finditer(text):
+            token = match.group(1)
+            if self._hides_secret(token, levels):
+                found.append(match.span(1))
+        if not found:
+            return []
+        found.sort()
+        merged = [found[0]]
+        for start, end in found[1:]:
+            if start <= merged[-1][1]:
+                if end > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        return merged
+
+    @staticmethod
+    def _hides_secret(token: str, levels: tuple[_Level, ...]) -> bool:
+        """Whether a base64 token (a Basic credential) decodes to text holding a secret."""
+        padded = token.rstrip("=") + "=" * (-len(token.rstrip("=")) % 4)
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                decoded = decode(padded).decode("utf-8", "replace")
+            except (ValueError, binascii.Error):
+                continue
+            for level in levels:
+                if next(level.spans(decoded), None) is not None:
+                    return True
+        return False
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret, in every encoding, replaced by :data:`MASK`."""
+        spans = self.spans(text)
+        if not spans:
+            return text
+        parts, done = [], 0
+        for start, end in spans:
+            parts.append(text[done:start])
+            parts.append(MASK)
+            done = end
+        parts.append(text[done:])
+        return "".join(parts)
+
+    def mask_json(self, value: object) -> object:
+        """A copy of a JSON value with every string masked (keys too)."""
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, Mapping):
+            return {self.mask(k) if isinstance(k, str) else k: self.mask_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask_json(v) for v in value]
+        return value
