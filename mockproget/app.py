@@ -14,10 +14,11 @@ from werkzeug.exceptions import HTTPException
 
 from .backend import Backend
 from .config import Config
-from .control import Sealer, control
+from .control import Sealer, control, control_hosts, warn_if_exposed
 from .errors import ProGetError
-from .faults import FaultMiddleware, FaultSet
+from .faults import CONTROL_PREFIX, FaultMiddleware, FaultSet
 from .journal import Journal, JournalMiddleware
+from .masking import SecretText
 from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.after_request(_proget_headers)
     app.register_error_handler(Exception, _render_error)
     _add_faults_and_journal(app, config, backend)
-    app.wsgi_app = _BufferChunkedBody(app.wsgi_app, config.max_body)  # type: ignore[method-assign]
+    app.wsgi_app = _BufferChunkedBody(app.wsgi_app, config.max_body,  # type: ignore[method-assign]
+                                      config.control_max_body)
     return app
 
 
@@ -56,16 +58,18 @@ class _BufferChunkedBody:
     body (a 400 after authentication), never a 500.
     """
 
-    def __init__(self, app: WSGIApplication, limit: int) -> None:
+    def __init__(self, app: WSGIApplication, limit: int, control_limit: int | None = None) -> None:
         self.app, self.limit = app, limit
+        self.control_limit = control_limit or limit
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
             stream = environ["wsgi.input"]
             chunks, size = [], 0
+            limit = self.control_limit if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX) else self.limit
             try:
-                while size <= self.limit:
-                    chunk = stream.read(min(65536, self.limit + 1 - size))
+                while size <= limit:
+                    chunk = stream.read(min(65536, limit + 1 - size))
                     if not chunk:
                         break
                     chunks.append(chunk)
@@ -87,13 +91,17 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
     faults (the one place rules are matched), the Flask app.
     """
     faults = FaultSet(config.faults, seed=config.seed)
-    journal = Journal(config.journal_size)
+    journal = Journal(config.journal_size, config.journal_bytes)
     stopping = threading.Event()  # set by the server at stop: injected waits end
     app.extensions.update({
         "mockproget.faults": faults, "mockproget.journal": journal,
-        "mockproget.stopping": stopping, "mockproget.control_token": config.control_token,
-        "mockproget.sealer": Sealer(),
+        "mockproget.stopping": stopping,
+        "mockproget.control_token": SecretText(config.control_token) if config.control_token else None,
+        "mockproget.sealer": Sealer(), "mockproget.control_hosts": control_hosts(config),
+        "mockproget.control_max_body": config.control_max_body,
     })
+    backend.masker.pin(config.control_token)
+    warn_if_exposed(config)
     app.register_blueprint(control)
 
     def proget_headers() -> dict[str, str]:
@@ -102,7 +110,7 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
 
     app.wsgi_app = JournalMiddleware(  # type: ignore[method-assign]
         FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body,
-        backend.is_secret)
+        backend.mask)
 
 
 def _proget_headers(response: Response) -> Response:
@@ -113,17 +121,22 @@ def _proget_headers(response: Response) -> Response:
     return response
 
 
+#: Methods an error message names; any other is not echoed (it could be anything).
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
 def _render_error(error: Exception) -> Response:
     """Every error as ``text/plain``: ProGet's own (spec §6), HTTP ones, and bugs (500)."""
     if isinstance(error, ProGetError):
-        return Response(error.message + "\n", status=error.status, mimetype="text/plain")
+        return Response(backend_of().mask(error.message) + "\n", status=error.status, mimetype="text/plain")
     if isinstance(error, HTTPException):
         status = error.code or 500
         if status == 405 and (refusal := missing_before_2024_3()) is not None:
             return _render_error(refusal)
         if status == 405:
             allowed = ", ".join(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
-            text = f"Method {request.method} is not allowed on {shown_path()}; use {allowed}."
+            method = request.method if request.method in _KNOWN_METHODS else "this method"
+            text = f"Method {method} is not allowed on {shown_path()}; use {allowed}."
         elif status == 404:
             text = f"Not found: {shown_path()}"
         elif status == 413:
@@ -131,11 +144,13 @@ def _render_error(error: Exception) -> Response:
             text = f"The request body is too large (the limit is {limit} bytes)."
         else:
             text = f"{error.name}: {error.description}"
-        response = Response(text + "\n", status=status, mimetype="text/plain")
+        response = Response(backend_of().mask(text) + "\n", status=status, mimetype="text/plain")
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
     # A bug in the mock: answer as ProGet does (message and stack trace, also logged, §6).
-    log.error("unexpected error on %s %s", request.method, request.path, exc_info=error)
+    mask = backend_of().mask
+    log.error("unexpected error on %s %s: %s", request.method, shown_path(),
+              mask(f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
     text = f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}"
-    return Response(text, status=500, mimetype="text/plain")
+    return Response(mask(text), status=500, mimetype="text/plain")

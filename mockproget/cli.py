@@ -8,12 +8,14 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 
 from .config import Config, ConfigError, load_config
+from .control import ExposedWarning
 from .errors import InvalidInput, ProGetError
 from .faults import FaultRuleError, FaultSet, parse_fault_spec
-from .journal import check_size
+from .journal import check_bytes, check_size
 from .server import MockProGet
 
 __all__ = ["main"]
@@ -23,9 +25,12 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config).with_overrides(
             host=args.host, port=args.port, admin_key=args.admin_key, seed=args.seed,
-            control_token=args.control_token, journal_size=args.journal_size)
+            control_token=args.control_token, journal_size=args.journal_size,
+            journal_bytes=args.journal_bytes, control_check_host=False if args.control_any_host else None)
         config = _with_cli_faults(config, args.fault or [])
-        server = MockProGet(config)
+        with warnings.catch_warnings():  # the banner below says it, in its own words
+            warnings.simplefilter("ignore", ExposedWarning)
+            server = MockProGet(config)
         server.start()
     except ConfigError as error:
         print(f"mockproget: bad configuration: {error}", file=sys.stderr)
@@ -42,8 +47,10 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     settings = server.backend.settings
     given = bool(config.admin_key)
+    bound = f"[{config.host}]" if ":" in config.host else config.host
+    where = f"http://{bound}:{server.port}/"
     print(f"mockproget: ProGet {settings.parsed_version} ({settings.edition} edition) "
-          f"listening on {server.url}")
+          f"listening on {where}" + ("" if where == server.url else f" (from this machine: {server.url})"))
     print(f"mockproget: admin API key: {'(as given)' if given else server.admin_key}")
     print(f"mockproget: seed: {config.seed if config.seed is not None else '(none: random keys)'}")
     rules = server.faults.rules
@@ -101,6 +108,13 @@ def _journal_size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _journal_bytes(text: str) -> int:
+    try:
+        return check_bytes(_int(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _port(text: str) -> int:
     value = _int(text)
     if not 0 <= value <= 65535:
@@ -130,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "requests (MOCKPROGET_CONTROL_TOKEN keeps it out of the process list)")
     serve.add_argument("--journal-size", type=_journal_size, metavar="N",
                        help="keep the last N requests in the journal (default 1000)")
+    serve.add_argument("--journal-bytes", type=_journal_bytes, metavar="BYTES",
+                       help="keep at most this many bytes of journal entries (default 32 MiB)")
+    serve.add_argument("--control-any-host", action="store_true",
+                       help="let the control API answer requests whatever their Host header "
+                            "(by default only the bound address, localhost and [control] allowed_hosts)")
     serve.set_defaults(func=_serve)
     verify = commands.add_parser("verify", help="check a server against the api-keys contract, clause by clause")
     from mockproget_contracts.verify import add_arguments, run as run_verify

@@ -15,13 +15,15 @@ from typing import Any
 
 from .errors import InvalidInput
 from .faults import FaultRuleError, FaultSet
-from .journal import check_size
+from .journal import DEFAULT_MAX_BYTES, check_bytes, check_size
 from .models import InstanceSettings, NewApiKey, SeedState
 from .schemas import load_new_api_key
 
 __all__ = ["DEFAULT_MAX_BODY", "Config", "ConfigError", "load_config"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+#: The control API's own body limit: a state of 100,000 keys is about 16 MB of JSON.
+DEFAULT_CONTROL_MAX_BODY = 64 * 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -44,7 +46,13 @@ class Config:
     instance: InstanceSettings = field(default_factory=InstanceSettings)
     state: SeedState = field(default_factory=SeedState.default)
     journal_size: int = 1000
+    journal_bytes: int = DEFAULT_MAX_BYTES
     control_token: str | None = field(default=None, repr=False)
+    control_max_body: int = DEFAULT_CONTROL_MAX_BODY
+    #: Host names (besides the bound address and localhost) the control API answers to.
+    control_hosts: tuple[str, ...] = ()
+    #: ``False``: the control API answers whatever the ``Host`` header says.
+    control_check_host: bool = True
     faults: list[dict[str, Any]] = field(default_factory=list)
 
     def with_overrides(self, **overrides: Any) -> Config:
@@ -118,15 +126,29 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config
         except ValueError as error:
             raise ConfigError(source, f"instance.{name}", str(error)) from None
     changes["instance"] = settings
-    journal = _table(source, "journal", data.get("journal", {}), {"size"})
-    if "size" in journal:
-        try:
-            changes["journal_size"] = check_size(journal["size"])
-        except ValueError as error:
-            raise ConfigError(source, "journal.size", str(error)) from None
-    control = _table(source, "control", data.get("control", {}), {"token"})
+    journal = _table(source, "journal", data.get("journal", {}), {"size", "max_bytes"})
+    for name, attr, check in (("size", "journal_size", check_size), ("max_bytes", "journal_bytes", check_bytes)):
+        if name in journal:
+            try:
+                changes[attr] = check(journal[name])
+            except ValueError as error:
+                raise ConfigError(source, f"journal.{name}", str(error)) from None
+    control = _table(source, "control", data.get("control", {}),
+                     {"token", "max_body", "allowed_hosts", "check_host"})
     if "token" in control:
         changes["control_token"] = _expect(source, "control.token", control["token"], str, "a string")
+    if "max_body" in control:
+        changes["control_max_body"] = _positive(source, "control.max_body", control["max_body"])
+    if "allowed_hosts" in control:
+        hosts = _expect(source, "control.allowed_hosts", control["allowed_hosts"], list,
+                        "a list of host names")
+        for i, host in enumerate(hosts):
+            if not isinstance(host, str) or not host.strip():
+                raise ConfigError(source, f"control.allowed_hosts[{i}]", f"must be a host name, not {host!r}")
+        changes["control_hosts"] = tuple(h.strip().lower() for h in hosts)
+    if "check_host" in control:
+        changes["control_check_host"] = _expect(source, "control.check_host", control["check_host"],
+                                                bool, "true or false")
     if "faults" in data:
         changes["faults"] = [dict(t) for t in _tables(source, "faults", data["faults"])]
         check_faults(source, changes["faults"])
@@ -140,7 +162,9 @@ def check_faults(source: str, rules: list[dict[str, Any]]) -> None:
         try:
             FaultSet(rules[: i + 1])  # names must be unique, defaults included
         except FaultRuleError as error:
-            raise ConfigError(source, f"faults[{i}].{error.field}", error.problem) from None
+            if len(error.errors) == 1:
+                raise ConfigError(source, f"faults[{i}].{error.field}", error.problem) from None
+            raise ConfigError(source, f"faults[{i}]", "; ".join(error.problems)) from None
 
 
 def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedState:

@@ -15,26 +15,98 @@ from __future__ import annotations
 
 import base64
 import hmac
+import ipaddress
 import json
 import secrets
 import threading
+import warnings
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .backend import Backend, StateDump
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, ProGetError
 from .faults import FaultRuleError, FaultSet
-from .journal import Journal, check_size
+from .journal import DEFAULT_PAGE, MAX_PAGE, Journal, check_bytes, check_size
 from .models import ApiKey, InstanceSettings, User, digest
 from .schemas import dump_api_key, load_new_api_key
 
-__all__ = ["TOKEN_HEADER", "Sealer", "control"]
+if TYPE_CHECKING:
+    from .config import Config
+
+__all__ = ["TOKEN_HEADER", "ExposedWarning", "Sealer", "control", "control_hosts", "warn_if_exposed"]
 
 TOKEN_HEADER = "X-MockProGet-Token"
 
 control = Blueprint("control", __name__, url_prefix="/__mockproget__")
+
+#: Methods that change something: they need ``Content-Type: application/json``, which a
+#: web page cannot send to another site without a CORS preflight this API never approves.
+_WRITES = frozenset({"POST", "PUT", "PATCH"})
+
+
+class ExposedWarning(UserWarning):
+    """The mock listens beyond loopback and its control API has no token."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_exposed(config: Config) -> None:
+    """Warn (:class:`ExposedWarning`) when ``config.host`` is not a loopback address and
+    no control token protects the control API, as ``mockproget serve`` does."""
+    if not config.control_token and not is_loopback(config.host):
+        warnings.warn(
+            f"mockproget listens on {config.host}, not a loopback address, and the control API "
+            f"(/__mockproget__/) has no token: anyone who can reach it can reset the state and "
+            f"inject faults; set a control token (Config(control_token=...))",
+            ExposedWarning, stacklevel=4)
+
+
+class _HostRule:
+    """Which ``Host`` headers the control API answers (DNS rebinding defence): the bound
+    address, ``localhost`` (and ``*.localhost``), loopback addresses, the allow-list; any
+    address literal when bound to every interface (a rebinding page only has names)."""
+
+    def __init__(self, bound: str, allowed: tuple[str, ...]) -> None:
+        bound = bound.strip("[]").lower()
+        self.names = frozenset({bound, "localhost", *allowed})
+        self.wildcard = bound in ("", "0.0.0.0", "::")
+
+    def __repr__(self) -> str:
+        return f"<HostRule {sorted(self.names)}>"
+
+    def allows(self, header: str) -> bool:
+        host = header.strip().lower()
+        if host.startswith("["):
+            name = host[1:host.find("]")] if "]" in host else host[1:]
+        elif host.count(":") == 1:
+            name = host.partition(":")[0]
+        else:
+            name = host
+        name = name.rstrip(".")
+        if name in self.names or name.endswith(".localhost"):
+            return True
+        try:
+            address = ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return address.is_loopback or self.wildcard
+
+
+def control_hosts(config: Config) -> _HostRule | None:
+    """The Host rule for ``config`` (``None``: the user opted out of the check)."""
+    if not config.control_check_host:
+        return None
+    return _HostRule(config.host, config.control_hosts)
 
 
 class Sealer:
@@ -107,7 +179,20 @@ def _json_body() -> dict[str, Any]:
 
 
 @control.before_request
-def _check_token() -> None:
+def _check_request() -> None:
+    """Host first (a rebinding page learns nothing), then the content type of writes,
+    then the token; the control API's own body limit applies to its bodies."""
+    request.max_content_length = current_app.extensions["mockproget.control_max_body"]
+    rule: _HostRule | None = _ext("mockproget.control_hosts")
+    given_host = request.environ.get("HTTP_HOST")
+    if rule is not None and given_host is not None and not rule.allows(given_host):
+        raise Forbidden("The control API answers only requests addressed to this server by its "
+                        "bound address or localhost (Host header); add the name to [control] "
+                        "allowed_hosts, or turn the check off with --control-any-host.")
+    if request.method in _WRITES and request.mimetype != "application/json":
+        request.get_data()  # consume it: the connection stays usable
+        raise ProGetError("The control API takes JSON: send Content-Type: application/json "
+                          "(also with an empty body).", status=415)
     token: str | None = _ext("mockproget.control_token")
     if not token:
         return
@@ -127,7 +212,7 @@ def index() -> Response:
         "GET|PUT /__mockproget__/state",
         "GET|POST|DELETE /__mockproget__/faults",
         "DELETE /__mockproget__/faults/<name>",
-        "GET|DELETE /__mockproget__/journal?path=&status=&since=",
+        "GET|DELETE /__mockproget__/journal?path=&status=&since=&method=&carrier=&after=&limit=",
         "GET|PATCH /__mockproget__/settings",
     ]})
 
@@ -143,49 +228,62 @@ def reset() -> Response:
 
 @control.get("/settings")
 def get_settings() -> Response:
-    """The instance settings, the seed, the journal bound, whether a token protects this."""
+    """The instance settings, the seed, the journal bounds, whether a token protects this."""
     return jsonify(_settings_answer())
 
 
 def _settings_answer() -> dict[str, Any]:
     journal = _journal()
     return {"seed": _faults().seed, "instance": _backend().settings.as_dict(),
-            "journal_size": journal.size, "max_body": current_app.config["MAX_CONTENT_LENGTH"],
+            "journal_size": journal.size, "journal_bytes": journal.max_bytes,
+            "max_body": current_app.config["MAX_CONTENT_LENGTH"],
+            "control_max_body": current_app.extensions["mockproget.control_max_body"],
             "control_token": bool(_ext("mockproget.control_token"))}
+
+
+_SETTINGS = ("instance", "journal_size", "journal_bytes")
 
 
 @control.patch("/settings")
 def patch_settings() -> Response:
-    """``{"instance": {...}, "journal_size": N}``: change settings until the next reset."""
+    """``{"instance": {...}, "journal_size": N, "journal_bytes": N}``: change settings until
+    the next reset. Nothing changes unless all are valid; the 400 lists every problem."""
     body = _json_body()
-    unknown = sorted(set(body) - {"instance", "journal_size"})
-    if unknown:
-        raise InvalidInput([f"{unknown[0]}: unknown setting (known: instance, journal_size)"],
-                           heading="Invalid settings")
+    problems = [f"{name}: unknown setting (known: {', '.join(_SETTINGS)})"
+                for name in sorted(set(body) - set(_SETTINGS))]
     instance = body.get("instance", {})
     if not isinstance(instance, dict):
-        raise InvalidInput(["instance: must be an object of instance settings"], heading="Invalid settings")
-    size = body.get("journal_size")
-    if size is not None:
+        problems.append("instance: must be an object of instance settings")
+        instance = {}
+    for name, check in (("journal_size", check_size), ("journal_bytes", check_bytes)):
+        if body.get(name) is not None:
+            try:
+                check(body[name])
+            except ValueError as error:
+                problems.append(f"{name}: {error}")
+    settings = _backend().settings
+    for name, value in instance.items():  # one at a time, so that every bad one is named
         try:
-            check_size(size)
-        except ValueError as error:
-            raise InvalidInput([f"journal_size: {error}"], heading="Invalid settings") from None
-    try:
-        _backend().settings.updated(**instance)  # validate before changing anything
-    except (ValueError, TypeError) as error:
-        raise InvalidInput([f"instance: {error}"], heading="Invalid settings") from None
+            settings.updated(**{name: value})
+        except (ValueError, TypeError) as error:
+            problems.append(f"instance.{name}: {error}")
+    if not problems:
+        try:
+            settings.updated(**instance)  # settings that only clash together
+        except (ValueError, TypeError) as error:
+            problems.append(f"instance: {error}")
+    if problems:
+        raise InvalidInput(problems, heading="Invalid settings")
     if instance:
         _backend().update_settings(**instance)
-    if size is not None:
-        _journal().resize(size)
+    _journal().resize(body.get("journal_size"), body.get("journal_bytes"))
     return jsonify(_settings_answer())
 
 
 @control.get("/faults")
 def list_faults() -> Response:
     """The rules in evaluation order, each with its ``matched`` and ``applied`` counts."""
-    return jsonify({"faults": _faults().stats(), "seed": _faults().seed})
+    return jsonify({"faults": _backend().masker.mask_json(_faults().stats()), "seed": _faults().seed})
 
 
 @control.post("/faults")
@@ -194,8 +292,8 @@ def add_fault() -> Response:
     try:
         rule = _faults().add(_json_body())
     except FaultRuleError as error:
-        raise InvalidInput([str(error)], heading="Invalid fault rule") from None
-    response = jsonify(rule.as_dict())
+        raise InvalidInput(error.problems, heading="Invalid fault rule") from None
+    response = jsonify(_backend().masker.mask_json(rule.as_dict()))
     response.status_code = 201
     return response
 
@@ -217,25 +315,42 @@ def remove_fault(name: str) -> Response:
 
 @control.get("/journal")
 def get_journal() -> Response:
-    """Entries, oldest first; ``?path=GLOB&status=N&since=EPOCH_SECONDS`` filter them."""
+    """A page of entries, oldest first: ``?path=GLOB&status=N&since=EPOCH_SECONDS&method=M
+    &carrier=C`` filter them, ``after=SEQ`` starts after an entry, ``limit=N`` (default
+    :data:`~mockproget.journal.DEFAULT_PAGE`) bounds the page; ``next`` is the ``after``
+    of the next page, ``null`` on the last."""
     args = request.args
     problems = []
-    status = since = None
-    if args.get("status"):
-        try:
-            status = int(args["status"])
-        except ValueError:
-            problems.append(f"status: not an integer: {args['status']!r}")
+    numbers: dict[str, int | None] = {"status": None, "after": None, "limit": DEFAULT_PAGE}
+    for name in numbers:
+        if args.get(name):
+            try:
+                numbers[name] = int(args[name])
+            except ValueError:
+                problems.append(f"{name}: not an integer")
+    limit = numbers["limit"]
+    if limit is not None and not 1 <= limit <= MAX_PAGE:
+        problems.append(f"limit: must be from 1 to {MAX_PAGE}")
+    since = None
     if args.get("since"):
         try:
             since = float(args["since"])
         except ValueError:
-            problems.append(f"since: not a number of seconds since the epoch: {args['since']!r}")
+            problems.append("since: not a number of seconds since the epoch")
+    carrier = args.get("carrier") or None
+    if carrier is not None and carrier not in ("header", "query", "form", "json", "none"):
+        problems.append("carrier: must be one of header, query, form, json, none")
     if problems:
         raise InvalidInput(problems, heading="Invalid journal query")
     journal = _journal()
-    entries = journal.entries(path=args.get("path") or None, status=status, since=since)
-    return jsonify({"size": journal.size, "total": journal.total, "entries": entries})
+    page = journal.entries(path=args.get("path") or None, status=numbers["status"], since=since,
+                           method=args.get("method") or None, carrier=carrier,
+                           after=numbers["after"], limit=None if limit is None else limit + 1)
+    more = limit is not None and len(page) > limit
+    page = page[:limit]
+    return jsonify({"size": journal.size, "max_bytes": journal.max_bytes, "bytes": journal.bytes,
+                    "total": journal.total, "entries": page,
+                    "next": page[-1]["seq"] if more and page else None})
 
 
 @control.delete("/journal")
@@ -254,8 +369,28 @@ def get_state() -> Response:
 def put_state() -> Response:
     """Replace the whole state with a document of the form ``GET`` answers."""
     dump = state_from_json(_json_body(), _sealer(), _backend().settings)
+    _keep_admin_key(dump, current_app.extensions.get("mockproget.admin_key"))
     _backend().import_state(dump)
     return jsonify(state_to_json(_backend().export_state(), _sealer()))
+
+
+#: The display name of the admin key a :class:`~mockproget.MockProGet` prints at start.
+ADMIN_KEY_NAME = "mockproget admin"
+
+
+def _keep_admin_key(dump: StateDump, admin_key: str | None) -> None:
+    """The admin key printed at start keeps working across a ``PUT``: a document without
+    a key of that text gets it back, as a full-control system key with the next id."""
+    if not admin_key:
+        return
+    wanted = digest(admin_key)
+    if any(key.digest == wanted for key in dump.keys):
+        return
+    key_id = max([dump.next_id - 1, *(k.id for k in dump.keys)]) + 1
+    dump.keys.append(ApiKey(id=key_id, type="system", digest=wanted, key=admin_key,
+                            system_apis=("full-control",), display_name=ADMIN_KEY_NAME))
+    dump.next_id = key_id + 1
+    dump.key_texts[wanted] = admin_key
 
 
 # -- state <-> JSON ------------------------------------------------------------------------

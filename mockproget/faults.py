@@ -84,10 +84,15 @@ MAX_DELAY_MS = 600_000.0
 
 
 class FaultRuleError(ValueError):
-    """A rule that cannot be used: ``field`` names the offending key."""
+    """A rule that cannot be used: ``field`` names the (first) offending key, ``problem``
+    says what is wrong with it; ``errors`` holds every ``(field, problem)`` found and
+    ``problems`` the same as ``"field: problem"`` lines."""
 
-    def __init__(self, field_name: str, problem: str) -> None:
-        super().__init__(f"{field_name}: {problem}")
+    def __init__(self, field_name: str, problem: str,
+                 more: Iterable[tuple[str, str]] = ()) -> None:
+        self.errors = [(field_name, problem), *more]
+        self.problems = [f"{f}: {p}" for f, p in self.errors]
+        super().__init__("; ".join(self.problems))
         self.field, self.problem = field_name, problem
 
 
@@ -226,123 +231,158 @@ def _infer_action(data: Mapping[str, Any]) -> str:
 
 
 def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> FaultRule:
-    """Validate a rule's fields; :class:`FaultRuleError` names the first bad field.
+    """Validate a rule's fields; :class:`FaultRuleError` names every bad field.
 
     :param data: the fields (TOML table, JSON object, ``--fault`` spec or keywords).
     :param default_name: the name when ``data`` gives none.
     """
     if not isinstance(data, Mapping):
         raise FaultRuleError("rule", f"must be a table/object of fields, not {type(data).__name__}")
+    errors: list[tuple[str, str]] = []
+
+    def check(step: Callable[[], Any]) -> Any:
+        """Run one validation step; note its problem (if any) and go on with the next."""
+        try:
+            return step()
+        except FaultRuleError as error:
+            errors.extend(error.errors)
+            return None
+
     for key in data:
         if not isinstance(key, str) or key not in _ALL_FIELDS:
-            raise FaultRuleError(str(key), f"unknown field (known: {', '.join(sorted(_ALL_FIELDS))})")
+            errors.append((str(key), f"unknown field (known: {', '.join(sorted(_ALL_FIELDS))})"))
     action = data.get("action")
     if action is None:
-        action = _infer_action(data)
-    if not isinstance(action, str) or action.lower() not in ACTIONS:
-        raise FaultRuleError("action", f"must be one of {', '.join(ACTIONS)}, not {action!r}")
-    action = action.lower()
-    for key in data:
-        if key not in _COMMON_FIELDS and key not in _ACTION_FIELDS[action]:
-            allowed = ", ".join(sorted(_ACTION_FIELDS[action])) or "none"
-            raise FaultRuleError(key, f"not a setting of a {action} fault (its settings: {allowed})")
+        action = check(lambda: _infer_action(data))
+    elif not isinstance(action, str) or action.lower() not in ACTIONS:
+        errors.append(("action", f"must be one of {', '.join(ACTIONS)}, not {action!r}"))
+        action = None
+    else:
+        action = action.lower()
+    if action is not None:
+        for key in data:
+            if key in _ALL_FIELDS and key not in _COMMON_FIELDS and key not in _ACTION_FIELDS[action]:
+                allowed = ", ".join(sorted(_ACTION_FIELDS[action])) or "none"
+                errors.append((key, f"not a setting of a {action} fault (its settings: {allowed})"))
     values: dict[str, Any] = {"action": action}
 
     name = data.get("name", default_name)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise FaultRuleError("name", "must be 1-64 letters, digits, '.', '_' or '-', "
-                                     f"starting with a letter or digit, not {name!r}")
+        errors.append(("name", "must be 1-64 letters, digits, '.', '_' or '-', "
+                               f"starting with a letter or digit, not {name!r}"))
     values["name"] = name
     if "method" in data:
-        methods = [m.upper() for m in _names("method", data["method"])]
-        for m in methods:
-            if not _METHOD.fullmatch(m):
-                raise FaultRuleError("method", f"not an HTTP method: {m!r}")
+        methods = [m.upper() for m in check(lambda: _names("method", data["method"])) or []]
+        bad = [m for m in methods if not _METHOD.fullmatch(m)]
+        errors.extend(("method", f"not an HTTP method: {m!r}") for m in bad)
         values["method"] = () if not methods or "*" in methods else tuple(dict.fromkeys(methods))
     if "path" in data:
         path = data["path"]
         if not isinstance(path, str) or not path:
-            raise FaultRuleError("path", f"must be a non-empty glob such as '/api/*', not {path!r}")
+            errors.append(("path", f"must be a non-empty glob such as '/api/*', not {path!r}"))
         values["path"] = path
     if "carrier" in data:
-        carriers = [c.lower() for c in _names("carrier", data["carrier"])]
-        for c in carriers:
-            if c not in CARRIERS:
-                raise FaultRuleError("carrier", f"must be among {', '.join(CARRIERS)}, not {c!r}")
+        carriers = [c.lower() for c in check(lambda: _names("carrier", data["carrier"])) or []]
+        errors.extend(("carrier", f"must be among {', '.join(CARRIERS)}, not {c!r}")
+                      for c in carriers if c not in CARRIERS)
         values["carrier"] = tuple(dict.fromkeys(carriers))
     if "probability" in data:
-        values["probability"] = _number("probability", data["probability"], low=0, high=1)
-    if "after" in data:
-        values["after"] = _integer("after", data["after"], low=0)
-    if "times" in data:
-        values["times"] = _integer("times", data["times"], low=1)
-    if "every" in data:
-        values["every"] = _integer("every", data["every"], low=1)
+        values["probability"] = check(lambda: _number("probability", data["probability"], low=0, high=1))
+    for counter, low in (("after", 0), ("times", 1), ("every", 1)):
+        if counter in data:
+            values[counter] = check(lambda counter=counter, low=low: _integer(counter, data[counter], low=low))
     when = data.get("when", "response" if action in _RESPONSE_STAGE_ONLY else "request")
     if when not in ("request", "response"):
-        raise FaultRuleError("when", f"must be 'request' or 'response', not {when!r}")
-    if action in _RESPONSE_STAGE_ONLY and when != "response":
-        raise FaultRuleError("when", f"a {action} fault acts on the mock's answer: it must be 'response'")
+        errors.append(("when", f"must be 'request' or 'response', not {when!r}"))
+    elif action in _RESPONSE_STAGE_ONLY and when != "response":
+        errors.append(("when", f"a {action} fault acts on the mock's answer: it must be 'response'"))
     values["when"] = when
+    if action is not None:
+        check(lambda: _action_values(action, data, values))
+    if errors:
+        raise FaultRuleError(*errors[0], errors[1:])
+    return FaultRule(**values)
+
+
+def _action_values(action: str, data: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """The settings of ``action`` into ``values``; every problem in one :class:`FaultRuleError`."""
+    errors: list[tuple[str, str]] = []
+
+    def check(step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except FaultRuleError as error:
+            errors.extend(error.errors)
+            return None
 
     if action == "response":
         if "status" not in data:
-            raise FaultRuleError("status", "required for a response fault")
-        values["status"] = _integer("status", data["status"], low=200, high=599)
+            errors.append(("status", "required for a response fault"))
+        else:
+            values["status"] = check(lambda: _integer("status", data["status"], low=200, high=599))
         if "body" in data:
             if not isinstance(data["body"], str):
-                raise FaultRuleError("body", f"must be a string, not {data['body']!r}")
-            try:
-                data["body"].encode("utf-8")
-            except UnicodeEncodeError:
-                raise FaultRuleError("body", "must be valid Unicode text (no lone surrogate)") from None
-            values["body"] = data["body"]
+                errors.append(("body", f"must be a string, not {data['body']!r}"))
+            else:
+                try:
+                    data["body"].encode("utf-8")
+                    values["body"] = data["body"]
+                except UnicodeEncodeError:
+                    errors.append(("body", "must be valid Unicode text (no lone surrogate)"))
         if "headers" in data:
-            headers = data["headers"]
-            if not isinstance(headers, Mapping) or not all(
-                    isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool)
-                    for k, v in headers.items()):
-                raise FaultRuleError("headers", "must be a table of header names to string values")
-            pairs = tuple((k, str(v)) for k, v in headers.items())
-            for k, v in pairs:
-                if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", k) or "\r" in v or "\n" in v:
-                    raise FaultRuleError("headers", f"not a valid header: {k!r}")
-                if not v.isascii():  # HTTP carries latin-1 bytes; keep to what every client reads
-                    raise FaultRuleError("headers", f"the value of {k!r} must be ASCII text")
-            values["headers"] = pairs
+            check(lambda: _headers_value(data["headers"], values))
         if "retry_after" in data:
-            values["retry_after"] = _integer("retry_after", data["retry_after"], low=0)
+            values["retry_after"] = check(lambda: _integer("retry_after", data["retry_after"], low=0))
     elif action == "delay":
         given = {k for k in _ACTION_FIELDS["delay"] if k in data}
         if given == {"duration_ms"}:
-            values["duration_ms"] = _number("duration_ms", data["duration_ms"], low=0, high=MAX_DELAY_MS)
+            values["duration_ms"] = check(lambda: _number("duration_ms", data["duration_ms"], low=0,
+                                                          high=MAX_DELAY_MS))
         elif given == {"lower_ms", "upper_ms"}:
-            lower = _number("lower_ms", data["lower_ms"], low=0, high=MAX_DELAY_MS)
-            upper = _number("upper_ms", data["upper_ms"], low=0, high=MAX_DELAY_MS)
-            if upper < lower:
-                raise FaultRuleError("upper_ms", f"must be at least lower_ms ({lower:g}), not {upper:g}")
+            lower = check(lambda: _number("lower_ms", data["lower_ms"], low=0, high=MAX_DELAY_MS))
+            upper = check(lambda: _number("upper_ms", data["upper_ms"], low=0, high=MAX_DELAY_MS))
+            if lower is not None and upper is not None and upper < lower:
+                errors.append(("upper_ms", f"must be at least lower_ms ({lower:g}), not {upper:g}"))
             values.update(lower_ms=lower, upper_ms=upper)
         elif given == {"median_ms", "sigma"}:
-            values["median_ms"] = _number("median_ms", data["median_ms"], low=0, high=MAX_DELAY_MS,
-                                          low_open=True)
-            values["sigma"] = _number("sigma", data["sigma"], low=0, high=10)
+            values["median_ms"] = check(lambda: _number("median_ms", data["median_ms"], low=0,
+                                                        high=MAX_DELAY_MS, low_open=True))
+            values["sigma"] = check(lambda: _number("sigma", data["sigma"], low=0, high=10))
         else:
-            raise FaultRuleError("delay", "give exactly one of: duration_ms (fixed); lower_ms and "
-                                          "upper_ms (uniform); median_ms and sigma (lognormal)")
+            errors.append(("delay", "give exactly one of: duration_ms (fixed); lower_ms and "
+                                    "upper_ms (uniform); median_ms and sigma (lognormal)"))
     elif action == "garbage":
-        values["size"] = _integer("size", data.get("size", 64), low=1, high=1_000_000)
+        values["size"] = check(lambda: _integer("size", data.get("size", 64), low=1, high=1_000_000))
     elif action == "truncate":
-        values["keep"] = _number("keep", data.get("keep", 0.5), low=0, high=1)
+        values["keep"] = check(lambda: _number("keep", data.get("keep", 0.5), low=0, high=1))
         if values["keep"] == 1:
-            raise FaultRuleError("keep", "must be less than 1 (the fraction of the body sent)")
+            errors.append(("keep", "must be less than 1 (the fraction of the body sent)"))
     elif action == "dribble":
-        values["chunks"] = _integer("chunks", data.get("chunks", 5), low=1, high=10_000)
-        values["duration_ms"] = _number("duration_ms", data.get("duration_ms", 1000), low=0,
-                                        high=MAX_DELAY_MS)
+        values["chunks"] = check(lambda: _integer("chunks", data.get("chunks", 5), low=1, high=10_000))
+        values["duration_ms"] = check(lambda: _number("duration_ms", data.get("duration_ms", 1000), low=0,
+                                                      high=MAX_DELAY_MS))
     elif action == "hang":
-        values["duration_ms"] = _number("duration_ms", data.get("duration_ms", 30_000), low=0,
-                                        high=MAX_HANG_MS, low_open=True)
-    return FaultRule(**values)
+        values["duration_ms"] = check(lambda: _number("duration_ms", data.get("duration_ms", 30_000), low=0,
+                                                      high=MAX_HANG_MS, low_open=True))
+    if errors:
+        raise FaultRuleError(*errors[0], errors[1:])
+
+
+def _headers_value(headers: Any, values: dict[str, Any]) -> None:
+    if not isinstance(headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool)
+            for k, v in headers.items()):
+        raise FaultRuleError("headers", "must be a table of header names to string values")
+    pairs = tuple((k, str(v)) for k, v in headers.items())
+    errors: list[tuple[str, str]] = []
+    for k, v in pairs:
+        if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", k) or "\r" in v or "\n" in v:
+            errors.append(("headers", f"not a valid header: {k!r}"))
+        elif not v.isascii():  # HTTP carries latin-1 bytes; keep to what every client reads
+            errors.append(("headers", f"the value of {k!r} must be ASCII text"))
+    if errors:
+        raise FaultRuleError(*errors[0], errors[1:])
+    values["headers"] = pairs
 
 
 def parse_fault_spec(text: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -22,32 +23,35 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import BODY, credential_from_environ
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
-from .masking import (
-    MASK,
-    SECRET_NAMES,
-    is_secret_value,
-    mask_headers,
-    mask_json,
-    mask_query,
-    mask_text,
-    mask_tokens,
-)
+from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["DEFAULT_SIZE", "Journal", "JournalMiddleware"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_PAGE", "DEFAULT_SIZE", "HeaderDict", "Journal", "JournalMiddleware"]
 
 DEFAULT_SIZE = 1000
-#: At most this many characters of a body, and of a header value, are kept.
+#: The most memory (bytes, as :func:`entry_bytes` counts them) the entries may hold.
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+#: The control API answers this many entries per page unless ``limit`` says otherwise.
+DEFAULT_PAGE = 100
+MAX_PAGE = 10_000
+#: At most this many characters of a body, of a header value, of the path and of the
+#: query are kept (masked first, then cut); at most HEADERS_CAP characters of headers.
 BODY_CAP = 8192
 HEADER_CAP = 1024
+HEADERS_CAP = 16384
+URL_CAP = 8192
 PRINCIPAL = "mockproget.principal"
 CREATED_KEY = "mockproget.created_key"
 
 
 #: The most entries a journal may keep (entries hold up to two 8 KiB bodies each).
 MAX_SIZE = 1_000_000
+#: The byte bound's range: an entry holds at most about 200 KiB (every field at its cap,
+#: four bytes a character), so the lower bound always leaves room for one.
+MIN_BYTES = 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024 * 1024
 
 
 def check_size(size: object) -> int:
@@ -57,16 +61,70 @@ def check_size(size: object) -> int:
     return size
 
 
+def check_bytes(max_bytes: object) -> int:
+    """``max_bytes`` if it is a usable byte bound, else :class:`ValueError` saying why."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) \
+            or not MIN_BYTES <= max_bytes <= MAX_BYTES:
+        raise ValueError(f"the journal byte bound must be an integer from {MIN_BYTES:,} "
+                         f"to {MAX_BYTES:,}, not {max_bytes!r}")
+    return max_bytes
+
+
+class HeaderDict(dict[str, str]):
+    """Request headers as sent (names as the client wrote them), looked up in any case as
+    HTTP says: ``"x-apikey" in entry["headers"]``. A plain ``dict`` to JSON."""
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            wanted = name.lower()
+            return any(k.lower() == wanted for k in self.keys())
+        return False
+
+    def __getitem__(self, name: str) -> str:
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        wanted = name.lower()
+        for k, v in self.items():
+            if k.lower() == wanted:
+                return v
+        raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+
+def entry_bytes(entry: dict[str, Any]) -> int:
+    """The memory an entry holds: the dict, its values, its headers and fault names
+    (``sys.getsizeof`` of each; the field names are shared constants)."""
+    total = sys.getsizeof(entry)
+    for value in entry.values():
+        if isinstance(value, dict):
+            total += sys.getsizeof(value) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
+        elif isinstance(value, list):
+            total += sys.getsizeof(value) + sum(sys.getsizeof(v) for v in value)
+        elif value is not None and not isinstance(value, bool):
+            total += sys.getsizeof(value)
+    return total
+
+
 class Journal:
     """A thread-safe ring buffer of request entries; the oldest go first.
 
-    :param size: the most entries kept (memory stays flat under any load).
+    :param size: the most entries kept.
+    :param max_bytes: the most bytes they may hold (:func:`entry_bytes`): memory stays
+        flat under any load, however big the requests.
     """
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = DEFAULT_SIZE, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         check_size(size)
+        check_bytes(max_bytes)
         self._lock = threading.Lock()
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+        self._size, self._max_bytes = size, max_bytes
+        self._bytes = 0
         self._total = self._seq = 0
 
     def __len__(self) -> int:
@@ -74,12 +132,23 @@ class Journal:
             return len(self._entries)
 
     def __repr__(self) -> str:
-        return f"<Journal {len(self)}/{self.size} entries>"
+        return f"<Journal {len(self)}/{self.size} entries, {self.bytes}/{self.max_bytes} bytes>"
 
     @property
     def size(self) -> int:
-        """The bound."""
-        return self._entries.maxlen or 0
+        """The bound in entries."""
+        return self._size
+
+    @property
+    def max_bytes(self) -> int:
+        """The bound in bytes."""
+        return self._max_bytes
+
+    @property
+    def bytes(self) -> int:
+        """The bytes the kept entries hold, as :func:`entry_bytes` counts them."""
+        with self._lock:
+            return self._bytes
 
     @property
     def total(self) -> int:
@@ -87,11 +156,21 @@ class Journal:
         with self._lock:
             return self._total
 
-    def resize(self, size: int) -> None:
-        """Change the bound, keeping the newest entries."""
-        check_size(size)
+    def resize(self, size: int | None = None, max_bytes: int | None = None) -> None:
+        """Change the bounds, keeping the newest entries."""
+        if size is not None:
+            check_size(size)
+        if max_bytes is not None:
+            check_bytes(max_bytes)
         with self._lock:
-            self._entries = deque(self._entries, maxlen=size)
+            self._size = size if size is not None else self._size
+            self._max_bytes = max_bytes if max_bytes is not None else self._max_bytes
+            self._evict_locked()
+
+    def _evict_locked(self) -> None:
+        while self._entries and (len(self._entries) > self._size or self._bytes > self._max_bytes):
+            _, size = self._entries.popleft()
+            self._bytes -= size
 
     def arrival(self) -> int:
         """The next sequence number: taken when a request arrives, so entries list
@@ -102,34 +181,52 @@ class Journal:
 
     def record(self, entry: dict[str, Any]) -> None:
         """Append an entry (already masked); one without ``seq`` gets the next one."""
+        size = entry_bytes(entry)
         with self._lock:
             self._total += 1
             if not entry.get("seq"):
                 self._seq += 1
                 entry["seq"] = self._seq
-            self._entries.append(entry)
+            self._entries.append((entry, size))
+            self._bytes += size
+            self._evict_locked()
 
     def clear(self) -> None:
         """Forget every entry; ``seq`` starts again at 1."""
         with self._lock:
             self._entries.clear()
-            self._total = self._seq = 0
+            self._bytes = self._total = self._seq = 0
 
     def entries(self, *, path: str | None = None, status: int | None = None,
-                since: float | None = None) -> list[dict[str, Any]]:
+                since: float | None = None, method: str | None = None,
+                carrier: str | None = None, after: int | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
         """Entries, oldest first, filtered (all filters combine).
 
         :param path: a glob on the path (``/api/*``); an exact path matches itself.
         :param status: the HTTP status (entries of connection faults have ``None``).
         :param since: only entries whose ``time`` (epoch seconds) is after this.
+        :param method: the HTTP method, in any case.
+        :param carrier: where the credential was (``header``, ``query``, ``form``,
+            ``json``), or ``none`` for requests that carried none.
+        :param after: only entries whose ``seq`` is above this (paging).
+        :param limit: at most this many (the oldest that match).
         """
+        wanted_method = method.upper() if method else None
+        wanted_carrier = None if carrier is None else (None if carrier == "none" else carrier)
         with self._lock:
-            selected = [e for e in self._entries
+            selected = [e for e, _ in self._entries
                         if (path is None or fnmatch.fnmatchcase(e["path"], path))
                         and (status is None or e["status"] == status)
-                        and (since is None or e["time"] > since)]
+                        and (since is None or e["time"] > since)
+                        and (wanted_method is None or e["method"].upper() == wanted_method)
+                        and (carrier is None or e["carrier"] == wanted_carrier)
+                        and (after is None or e["seq"] > after)]
         selected.sort(key=lambda e: e["seq"])
-        return [{**e, "headers": dict(e["headers"]), "faults": list(e.get("faults", ()))} for e in selected]
+        if limit is not None:
+            selected = selected[:max(limit, 0)]
+        return [{**e, "headers": HeaderDict(e["headers"]), "faults": list(e.get("faults", ()))}
+                for e in selected]
 
 
 class JournalMiddleware:
@@ -141,9 +238,9 @@ class JournalMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, journal: Journal, max_body: int,
-                 is_secret: Callable[[str], bool] = lambda text: False) -> None:
+                 mask: Callable[[str], str] = lambda text: text) -> None:
         self.app, self.journal, self.max_body = app, journal, max_body
-        self.is_secret = is_secret
+        self.mask = mask
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
@@ -178,7 +275,7 @@ class JournalMiddleware:
                 seen: dict[str, Any], chunks: list[bytes]) -> None:
         entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
                             status=seen["status"], response_type=seen["content_type"],
-                            response=b"".join(chunks), is_secret=self.is_secret)
+                            response=b"".join(chunks), mask=self.mask)
         entry["seq"] = seen["seq"]
         self.journal.record(entry)
 
@@ -268,16 +365,21 @@ def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     pairs = []
     for name, value in environ.items():
         if name.startswith("HTTP_"):
-            pairs.append((name[5:].replace("_", "-").title(), str(value)))
+            pairs.append((name[5:].replace("_", "-").title(), _text(str(value))))
         elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             pairs.append((name.replace("_", "-").title(), str(value)))
     return pairs
 
 
+def _cap(text: str, cap: int, what: str = "characters") -> str:
+    return text if len(text) <= cap else text[:cap] + f"... ({len(text)} {what} in all)"
+
+
 def render_body(data: bytes, content_type: str, secrets: list[str],
-                is_secret: Callable[[str], bool] = lambda text: False) -> str:
+                mask: Callable[[str], str] = lambda text: text) -> str:
     """A body as journal text: JSON with secret properties masked, forms with ``key``
-    masked, every known secret masked, at most :data:`BODY_CAP` characters."""
+    masked, every known secret masked (whole, in any encoding), then cut to at most
+    :data:`BODY_CAP` characters."""
     mimetype = content_type.split(";", 1)[0].strip().lower()
     text: str | None = None
     if mimetype != "application/x-www-form-urlencoded":  # create reads JSON under any other type
@@ -289,46 +391,51 @@ def render_body(data: bytes, content_type: str, secrets: list[str],
         text = data.decode("utf-8", "replace")
         if mimetype == "application/x-www-form-urlencoded":
             text = mask_query(text)
-    text = mask_tokens(mask_text(text, secrets), is_secret)
+    text = mask(mask_text(text, secrets))
     if len(text) > BODY_CAP:
         text = text[:BODY_CAP] + f"... ({len(data)} bytes in all)"
     return text
 
 
-def _query(query: str, secrets: list[str], is_secret: Callable[[str], bool]) -> str:
-    """The query string, decoded for reading, secret values masked."""
-    def shown(name: str, value: str) -> str:
-        if name.lower() in SECRET_NAMES or is_secret_value(value, is_secret):
-            return MASK
-        return mask_tokens(mask_text(value, secrets), is_secret)
-
+def _query(query: str, secrets: list[str], mask: Callable[[str], str]) -> str:
+    """The query string, decoded for reading, secret values masked (before it is cut)."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    return "&".join(f"{mask_tokens(name, is_secret)}={shown(name, value)}" for name, value in pairs)
+    text = "&".join(f"{name}={MASK if name.lower() in SECRET_NAMES else value}" for name, value in pairs)
+    return _cap(mask(mask_text(text, secrets)), URL_CAP)
 
 
 def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,
                 response_type: str, response: bytes,
-                is_secret: Callable[[str], bool] = lambda text: False) -> dict[str, Any]:
-    """One journal entry for a finished request (every secret masked)."""
+                mask: Callable[[str], str] = lambda text: text) -> dict[str, Any]:
+    """One journal entry for a finished request: every secret masked, whole, first; then
+    each field cut to its cap (path, query, headers, bodies)."""
     credential = credential_from_environ(environ)
     principal = environ.get(PRINCIPAL)
     secrets = [s for s in (credential.value if credential else None, environ.get(CREATED_KEY)) if s]
-    headers = {name: mask_tokens(mask_text(value[:HEADER_CAP], secrets), is_secret)
-               for name, value in mask_headers(_headers(environ)).items()}
+    headers = HeaderDict()
+    budget, dropped = HEADERS_CAP, 0
+    for name, value in mask_headers(_headers(environ)).items():
+        shown = _cap(mask(mask_text(value, secrets)), HEADER_CAP)
+        if budget <= 0:
+            dropped += 1
+            continue
+        shown = shown[:budget]
+        budget -= len(name) + len(shown)
+        headers[mask(name)] = shown
     logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
     request_body = response_body = None
     if logging in ("request", "both"):
         body = environ.get(BODY)
         request_body = None if body is None else render_body(
-            body, environ.get("CONTENT_TYPE", ""), secrets, is_secret)
+            body, environ.get("CONTENT_TYPE", ""), secrets, mask)
     if logging in ("response", "both") and status is not None:
-        response_body = render_body(response, response_type, secrets, is_secret)
-    return {
+        response_body = render_body(response, response_type, secrets, mask)
+    entry = {
         "seq": 0,
         "time": when,
-        "method": environ.get("REQUEST_METHOD", ""),
-        "path": mask_tokens(mask_text(_text(environ.get("PATH_INFO", "")), secrets), is_secret),
-        "query": _query(_text(environ.get("QUERY_STRING", "")), secrets, is_secret),
+        "method": _cap(environ.get("REQUEST_METHOD", ""), 32),
+        "path": _cap(mask(mask_text(_text(environ.get("PATH_INFO", "")), secrets)), URL_CAP),
+        "query": _query(_text(environ.get("QUERY_STRING", "")), secrets, mask),
         "headers": headers,
         "carrier": credential.carrier if credential else None,
         "principal": principal.describe() if principal is not None else None,
@@ -341,3 +448,6 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
         "request_body": request_body,
         "response_body": response_body,
     }
+    if dropped:
+        entry["headers_dropped"] = dropped
+    return entry

@@ -12,14 +12,15 @@ from urllib.parse import parse_qsl, urlencode
 
 import ahocorasick
 
-__all__ = ["MASK", "SECRET_NAMES", "Masker", "is_secret_value", "mask_headers", "mask_json", "mask_query", "mask_text",
+__all__ = ["MASK", "SECRET_NAMES", "Masker", "SecretText", "is_secret_value", "mask_headers", "mask_json", "mask_query", "mask_text",
            "mask_tokens", "secret_forms"]
 
 MASK = "********"
 #: Names whose values are secrets (compared case-insensitively): the four credential
 #: carriers of spec §3, the key text of ApiKeyInfo, passwords, the control token.
 SECRET_NAMES = frozenset({"x-apikey", "key", "api_key", "password", "authorization",
-                          "x-mockproget-token", "cookie", "admin_key", "token"})
+                          "proxy-authorization", "x-nuget-apikey", "x-mockproget-token",
+                          "cookie", "admin_key", "token"})
 
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:key|api_key|password|token)=)[^&#\s\"]*")
 
@@ -462,3 +463,12 @@ class Masker:
         if isinstance(value, list):
             return [self.mask_json(v) for v in value]
         return value
+
+
+class SecretText(str):
+    """A secret string whose ``repr`` hides it (a control token kept in ``app.extensions``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)

@@ -28,7 +28,7 @@ from .backend import Backend
 from .config import Config
 from .faults import ConnectionFault, FaultSet
 from .journal import Journal
-from .masking import mask_query, mask_text, mask_tokens
+from .masking import SecretText, mask_query, mask_text
 from .models import NewApiKey, SeedState
 
 if TYPE_CHECKING:
@@ -43,20 +43,22 @@ class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler with secrets masked in its log lines, logged to ``mockproget.access``."""
 
     def _mask(self, text: str) -> str:
-        """``key=`` values, and any token that is a live key's text or a password."""
+        """Every live secret, in any encoding (the backend's masker), and ``key=`` values."""
         backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
-        return mask_tokens(mask_text(text), backend.is_secret)
+        return mask_text(backend.mask(_wsgi_text(text)))
 
     def _masked_request_line(self) -> str:
-        """The request line with the query read as a query: names decoded, values that
-        are secrets (whatever characters they hold) masked."""
+        """The request line, every secret in it masked (whatever characters it holds,
+        however it is encoded), and the values of ``key=``-like parameters."""
         method, _, rest = self.requestline.partition(" ")
         target, _, version = rest.rpartition(" ")
-        if "?" in target:
-            backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
+        line = self._mask(f"{method} {rest}")
+        if "?" in target:  # the query's secret-named parameters too
+            method, _, rest = line.partition(" ")
+            target, _, version = rest.rpartition(" ")
             path, _, query = target.partition("?")
-            rest = f"{path}?{mask_query(query, backend.is_secret)} {version}"
-        return self._mask(f"{method} {rest}")
+            line = f"{method} {path}?{mask_query(query)} {version}"
+        return line
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         access_log.info('%s "%s" %s %s', self.address_string(), self._masked_request_line(), code, size)
@@ -66,7 +68,10 @@ class _RequestHandler(WSGIRequestHandler):
     error_message_format = "%(code)d %(message)s\n%(explain)s\n"
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        super().send_error(code, self._mask(message) if message else message, explain)
+        """The standard reason only: the request's own text is never echoed (no oracle)."""
+        if message:
+            access_log.warning("%s refused (%s): %s", self.address_string(), code, self._mask(message))
+        super().send_error(code, None, explain)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         access_log.warning("%s %s", self.address_string(), self._mask(format % args))
@@ -94,6 +99,14 @@ class _RequestHandler(WSGIRequestHandler):
             connection.close()
         else:  # close
             connection.close()
+
+
+def _wsgi_text(text: str) -> str:
+    """A line read as Latin-1 (as the request line is) back to the UTF-8 text sent."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
 
 
 class _RawConnection:
@@ -224,6 +237,7 @@ class MockProGet:
                               display_name=ADMIN_KEY_NAME, logging="none")])
         self.backend = Backend(self.config.instance, state, seed=self.config.seed)
         self.app: Flask = create_app(self.config, self.backend)
+        self.app.extensions["mockproget.admin_key"] = SecretText(self.admin_key)  # kept across PUT /state
         self.faults: FaultSet = self.app.extensions["mockproget.faults"]
         self.journal: Journal = self.app.extensions["mockproget.journal"]
         self._stopping: threading.Event = self.app.extensions["mockproget.stopping"]

@@ -12,7 +12,6 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from .auth import find_credential
 from .backend import Backend
 from .errors import InvalidInput, NotFound
-from .masking import mask_text, mask_tokens
 from .models import NewApiKey, Principal
 from .schemas import dump_api_key, load_new_api_key, parse_json
 
@@ -32,9 +31,36 @@ def backend_of() -> Backend:
     return current_app.extensions["mockproget"]
 
 
+def _route_prefixes() -> set[str]:
+    """Every leading run of whole segments of this app's routes, up to a variable part."""
+    prefixes = {""}
+    for rule in current_app.url_map.iter_rules():
+        static = rule.rule.split("<", 1)[0]
+        parts = static.split("/")
+        if "<" in rule.rule:
+            parts = parts[:-1]  # the segment the variable part is in
+        for i in range(1, len(parts) + 1):
+            prefixes.add("/".join(parts[:i]))
+    return prefixes
+
+
 def shown_path() -> str:
-    """The request path for an error message, any key text or password in it masked."""
-    return mask_tokens(mask_text(request.path), backend_of().is_secret)
+    """The request path as an error message shows it: its leading segments as far as
+    they spell the start of one of the mock's routes, then ``/...`` for the rest.
+
+    What is shown never depends on what the rest holds, so an answer cannot tell a
+    live key or a password from any other text (no oracle), whatever the encoding.
+    """
+    path = request.path
+    prefixes = _route_prefixes()
+    if path in prefixes:
+        return path
+    segments = path.split("/")
+    kept = 0
+    for i in range(1, len(segments) + 1):
+        if "/".join(segments[:i]) in prefixes:
+            kept = i
+    return "/".join(segments[:kept]) + "/..."
 
 
 def missing_before_2024_3() -> NotFound | None:
@@ -96,7 +122,7 @@ def delete() -> Response:
     principal = _authenticate()
     raw = request.args.get("id", "")
     if not _ID.fullmatch(raw):
-        problem = "the id query parameter is required" if not raw else f"id {raw!r} is not an integer"
+        problem = "the id query parameter is required" if not raw else "id: must be an integer"
         raise InvalidInput([problem], heading="Invalid request")
     backend_of().delete_api_key(principal, int(raw))
     return Response("", mimetype="text/plain")
