@@ -36,7 +36,7 @@ def test_reset_puts_everything_back(mock: MockProGet, http: requests.Session) ->
               json={"type": "personal", "user": "Admin", "logging": "none"})
     http.patch(mock.url + C + "settings", json={"instance": {"edition": "Basic"}}, timeout=10)
     http.post(mock.url + C + "faults", json={"path": "/nowhere", "status": 503}, timeout=10)
-    assert http.post(mock.url + C + "reset", timeout=10).status_code == 200
+    assert http.post(mock.url + C + "reset", json={}, timeout=10).status_code == 200
     assert len(http.get(mock.url + LIST, headers=_admin(mock), timeout=10).json()) == 1
     assert mock.backend.settings.edition == "Enterprise"
     assert http.get(mock.url + C + "faults", timeout=10).json()["faults"] == []
@@ -75,7 +75,7 @@ def test_control_api_is_never_faulted(mock: MockProGet, http: requests.Session) 
     """Issue 3 §5: a rule matching every path leaves the control API alone."""
     mock.faults.add(path="*", action="reset")
     assert http.get(mock.url + C + "faults", timeout=10).status_code == 200
-    assert http.post(mock.url + C + "reset", timeout=10).status_code == 200
+    assert http.post(mock.url + C + "reset", json={}, timeout=10).status_code == 200
 
 
 def test_journal_filters(mock: MockProGet, http: requests.Session) -> None:
@@ -138,10 +138,22 @@ def test_state_written_by_hand(mock: MockProGet, http: requests.Session) -> None
     answer = http.put(mock.url + C + "state", json=document, timeout=10)
     assert answer.status_code == 200, answer.text
     assert "feed-key-text-0007" not in answer.text and "dana-pw-1" not in answer.text
-    assert answer.json()["nextId"] == 8
+    # the admin key printed at start is kept: it comes back with the next id (issue 10)
+    assert answer.json()["nextId"] == 9
+    assert [(k["id"], k.get("displayName")) for k in answer.json()["apiKeys"]] == [(7, None), (8, "mockproget admin")]
     keys = http.get(mock.url + LIST, headers={"X-ApiKey": "dana:dana-pw-1"}, timeout=10).json()
-    assert [(k["id"], k["key"]) for k in keys] == [(7, "feed-key-text-0007")]
-    assert http.get(mock.url + LIST, headers={"X-ApiKey": mock.admin_key}, timeout=10).status_code == 403
+    assert [(k["id"], k["key"]) for k in keys] == [(7, "feed-key-text-0007"), (8, mock.admin_key)]
+    assert http.get(mock.url + LIST, headers={"X-ApiKey": mock.admin_key}, timeout=10).status_code == 200
+
+
+def test_state_keeps_the_admin_key_once(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 10 / spec §3: a document that holds the admin key already keeps it as it is
+    (no second copy); the key printed at start authenticates after the PUT."""
+    state = http.get(mock.url + C + "state", timeout=10).json()
+    answer = http.put(mock.url + C + "state", json=state, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["apiKeys"] == state["apiKeys"] and answer.json()["nextId"] == state["nextId"]
+    assert http.get(mock.url + LIST, headers={"X-ApiKey": mock.admin_key}, timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status"), [
