@@ -501,6 +501,7 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
         except InvalidInput as error:
             problems += [f"{where}: {p}" for p in error.problems]
             continue
+        kept: str | None
         if isinstance(text, str) and text:
             key_digest, kept = digest(text), text
             key_texts[key_digest] = text
@@ -510,10 +511,10 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
                 problems.append(f"{where}.secret: not a key secret sealed by this server")
                 continue
             key_digest = opened[1:33]
-            known = _unutf8(opened[34:])
-            kept = known if opened[33:34] == b"1" and known else None
-            if known:
-                key_texts[key_digest] = known
+            sealed_text = _unutf8(opened[34:])
+            kept = sealed_text if opened[33:34] == b"1" and sealed_text else None
+            if sealed_text:
+                key_texts[key_digest] = sealed_text
         else:
             problems.append(f"{where}: give the key text as key, or the secret read from this server")
             continue

@@ -28,6 +28,7 @@ anywhere.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import random
 import re
@@ -290,7 +291,7 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
         values["probability"] = check(lambda: _number("probability", data["probability"], low=0, high=1))
     for counter, low in (("after", 0), ("times", 1), ("every", 1)):
         if counter in data:
-            values[counter] = check(lambda counter=counter, low=low: _integer(counter, data[counter], low=low))
+            values[counter] = check(functools.partial(_integer, counter, data[counter], low=low))
     when = data.get("when", "response" if action in _RESPONSE_STAGE_ONLY else "request")
     if when not in ("request", "response"):
         errors.append(("when", f"must be 'request' or 'response', not {when!r}"))

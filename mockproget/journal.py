@@ -89,7 +89,7 @@ class HeaderDict(dict[str, str]):
                 return v
         raise KeyError(name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         try:
             return self[name]
         except KeyError:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no type hints
 
 __all__ = ["MASK", "SECRET_NAMES", "Masker", "SecretText", "is_secret_value", "mask_headers", "mask_json", "mask_query", "mask_text",
            "mask_tokens", "secret_forms"]

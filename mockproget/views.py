@@ -28,7 +28,7 @@ health = Blueprint("health", __name__)
 
 def backend_of() -> Backend:
     """The backend of the app serving the current request."""
-    return current_app.extensions["mockproget"]
+    return current_app.extensions["mockproget"]  # type: ignore[no-any-return]
 
 
 def _route_prefixes() -> set[str]:
