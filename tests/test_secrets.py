@@ -107,7 +107,7 @@ def test_no_secret_in_any_encoding_anywhere(proget: MockProGet, caplog: pytest.L
         for user, password in [(u, k) for k in KEYS + [new_key] for u in ("api", "any-user")] \
                 + list(PASSWORDS.items()):
             basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-            for header in ("Authorization", "Proxy-Authorization"):
+            for header in ("Authorization", "Proxy-Authorization", "X-Forwarded-Authorization"):
                 record(_send(http, "GET", url + LIST, headers={header: f"Basic {basic}"}))
                 record(_send(http, "GET", url + LIST, headers={header: f"Basic {basic.rstrip('=')}"}))
         # 2. every form of every secret in a path, a query, a header and bodies
