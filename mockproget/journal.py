@@ -419,7 +419,7 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
         if budget <= 0:
             dropped += 1
             continue
-        shown = shown[:budget]
+        shown = shown[:max(budget - len(name), 0)]
         budget -= len(name) + len(shown)
         headers[mask(name)] = shown
     logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"

@@ -249,3 +249,134 @@ def test_a_password_with_separators_is_masked_in_query_and_access_log(
     assert "api-keys/list" in caplog.text
     for text in (caplog.text, str(mock.journal.entries())):
         assert "pa ss/word" not in text and "pa%20ss%2Fword" not in text and "pa+ss%2Fword" not in text
+
+
+# -- issue 8: bounded in bytes, paged, filtered, headers looked up in any case ------------
+
+
+def _rss() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+#: The RSS growth docs/faults.md promises for 3,000 requests of 64 KiB headers each,
+#: with a 2 MiB journal (the bound plus what the interpreter keeps for reuse).
+RSS_GROWTH_BOUND = 64 * 1024 * 1024
+
+
+def test_big_unauthenticated_requests_stay_within_the_byte_bound() -> None:
+    """Issue 8 acceptance: with ``max_bytes`` set, 3,000 requests with 64 KiB of headers
+    each (and a long query) leave the journal within its byte bound, by its own
+    accounting and by tracemalloc, and the process RSS grows less than the documented
+    64 MiB. The entries are still there, cut to their caps."""
+    import tracemalloc
+
+    from mockproget.journal import HEADERS_CAP, entry_bytes
+
+    max_bytes = 2 * 1024 * 1024
+    with MockProGet(Config(port=0, journal_bytes=max_bytes)) as server:
+        client = server.app.test_client()
+        headers = {f"X-Filler-{i}": f"{i:04d}" + "v" * 1020 for i in range(64)}  # 64 KiB
+        client.get("/health", headers=headers)  # warm up
+        rss_before = _rss()
+        for i in range(3000):
+            assert client.get(f"/health?q={i}" + "a" * 4000, headers=headers).status_code == 200
+        rss_growth = _rss() - rss_before
+        tracemalloc.start()  # the journal full: more requests must not grow memory
+        try:
+            traced_before = tracemalloc.get_traced_memory()[0]
+            for i in range(300):
+                assert client.get(f"/health?q=more{i}" + "a" * 4000, headers=headers).status_code == 200
+            traced_growth = tracemalloc.get_traced_memory()[0] - traced_before
+        finally:
+            tracemalloc.stop()
+        with requests.Session() as http:  # over the real socket too
+            for _ in range(20):
+                assert http.get(server.url + "health", headers=headers, timeout=10).status_code == 200
+        entries = server.journal.entries()
+        assert server.journal.total == 3321
+        assert 0 < len(entries) < 3000 and server.journal.bytes <= max_bytes
+        assert sum(entry_bytes(e) for e in entries) <= max_bytes
+        # tracemalloc sees the new entries (not the frees of older ones, made before it
+        # started) and urllib.parse's caches of these long URLs: at most the bound plus a
+        # few MiB, where 300 such requests are 20 MB of text
+        assert traced_growth <= max_bytes + 3 * 1024 * 1024, traced_growth
+        assert rss_growth < RSS_GROWTH_BOUND, rss_growth
+        last = entries[-1]
+        assert sum(len(k) + len(v) for k, v in last["headers"].items()) <= HEADERS_CAP
+        assert last["headers_dropped"] > 0 and len(last["query"]) < 4200
+
+
+def test_the_byte_bound_counts_each_entry() -> None:
+    """Issue 8 §2: ``Journal(max_bytes=...)`` drops the oldest once the bytes its entries
+    hold pass the bound; the bound must leave room for one entry at its caps."""
+    journal = Journal(1000, max_bytes=1024 * 1024)
+    for i in range(200):
+        journal.record({"path": f"/{i}", "status": 200, "time": float(i), "headers": {},
+                        "request_body": "x" * 20_000})
+    entries = journal.entries()
+    assert 40 <= len(entries) <= 52 and entries[-1]["path"] == "/199"
+    assert journal.bytes <= 1024 * 1024 and journal.total == 200
+    journal.resize(max_bytes=2 * 1024 * 1024)
+    assert len(journal) == len(entries)
+    with pytest.raises(ValueError):
+        Journal(10, max_bytes=1000)
+
+
+def test_journal_reads_are_paged(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §2: ``GET /__mockproget__/journal`` answers a page (100 by default);
+    ``after=SEQ`` and ``next`` walk every entry once, in order; ``limit`` sizes a page."""
+    client = mock.app.test_client()
+    for _ in range(250):
+        client.get("/health")
+    page = http.get(mock.url + "__mockproget__/journal", timeout=10).json()
+    assert len(page["entries"]) == 100 and page["next"] == page["entries"][-1]["seq"]
+    seen, after = [], None
+    while True:
+        params = {"limit": 70} if after is None else {"limit": 70, "after": after}
+        page = http.get(mock.url + "__mockproget__/journal", params=params, timeout=10).json()
+        seen += [e["seq"] for e in page["entries"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == list(range(1, 251))
+    assert len(mock.journal.entries()) == 250  # the Python API still gives them all
+    for bad in ("0", "x", "100001"):
+        answer = http.get(mock.url + "__mockproget__/journal", params={"limit": bad}, timeout=10)
+        assert answer.status_code == 400 and "limit" in answer.text
+
+
+def test_journal_filters_by_method_and_carrier(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §2: ``method`` and ``carrier`` filters (spec §3 carriers, ``none``), in the
+    Python API and the control API."""
+    http.get(mock.url + LIST, headers={"X-ApiKey": mock.admin_key}, timeout=10)
+    http.get(mock.url + LIST, params={"key": mock.admin_key}, timeout=10)
+    http.post(mock.url + "api/api-keys/delete", data={"key": mock.admin_key, "id": "999"}, timeout=10)
+    http.get(mock.url + "health", timeout=10)
+    assert [e["carrier"] for e in mock.journal.entries(method="get")] == ["header", "query", None]
+    assert [e["method"] for e in mock.journal.entries(carrier="form")] == ["POST"]
+    assert [e["path"] for e in mock.journal.entries(carrier="none")] == ["/health"]
+    answer = http.get(mock.url + "__mockproget__/journal", params={"method": "POST"}, timeout=10).json()
+    assert [e["carrier"] for e in answer["entries"]] == ["form"]
+    answer = http.get(mock.url + "__mockproget__/journal", params={"carrier": "query"}, timeout=10).json()
+    assert [e["method"] for e in answer["entries"]] == ["GET"]
+    bad = http.get(mock.url + "__mockproget__/journal", params={"carrier": "pigeon"}, timeout=10)
+    assert bad.status_code == 400 and "carrier" in bad.text
+
+
+def test_journal_headers_are_case_insensitive(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 10 / RFC 9110 §5.1: header names are looked up in any case; the entry stays
+    JSON (names as sent)."""
+    http.get(mock.url + LIST, headers={"X-ApiKey": mock.admin_key, "X-Trace-Id": "t-1"}, timeout=10)
+    [entry] = mock.journal.entries()
+    headers = entry["headers"]
+    assert "X-ApiKey" in headers and "x-apikey" in headers and "X-APIKEY" in headers
+    assert headers["x-trace-id"] == headers["X-Trace-Id"] == "t-1"
+    assert headers.get("X-TRACE-ID") == "t-1" and headers.get("X-Nope") is None
+    assert headers["X-Apikey"] == "********"
+    assert json.loads(json.dumps(entry))["headers"]["X-Trace-Id"] == "t-1"
+    answer = http.get(mock.url + "__mockproget__/journal", timeout=10).json()
+    assert answer["entries"][0]["headers"]["X-Trace-Id"] == "t-1"
