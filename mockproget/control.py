@@ -29,7 +29,7 @@ from .backend import Backend, StateDump
 from .errors import Forbidden, InvalidInput, NotFound, ProGetError
 from .faults import FaultRuleError, FaultSet
 from .journal import DEFAULT_PAGE, MAX_PAGE, Journal, check_bytes, check_size
-from .models import ApiKey, InstanceSettings, User, digest
+from .models import ApiKey, InstanceSettings, NewApiKey, User, digest
 from .schemas import dump_api_key, load_new_api_key
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class Sealer:
     (the least recently sealed go first), so memory stays bounded.
     """
 
-    def __init__(self, limit: int = 100_000) -> None:
+    def __init__(self, limit: int = 250_000) -> None:
         self._key = secrets.token_bytes(32)
         self._kept: OrderedDict[str, bytes] = OrderedDict()
         self._limit = limit
@@ -485,6 +485,7 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
             else:
                 names[name].append(item)
     keys: list[ApiKey] = []
+    loaded: dict[str | None, NewApiKey] = {}
     for i, item in enumerate(_list_of(data, "apiKeys", problems)):
         where = f"apiKeys[{i}]"
         if not isinstance(item, dict):
@@ -496,11 +497,17 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
             continue
         text = item.get("key")
         fields = {k: v for k, v in item.items() if k not in ("id", "secret", "key")}
+        try:  # keys of a big state often share their fields: validate each kind once
+            memo = json.dumps(fields, sort_keys=True)
+        except (TypeError, ValueError):
+            memo = None
         try:
-            new = load_new_api_key(fields)
+            new = loaded[memo] if memo in loaded else load_new_api_key(fields)
         except InvalidInput as error:
             problems += [f"{where}: {p}" for p in error.problems]
             continue
+        if memo is not None:
+            loaded[memo] = new
         kept: str | None
         if isinstance(text, str) and text:
             key_digest, kept = digest(text), text

@@ -368,11 +368,14 @@ class Masker:
     def replace(self, secrets: Iterable[tuple[str, str | None]]) -> None:
         """Know exactly ``secrets`` (and the pinned ones): one rebuild, for bulk changes."""
         with self._lock:
-            self._live = {}
+            live: dict[tuple[str, str | None], int] = {}
             for item in list(secrets) + list(self._pinned):
                 if item[0]:
-                    self._live[item] = self._live.get(item, 0) + 1
-            self._rebuild_locked()
+                    live[item] = live.get(item, 0) + 1
+            unchanged = not self._dead and live.keys() == self._live.keys() and len(self._levels) <= 1
+            self._live = live
+            if not unchanged:  # a state put back as it was costs no rebuild
+                self._rebuild_locked()
 
     def _rebuild_locked(self) -> None:
         self._dead = 0

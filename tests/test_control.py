@@ -317,3 +317,183 @@ def test_a_refused_settings_change_changes_nothing(mock: MockProGet, http: reque
     assert "journal_size" in response.text
     assert mock.backend.settings.edition == "Enterprise"
     assert mock.journal.size == mock.config.journal_size
+
+
+# -- issue 8: big states, browsers, Host, every problem listed ----------------------------
+
+
+def test_a_state_of_100000_keys_round_trips() -> None:
+    """Issue 8 acceptance: ``GET`` then ``PUT /__mockproget__/state`` with 100,000 keys
+    (about 16 MB of JSON, past the 1 MiB API body limit): 200, the same state after, and
+    the keys still authenticate."""
+    from mockproget import NewApiKey, SeedState
+
+    keys = [NewApiKey(type="feed", key=f"bulk-key-{i:06d}", feed="MyNpmFeed",
+                      package_permissions=("view",), logging="none") for i in range(100_000)]
+    state = SeedState(users=[("Admin", "Admin", True)], feeds=["MyNpmFeed"], api_keys=keys)
+    with MockProGet(Config(port=0, state=state)) as server, requests.Session() as http:
+        before = http.get(server.url + C + "state", timeout=120)
+        assert before.status_code == 200 and len(before.content) > 1024 * 1024
+        assert len(before.json()["apiKeys"]) == 100_001  # and the admin key
+        answer = http.put(server.url + C + "state", data=before.content, timeout=120,
+                          headers={"Content-Type": "application/json"})
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json() == before.json()
+        after = http.get(server.url + C + "state", timeout=120).json()
+        assert after == before.json()
+        listed = http.get(server.url + LIST, headers={"X-ApiKey": server.admin_key}, timeout=120).json()
+        assert len(listed) == 100_001
+        assert http.get(server.url + "api/api-keys/list", headers={"X-ApiKey": "bulk-key-054321"},
+                        timeout=10).status_code == 403  # a feed key: authenticated, then refused
+        settings = http.get(server.url + C + "settings", timeout=10).json()
+        assert settings["control_max_body"] >= 64 * 1024 * 1024 > settings["max_body"]
+
+
+def test_control_body_limit_is_its_own() -> None:
+    """Issue 8 §3: the control API's body limit is ``[control] max_body``; past it a 413
+    that names it, and nothing changes."""
+    with MockProGet(Config(port=0, control_max_body=2000)) as server, requests.Session() as http:
+        answer = http.post(server.url + C + "faults", timeout=10,
+                           json={"path": "/x" + "y" * 3000, "status": 503})
+        assert answer.status_code == 413 and "2000 bytes" in answer.text
+        assert server.faults.rules == []
+        assert http.post(server.url + C + "faults", json={"path": "/x", "status": 503},
+                         timeout=10).status_code == 201
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "reset", b""),
+    ("POST", "faults", b'{"path": "/api/*", "action": "hang"}'),
+    ("PATCH", "settings", b'{"instance": {"anonymous_admin": true}}'),
+    ("PUT", "state", b'{"users": [], "apiKeys": []}'),
+])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])
+def test_writes_need_json_so_a_web_page_cannot_send_them(
+        mock: MockProGet, http: requests.Session, method: str, path: str, body: bytes,
+        content_type: str | None) -> None:
+    """Issue 8 acceptance: a write a web page can send cross-site without a CORS preflight
+    (``text/plain``, a form, no type) is refused with 415 and changes nothing."""
+    mock.app.test_client().get("/health")
+    before = http.get(mock.url + C + "state", timeout=10).json()
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = http.request(method, mock.url + C + path, data=body, headers=headers, timeout=10)
+    assert answer.status_code == 415 and "application/json" in answer.text
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    assert http.get(mock.url + C + "state", timeout=10).json() == before
+    assert mock.faults.rules == [] and len(mock.journal) == 1
+    assert not mock.backend.settings.anonymous_admin
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example",
+                                  "localhost.evil.example", "[::2]:1"])
+def test_a_foreign_host_header_is_refused(mock: MockProGet, http: requests.Session, host: str) -> None:
+    """Issue 8 acceptance (DNS rebinding): a control request whose ``Host`` is not the bound
+    address, localhost or an allowed name is refused with 403, reads nothing and changes
+    nothing."""
+    headers = {"Host": host, "Content-Type": "application/json"}
+    for method, path in (("GET", "state"), ("GET", "journal"), ("POST", "reset"),
+                         ("POST", "faults"), ("PATCH", "settings")):
+        answer = http.request(method, mock.url + C + path, headers=headers, timeout=10,
+                              data=b'{"path": "/x", "status": 503}' if path == "faults" else b"{}")
+        assert answer.status_code == 403 and "Host" in answer.text, (method, path)
+        assert "apiKeys" not in answer.text and "entries" not in answer.text
+    assert mock.faults.rules == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST:1234", "app.localhost:9",
+                                  "[::1]:80"])
+def test_local_host_headers_are_answered(mock: MockProGet, http: requests.Session, host: str) -> None:
+    """Issue 8 §3: the bound address, ``localhost`` (any case, any port, ``*.localhost``)
+    and loopback addresses are answered."""
+    assert http.get(mock.url + C + "settings", headers={"Host": host}, timeout=10).status_code == 200
+
+
+def test_allowed_hosts_and_opting_out() -> None:
+    """Issue 8 §3: ``[control] allowed_hosts`` adds names; ``check_host = false`` (or
+    ``--control-any-host``) answers any Host; a server bound to every interface answers
+    any address literal (a rebinding page can only use names)."""
+    from mockproget.config import parse_config
+
+    config = parse_config({"control": {"allowed_hosts": ["mock.internal"]}}).with_overrides(port=0)
+    with MockProGet(config) as server, requests.Session() as http:
+        ok = http.get(server.url + C + "settings", headers={"Host": "Mock.Internal:8624"}, timeout=10)
+        assert ok.status_code == 200
+        assert http.get(server.url + C + "settings", headers={"Host": "evil.example"},
+                        timeout=10).status_code == 403
+    config = parse_config({"control": {"check_host": False}}).with_overrides(port=0)
+    with MockProGet(config) as server, requests.Session() as http:
+        assert http.get(server.url + C + "settings", headers={"Host": "evil.example"},
+                        timeout=10).status_code == 200
+    with pytest.warns(UserWarning, match="not a loopback address"):
+        server = MockProGet(Config(port=0, host="0.0.0.0"))
+    with server, requests.Session() as http:
+        assert http.get(server.url + C + "settings", headers={"Host": "192.0.2.7:1"},
+                        timeout=10).status_code == 200
+        assert http.get(server.url + C + "settings", headers={"Host": "evil.example"},
+                        timeout=10).status_code == 403
+
+
+def test_embedded_server_warns_only_when_exposed(recwarn: pytest.WarningsRecorder) -> None:
+    """Issue 8 §3: ``MockProGet(host="0.0.0.0")`` warns as the CLI does; with a control
+    token, or on loopback, it does not."""
+    from mockproget.control import ExposedWarning
+
+    with pytest.warns(ExposedWarning, match="control token"):
+        MockProGet(host="0.0.0.0")
+    MockProGet(host="127.0.0.1")
+    MockProGet(Config(port=0, host="0.0.0.0", control_token="t"))
+    assert not [w for w in recwarn if issubclass(w.category, ExposedWarning)]
+
+
+def test_banner_prints_the_bound_address() -> None:
+    """Issue 8 §3: the banner names the address really bound (``0.0.0.0``), and where to
+    reach it from this machine; ``--control-any-host`` and ``--journal-bytes`` are taken."""
+    process = ServeProcess("--host", "0.0.0.0", "--control-token", "tok", "--journal-bytes", "2000000",
+                           "--control-any-host")
+    try:
+        [line] = [line for line in process.lines if "listening on" in line]
+        port = line.rsplit(":", 1)[1].strip(" /)\n")
+        assert f"listening on http://0.0.0.0:{port}/ (from this machine: http://127.0.0.1:{port}/)" in line
+        settings = requests.get(f"http://127.0.0.1:{port}/{C}settings", timeout=10,
+                                headers={"X-MockProGet-Token": "tok", "Host": "evil.example"}).json()
+        assert settings["journal_bytes"] == 2_000_000
+    finally:
+        process.stop()
+
+
+def test_every_problem_of_a_fault_rule_is_listed(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §4: ``POST /__mockproget__/faults`` with three bad fields names all three."""
+    answer = http.post(mock.url + C + "faults", timeout=10,
+                       json={"status": 999, "probability": 2, "times": 0, "colour": "red"})
+    assert answer.status_code == 400
+    for field in ("status", "probability", "times", "colour"):
+        assert f"- {field}: " in answer.text, field
+    assert mock.faults.rules == []
+    answer = http.post(mock.url + C + "faults", timeout=10,
+                       json={"action": "delay", "lower_ms": -1, "upper_ms": "x", "method": "G T"})
+    assert answer.status_code == 400
+    for field in ("lower_ms", "upper_ms", "method"):
+        assert f"- {field}: " in answer.text, field
+
+
+def test_every_problem_of_a_settings_patch_is_listed(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §4: ``PATCH /__mockproget__/settings`` with four bad settings names all four
+    and changes nothing."""
+    answer = http.patch(mock.url + C + "settings", timeout=10, json={
+        "instance": {"edition": "Gold", "version": "x", "hash_keys": "yes"}, "journal_size": 0,
+        "journal_bytes": 5, "colour": 1})
+    assert answer.status_code == 400
+    for name in ("instance.edition", "instance.version", "instance.hash_keys", "journal_size",
+                 "journal_bytes", "colour"):
+        assert f"- {name}: " in answer.text, name
+    assert mock.backend.settings.edition == "Enterprise" and mock.journal.size == 1000
+
+
+def test_repr_of_the_app_hides_the_control_token() -> None:
+    """Issue 8 §1: ``repr(proget.app.extensions)`` and the config show no control token."""
+    with MockProGet(Config(port=0, control_token="very-secret-token-1")) as server:
+        assert "very-secret-token-1" not in repr(server.app.extensions)
+        assert "very-secret-token-1" not in repr(server.config)
+        assert requests.get(server.url + C + "settings", timeout=10,
+                            headers={"X-MockProGet-Token": "very-secret-token-1"}).status_code == 200
