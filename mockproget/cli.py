@@ -81,6 +81,8 @@ def _with_cli_faults(config: Config, specs: list[str]) -> Config:
             rules.append(parse_fault_spec(spec))
             FaultSet(rules)  # validates the new rule, and that its name is unique
         except FaultRuleError as error:
+            if len(error.errors) > 1:  # every problem, as everywhere else
+                raise ConfigError(f"--fault {spec!r}", "rule", "; ".join(error.problems)) from None
             raise ConfigError(f"--fault {spec!r}", error.field, error.problem) from None
     return config.with_overrides(faults=rules)
 

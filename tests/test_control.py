@@ -3,6 +3,7 @@ ways of configuring fault rules."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -497,3 +498,21 @@ def test_repr_of_the_app_hides_the_control_token() -> None:
         assert "very-secret-token-1" not in repr(server.config)
         assert requests.get(server.url + C + "settings", timeout=10,
                             headers={"X-MockProGet-Token": "very-secret-token-1"}).status_code == 200
+
+
+def test_a_chunked_state_past_the_api_limit_is_read_whole(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §3 / spec §7 (pgutil sends chunked bodies): a control body sent chunked is
+    held to the control API's limit, not the API's 1 MiB."""
+    document = {"users": [{"name": "Admin", "password": "Admin", "admin": True}],
+                "feeds": [f"feed-{i:06d}-" + "f" * 40 for i in range(30_000)]}
+    data = json.dumps(document).encode()
+    assert len(data) > 1024 * 1024
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(data), 65536):
+            yield data[start:start + 65536]
+
+    answer = http.put(mock.url + C + "state", data=chunks(), timeout=60,
+                      headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text[:200]
+    assert len(answer.json()["feeds"]) == 30_000

@@ -240,3 +240,54 @@ def test_masker_forgets_and_rebuilds() -> None:
     assert masker.mask("secret-number-00001 only-this-one the-control-token") == \
         f"secret-number-00001 {MASK} {MASK}"
     assert "only-this-one" not in repr(masker)
+
+
+def test_masker_is_consistent_under_concurrency() -> None:
+    """Issue 8 §1 (copy-on-write): while threads add secrets, other threads mask texts
+    holding secrets already added; every one of them is masked, none is lost."""
+    import threading
+
+    masker = Masker()
+    added: list[str] = []
+    lock = threading.Lock()
+    misses: list[str] = []
+
+    def writer(n: int) -> None:
+        for i in range(300):
+            text = f"concurrent secret {n}/{i} ;=+%"
+            masker.add(text)
+            with lock:
+                added.append(text)
+
+    def reader() -> None:
+        for _ in range(300):
+            with lock:
+                known = list(added[-20:])
+            for text in known:
+                shown = masker.mask(f"x {quote(text)} y {text} z")
+                if text in shown or quote(text) in shown:
+                    misses.append(text)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert misses == [] and len(added) == 1200 and len(masker) == 1200
+    assert all(masker.mask(text) == MASK for text in added)
+
+
+def test_the_backend_keeps_the_masker_in_step(proget: MockProGet) -> None:
+    """Issue 8 §1: a deleted key is forgotten once enough are gone; a changed password is
+    masked, the old one no longer; reset and a restored snapshot mask exactly their secrets."""
+    backend = proget.backend
+    snapshot = backend.snapshot()
+    backend.add_user("erin", "erins-first-pw")
+    backend.add_user("erin", "erins-second-pw")
+    key, text = backend.add_api_key(NewApiKey(type="system", system_apis=("sca",), logging="none"))
+    assert backend.mask(f"{text} erins-second-pw") == f"{MASK} {MASK}"
+    proget.reset()
+    assert backend.mask(f"{text} erins-second-pw {KEYS[0]}") == f"{text} erins-second-pw {MASK}"
+    backend.restore(snapshot)
+    assert backend.mask(f"{LOGGING_KEY}|{PASSWORDS['dave']}") == f"{MASK}|{MASK}"
