@@ -291,3 +291,27 @@ def test_the_backend_keeps_the_masker_in_step(proget: MockProGet) -> None:
     assert backend.mask(f"{text} erins-second-pw {KEYS[0]}") == f"{text} erins-second-pw {MASK}"
     backend.restore(snapshot)
     assert backend.mask(f"{LOGGING_KEY}|{PASSWORDS['dave']}") == f"{MASK}|{MASK}"
+
+
+def test_the_reported_leaks_are_closed(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 8, as reported: a generated key re-encoded with ``+`` in the access log, a
+    password with ``/`` in a 404 body, a key straddling the header cap, Basic
+    ``api:KEY`` in ``Proxy-Authorization``."""
+    caplog.set_level(logging.INFO, logger="mockproget.access")
+    with MockProGet(Config(port=0, state=SeedState(users=[("carol", "c@r0l/slash/pw", True)]))) as proget, \
+            requests.Session() as http:
+        key = http.post(proget.url + CREATE, headers={"X-ApiKey": "carol:c@r0l/slash/pw"}, timeout=10,
+                        json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()["key"]
+        http.get(proget.url + f"health?note=token%20{key}", timeout=10)
+        http.get(proget.url + f"health?note=token+{key}", timeout=10)
+        answer = http.get(proget.url + "nope/c@r0l%2Fslash/pw", timeout=10)
+        assert answer.text == "Not found: /...\n"
+        http.get(proget.url + "health", timeout=10, headers={
+            "X-Long": "x" * 1020 + key,
+            "Proxy-Authorization": "Basic " + base64.b64encode(f"api:{key}".encode()).decode(),
+            "X-Forwarded-Auth": "Basic " + base64.b64encode(f"api:{key}".encode()).decode()})
+        journal = json.dumps(proget.journal.entries())
+    for text in (caplog.text, journal):
+        assert key not in text and key[:8] not in text
+        assert "c@r0l/slash/pw" not in text and "c@r0l%2Fslash" not in text
+    assert "note=token" in caplog.text and "X-Long" in journal
