@@ -104,9 +104,9 @@ def test_no_secret_in_any_encoding_anywhere(proget: MockProGet, caplog: pytest.L
             record(_send(http, "POST", url + DELETE + "?id=999999", data={"key": credential}))
             record(_send(http, "POST", url + CREATE, json={"API_Key": credential, "type": "personal",
                                                           "user": "carol", "logging": "none"}))
-        for user, password in [(u, k) for k in KEYS + [new_key] for u in ("api", "someone")] \
+        for who, password in [(u, k) for k in KEYS + [new_key] for u in ("api", "someone")] \
                 + list(PASSWORDS.items()):
-            basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+            basic = base64.b64encode(f"{who}:{password}".encode()).decode()
             for header in ("Authorization", "Proxy-Authorization", "X-Forwarded-Authorization"):
                 record(_send(http, "GET", url + LIST, headers={header: f"Basic {basic}"}))
                 record(_send(http, "GET", url + LIST, headers={header: f"Basic {basic.rstrip('=')}"}))
@@ -145,8 +145,8 @@ def test_no_secret_in_any_encoding_anywhere(proget: MockProGet, caplog: pytest.L
                                              proget.backend.api_keys, proget.backend.export_state())),
     }
     assert "/api/api-keys/list" in places["access log"] and MASK in places["journal"]
-    basic = {base64.b64encode(f"someone:{k}".encode()).decode() for k in KEYS + [new_key]}
-    assert not [b for b in basic for text in places.values() if b.rstrip("=") in text]
+    any_user = {base64.b64encode(f"someone:{k}".encode()).decode() for k in KEYS + [new_key]}
+    assert not [b for b in any_user for text in places.values() if b.rstrip("=") in text]
     leaks = [(name, form, where) for name, (secret, user) in secrets.items()
              for form in forms(secret, user) for where, text in places.items() if form in text]
     assert leaks == [], leaks[:5]
@@ -184,10 +184,10 @@ def test_404_does_not_tell_a_live_key_from_a_random_string(proget: MockProGet) -
                 data += chunk
         return re.sub(rb"Date: [^\r]*", b"", data)
 
-    live = raw(b"GET /x " + key.encode() + b" HTTP/1.1")
-    other = raw(b"GET /x " + same_shape(key).encode() + b" HTTP/1.1")
-    assert live.startswith(b"HTTP/1.") and b" 400 " in live.split(b"\r\n")[0]
-    assert live == other and key.encode() not in live
+    refused = raw(b"GET /x " + key.encode() + b" HTTP/1.1")
+    refused_other = raw(b"GET /x " + same_shape(key).encode() + b" HTTP/1.1")
+    assert refused.startswith(b"HTTP/1.") and b" 400 " in refused.split(b"\r\n")[0]
+    assert refused == refused_other and key.encode() not in refused
 
 
 def test_error_bodies_echo_no_input(proget: MockProGet) -> None:
@@ -209,7 +209,7 @@ def test_error_bodies_echo_no_input(proget: MockProGet) -> None:
 #: Secret texts drawn from every kind of character, separators and non-ASCII included.
 secret_texts = st.text(
     alphabet=st.one_of(st.sampled_from(" /%+;=\"'&?#:\\,"), st.characters(codec="utf-8",
-                                                                          exclude_categories=("Cs",))),
+                                                                          exclude_categories=["Cs"])),
     min_size=6, max_size=24).filter(lambda s: s.strip() == s and len(set(s)) > 3)
 
 
