@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import codecs
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -137,9 +138,14 @@ class _View:
         return self._orig_at[i] + (pos - self._view_at[i] + 1) if self._plain[i] else self._orig_end[i]
 
 
-def _decoded(text: str, pattern: re.Pattern[str], decode: Callable[[str], list[str]]) -> _View | None:
-    """``text`` with every match of ``pattern`` replaced by the characters ``decode`` gives
-    (one segment per character, spanning the whole match), or ``None`` when nothing matches."""
+#: What a decoder makes of one escape: characters, each with the span (relative to the
+#: escape's start) of the original text it came from.
+_Decoded = list[tuple[str, int, int]]
+
+
+def _decoded(text: str, pattern: re.Pattern[str], decode: Callable[[str], _Decoded]) -> _View | None:
+    """``text`` with every match of ``pattern`` replaced by what ``decode`` makes of it
+    (one segment per decoded character), or ``None`` when nothing matches."""
     parts: list[str] = []
     view_at: list[int] = []
     orig_at: list[int] = []
@@ -155,14 +161,13 @@ def _decoded(text: str, pattern: re.Pattern[str], decode: Callable[[str], list[s
             plain.append(True)
             parts.append(text[done:start])
             here += start - done
-        chars = decode(match.group())
-        for char in chars:
+        for char, rel_start, rel_end in decode(match.group()):
             view_at.append(here)
-            orig_at.append(start)
-            orig_end.append(end)
+            orig_at.append(start + rel_start)
+            orig_end.append(start + rel_end)
             plain.append(False)
             parts.append(char)
-            here += len(char)
+            here += 1
         done = end
     if not view_at:
         return None
@@ -175,44 +180,66 @@ def _decoded(text: str, pattern: re.Pattern[str], decode: Callable[[str], list[s
     return _View("".join(parts), view_at, orig_at, orig_end, plain)
 
 
-def _percent_chars(run: str) -> list[str]:
-    if run == "+":
-        return [" "]
-    data = bytes(int(run[i + 1:i + 3], 16) for i in range(0, len(run), 3))
-    return list(data.decode("utf-8", "replace"))
+def _utf8_chars(run: str) -> _Decoded:
+    """A run of ``%XX`` escapes as UTF-8: each character spans the escapes of its bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    chars: _Decoded = []
+    first = 0
+    for i in range(0, len(run), 3):
+        out = decoder.decode(bytes([int(run[i + 1:i + 3], 16)]))
+        for char in out:
+            chars.append((char, first, i + 3))
+        if out:
+            first = i + 3
+    for char in decoder.decode(b"", final=True):
+        chars.append((char, first, len(run)))
+    return chars
 
 
-def _percent_chars_no_plus(run: str) -> list[str]:
-    data = bytes(int(run[i + 1:i + 3], 16) for i in range(0, len(run), 3))
-    return list(data.decode("utf-8", "replace"))
+def _percent_chars(run: str) -> _Decoded:
+    return [(" ", 0, 1)] if run == "+" else _utf8_chars(run)
 
 
-def _json_chars(escape: str) -> list[str]:
-    if escape[1] == "u":
-        return [chr(int(escape[2:], 16))]
-    return [_JSON_SIMPLE[escape[1]]]
+def _json_chars(escape: str) -> _Decoded:
+    char = chr(int(escape[2:], 16)) if escape[1] == "u" else _JSON_SIMPLE[escape[1]]
+    return [(char, 0, len(escape))]
 
 
 _JSON_PAIR = re.compile(r"[\ud800-\udbff][\udc00-\udfff]")
 
 
 def _compose(outer: _View, inner: _View) -> _View:
-    """``inner`` is a view of ``outer.text``: the same view, mapped to ``outer``'s original."""
-    view_at, orig_at, orig_end, plain = [], [], [], []
+    """``inner`` is a view of ``outer.text``: the same view, mapped to ``outer``'s original.
+
+    Costs one step per segment of either view, not per character."""
+    view_at: list[int] = []
+    orig_at: list[int] = []
+    orig_end: list[int] = []
+    plain: list[bool] = []
+    outer_at = outer._view_at
     for i, at in enumerate(inner._view_at):
-        end_here = inner._view_at[i + 1] if i + 1 < len(inner._view_at) else len(inner.text)
-        if inner._plain[i]:  # map each character through outer (they may come from escapes)
-            for pos in range(at, end_here):
-                src = inner._orig_at[i] + (pos - at)
-                view_at.append(pos)
-                orig_at.append(outer.start(src))
-                orig_end.append(outer.end(src))
-                plain.append(False)
-        else:
+        if not inner._plain[i]:
             view_at.append(at)
             orig_at.append(outer.start(inner._orig_at[i]))
             orig_end.append(outer.end(inner._orig_end[i] - 1))
             plain.append(False)
+            continue
+        src, src_end = inner._orig_at[i], inner._orig_end[i]  # a range of outer.text
+        j = bisect.bisect_right(outer_at, src) - 1
+        while src < src_end:
+            next_at = outer_at[j + 1] if j + 1 < len(outer_at) else len(outer.text)
+            upto = min(src_end, next_at)
+            view_at.append(at + (src - inner._orig_at[i]))
+            if outer._plain[j]:
+                orig_at.append(outer._orig_at[j] + (src - outer_at[j]))
+                orig_end.append(outer._orig_at[j] + (upto - outer_at[j]))
+                plain.append(True)
+            else:
+                orig_at.append(outer._orig_at[j])
+                orig_end.append(outer._orig_end[j])
+                plain.append(False)
+            src = upto
+            j += 1
     return _View(inner.text, view_at, orig_at, orig_end, plain)
 
 
@@ -228,7 +255,7 @@ def _plus_view(text: str) -> _View | None:
 
 
 def _percent_view(text: str) -> _View | None:
-    return _decoded(text, _PERCENT, _percent_chars_no_plus) if "%" in text else None
+    return _decoded(text, _PERCENT, _utf8_chars) if "%" in text else None
 
 
 _DECODERS = (_json_view, _plus_view, _percent_view)
@@ -257,7 +284,7 @@ def _join_surrogates(view: _View) -> _View:
         return view
     outer = _View(view.text, view._view_at, view._orig_at, view._orig_end, view._plain)
     inner = _decoded(view.text, _JSON_PAIR,
-                     lambda pair: [pair.encode("utf-16", "surrogatepass").decode("utf-16")])
+                     lambda pair: [(pair.encode("utf-16", "surrogatepass").decode("utf-16"), 0, 2)])
     return _compose(outer, inner) if inner is not None else view
 
 
