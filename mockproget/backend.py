@@ -383,10 +383,11 @@ class Backend:
         self.masker.replace([(text, None) for text in self._key_texts.values()]
                             + [(password, name) for name, password in self._passwords.items()])
 
-    def mask(self, text: str) -> str:
+    def mask(self, text: str, keep: int | None = None) -> str:
         """``text`` with every live secret hidden, in whatever encoding it appears
-        (see :class:`~mockproget.masking.Masker`): the one call for logs and answers."""
-        return self.masker.mask(text)
+        (see :class:`~mockproget.masking.Masker`): the one call for logs and answers.
+        With ``keep``, the caller cuts the answer to that many characters afterwards."""
+        return self.masker.mask(text, keep)
 
     def is_secret(self, text: str) -> bool:
         """Whether ``text`` is the text of a stored key or a user's password (for masking)."""

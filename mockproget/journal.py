@@ -19,7 +19,7 @@ import time
 from collections import deque
 from urllib.parse import parse_qsl
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .auth import BODY, credential_from_environ
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
@@ -27,6 +27,17 @@ from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, ma
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+class MaskFunction(Protocol):
+    """``backend.mask``: ``text`` with every live secret hidden; with ``keep``, only the
+    part a cut at ``keep`` characters can show needs to come back (masked)."""
+
+    def __call__(self, text: str, keep: int | None = None) -> str: ...
+
+
+def _no_mask(text: str, keep: int | None = None) -> str:
+    return text
+
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_PAGE", "DEFAULT_SIZE", "HeaderDict", "Journal", "JournalMiddleware"]
 
@@ -238,7 +249,7 @@ class JournalMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, journal: Journal, max_body: int,
-                 mask: Callable[[str], str] = lambda text: text) -> None:
+                 mask: MaskFunction = _no_mask) -> None:
         self.app, self.journal, self.max_body = app, journal, max_body
         self.mask = mask
 
@@ -371,12 +382,14 @@ def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     return pairs
 
 
-def _cap(text: str, cap: int, what: str = "characters") -> str:
-    return text if len(text) <= cap else text[:cap] + f"... ({len(text)} {what} in all)"
+def _cap(text: str, cap: int, mask: MaskFunction) -> str:
+    """``text`` masked, then cut to ``cap`` characters (saying how long it was)."""
+    shown = mask(text, cap)
+    return shown if len(shown) <= cap else shown[:cap] + f"... ({len(text)} characters in all)"
 
 
 def render_body(data: bytes, content_type: str, secrets: list[str],
-                mask: Callable[[str], str] = lambda text: text) -> str:
+                mask: MaskFunction = _no_mask) -> str:
     """A body as journal text: JSON with secret properties masked, forms with ``key``
     masked, every known secret masked (whole, in any encoding), then cut to at most
     :data:`BODY_CAP` characters."""
@@ -391,22 +404,22 @@ def render_body(data: bytes, content_type: str, secrets: list[str],
         text = data.decode("utf-8", "replace")
         if mimetype == "application/x-www-form-urlencoded":
             text = mask_query(text)
-    text = mask(mask_text(text, secrets))
+    text = mask(mask_text(text, secrets), BODY_CAP)
     if len(text) > BODY_CAP:
         text = text[:BODY_CAP] + f"... ({len(data)} bytes in all)"
     return text
 
 
-def _query(query: str, secrets: list[str], mask: Callable[[str], str]) -> str:
+def _query(query: str, secrets: list[str], mask: MaskFunction) -> str:
     """The query string, decoded for reading, secret values masked (before it is cut)."""
     pairs = parse_qsl(query, keep_blank_values=True)
     text = "&".join(f"{name}={MASK if name.lower() in SECRET_NAMES else value}" for name, value in pairs)
-    return _cap(mask(mask_text(text, secrets)), URL_CAP)
+    return _cap(mask_text(text, secrets), URL_CAP, mask)
 
 
 def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,
                 response_type: str, response: bytes,
-                mask: Callable[[str], str] = lambda text: text) -> dict[str, Any]:
+                mask: MaskFunction = _no_mask) -> dict[str, Any]:
     """One journal entry for a finished request: every secret masked, whole, first; then
     each field cut to its cap (path, query, headers, bodies)."""
     credential = credential_from_environ(environ)
@@ -415,13 +428,13 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
     headers = HeaderDict()
     budget, dropped = HEADERS_CAP, 0
     for name, value in mask_headers(_headers(environ)).items():
-        shown = _cap(mask(mask_text(value, secrets)), HEADER_CAP)
-        if budget <= 0:
+        if budget <= 0:  # dropped unread: a flood of headers costs no masking
             dropped += 1
             continue
+        shown = _cap(mask_text(value, secrets), HEADER_CAP, mask)
         shown = shown[:max(budget - len(name), 0)]
         budget -= len(name) + len(shown)
-        headers[mask(name)] = shown
+        headers[mask(name, 256)[:256]] = shown
     logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
     request_body = response_body = None
     if logging in ("request", "both"):
@@ -433,8 +446,8 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
     entry = {
         "seq": 0,
         "time": when,
-        "method": _cap(environ.get("REQUEST_METHOD", ""), 32),
-        "path": _cap(mask(mask_text(_text(environ.get("PATH_INFO", "")), secrets)), URL_CAP),
+        "method": _cap(environ.get("REQUEST_METHOD", ""), 32, mask),
+        "path": _cap(mask_text(_text(environ.get("PATH_INFO", "")), secrets), URL_CAP, mask),
         "query": _query(_text(environ.get("QUERY_STRING", "")), secrets, mask),
         "headers": headers,
         "carrier": credential.carrier if credential else None,

@@ -352,6 +352,7 @@ class Masker:
         self._pinned: set[tuple[str, str | None]] = set()
         self._live: dict[tuple[str, str | None], int] = {}
         self._dead = 0
+        self._longest = 0  # the longest secret ever known (the window masking looks at)
 
     def __repr__(self) -> str:
         return f"<Masker of {len(self._live)} secrets>"
@@ -401,6 +402,7 @@ class Masker:
                     live[item] = live.get(item, 0) + 1
             unchanged = not self._dead and live.keys() == self._live.keys() and len(self._levels) <= 1
             self._live = live
+            self._longest = max([self._longest, *(len(text) for text, _ in live)])
             if not unchanged:  # a state put back as it was costs no rebuild
                 self._rebuild_locked()
 
@@ -414,6 +416,7 @@ class Masker:
         for item in items:
             count = self._live.get(item, 0)
             self._live[item] = count + 1
+            self._longest = max(self._longest, len(item[0]))
             if count == 0:
                 new.append(item)
         if not new:
@@ -471,8 +474,21 @@ class Masker:
                     return True
         return False
 
-    def mask(self, text: str) -> str:
-        """``text`` with every secret, in every encoding, replaced by :data:`MASK`."""
+    @property
+    def margin(self) -> int:
+        """How far past a cut a secret that starts before it can reach, in its longest
+        form (each character up to 24 characters: percent-encoded twice, JSON-escaped)."""
+        return self._longest * 24 + 8
+
+    def mask(self, text: str, keep: int | None = None) -> str:
+        """``text`` with every secret, in every encoding, replaced by :data:`MASK`.
+
+        :param keep: the caller keeps only this many characters: only as much of
+            ``text`` as a secret starting before the cut can reach is looked at (and
+            returned, masked), so a long text costs what its kept part does.
+        """
+        if keep is not None and len(text) > keep + self.margin:
+            text = text[:keep + self.margin]
         spans = self.spans(text)
         if not spans:
             return text

@@ -37,15 +37,19 @@ if TYPE_CHECKING:
 __all__ = ["MockProGet"]
 
 access_log = logging.getLogger("mockproget.access")
+#: The most characters of a request line (or a message) an access-log line shows.
+LOG_CAP = 8192
 
 
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler with secrets masked in its log lines, logged to ``mockproget.access``."""
 
     def _mask(self, text: str) -> str:
-        """Every live secret, in any encoding (the backend's masker), and ``key=`` values."""
+        """Every live secret, in any encoding (the backend's masker), and ``key=`` values;
+        at most :data:`LOG_CAP` characters of it."""
         backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
-        return mask_text(backend.mask(_wsgi_text(text)))
+        shown = mask_text(backend.mask(_wsgi_text(text), LOG_CAP))
+        return shown if len(shown) <= LOG_CAP else shown[:LOG_CAP] + f"... ({len(text)} characters in all)"
 
     def _masked_request_line(self) -> str:
         """The request line, every secret in it masked (whatever characters it holds,
