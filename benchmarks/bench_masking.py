@@ -47,6 +47,12 @@ def per_call(masker: Masker, text: str, rounds: int = 2_000) -> float:
     return statistics.median(samples)
 
 
+def _once(masker: Masker, text: str, keep: int) -> float:
+    began = time.perf_counter()
+    masker.mask(text, keep)
+    return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=100_000)
@@ -60,6 +66,11 @@ def main() -> None:
         assert secret not in small.mask(text) and secret not in large.mask(text)
         a, b = per_call(small, text), per_call(large, text)
         print(f"{name:22}{a * 1e6:12.1f}{b * 1e6:16.1f}{b / a:8.2f}")
+    hostile = "%41\\u0041+" * 6500  # a 64 KiB header value of nothing but escapes
+    whole = per_call(large, hostile, rounds=3)
+    cut = statistics.median([_once(large, hostile, 1024) for _ in range(30)])
+    print(f"hostile 64 KiB of escapes: {whole * 1e3:.1f} ms whole, {cut * 1e3:.2f} ms when only "
+          f"1,024 characters are kept (the journal's header cap)")
     one_by_one = Masker()
     began = time.perf_counter()
     for i in range(10_000):
