@@ -310,7 +310,7 @@ def remove_fault(name: str) -> Response:
         _faults().remove(name)
     except KeyError:
         raise NotFound(f"There is no fault rule named {name!r}.") from None
-    return jsonify({"removed": name})
+    return jsonify({"removed": _backend().mask(name)})
 
 
 @control.get("/journal")
