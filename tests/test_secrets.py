@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockproget import Config, MockProGet, NewApiKey, SeedState
@@ -315,3 +315,32 @@ def test_the_reported_leaks_are_closed(caplog: pytest.LogCaptureFixture) -> None
         assert key not in text and key[:8] not in text
         assert "c@r0l/slash/pw" not in text and "c@r0l%2Fslash" not in text
     assert "note=token" in caplog.text and "X-Long" in journal
+
+
+#: Secret texts a header can carry too (no control characters).
+header_texts = st.text(
+    alphabet=st.one_of(st.sampled_from(" /%+;=\"'&?#:\\,"), st.characters(codec="utf-8",
+                                                                          exclude_categories=["Cs", "Cc"])),
+    min_size=6, max_size=24).filter(lambda s: s.strip() == s and len(set(s)) > 3)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(password=header_texts)
+def test_a_drawn_password_never_shows_through_the_server(
+        mock: MockProGet, password: str) -> None:
+    """Issue 8 acceptance with drawn secrets (spec §3 pseudo-keys): a password of any
+    characters, used as a pseudo-key and placed in a path, a query and a header, in raw
+    and encoded forms, shows in no journal entry and no error body."""
+    mock.reset()
+    mock.backend.add_user("drawn", password, admin=True)
+    bodies = []
+    with requests.Session() as http:
+        pseudo = f"drawn:{password}"
+        http.get(mock.url + LIST, headers={"X-ApiKey": pseudo.encode()}, timeout=10)
+        assert http.get(mock.url + LIST, params={"key": pseudo}, timeout=10).status_code == 200
+        for form in (quote(password, safe=""), quote_plus(password), json.dumps(password)[1:-1]):
+            bodies.append(http.get(mock.url + "probe/" + quote(form, safe="%"), timeout=10).text)
+            http.get(mock.url + "health", params={"q": form}, headers={"X-Note": form.encode()}, timeout=10)
+    shown = json.dumps(mock.journal.entries(), ensure_ascii=False) + json.dumps(mock.journal.entries())
+    shown += "".join(bodies)
+    assert not [f for f in forms(password, "drawn") if f in shown]
