@@ -516,3 +516,18 @@ def test_a_chunked_state_past_the_api_limit_is_read_whole(mock: MockProGet, http
                       headers={"Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text[:200]
     assert len(answer.json()["feeds"]) == 30_000
+
+
+def test_every_problem_of_a_configured_rule_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 8 §4: a ``--fault`` spec and a ``[[faults]]`` table with several bad fields
+    name every one of them."""
+    from mockproget import ConfigError
+    from mockproget.cli import main
+    from mockproget.config import parse_config
+
+    assert main(["serve", "--fault", "{status=999, probability=2, times=0}"]) == 2
+    err = capsys.readouterr().err
+    assert all(f"{name}: " in err for name in ("status", "probability", "times")), err
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"faults": [{"status": 999, "every": -1}]}, "mock.toml")
+    assert "status: " in str(caught.value) and "every: " in str(caught.value)

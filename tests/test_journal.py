@@ -380,3 +380,40 @@ def test_journal_headers_are_case_insensitive(mock: MockProGet, http: requests.S
     assert json.loads(json.dumps(entry))["headers"]["X-Trace-Id"] == "t-1"
     answer = http.get(mock.url + "__mockproget__/journal", timeout=10).json()
     assert answer["entries"][0]["headers"]["X-Trace-Id"] == "t-1"
+
+
+@pytest.mark.parametrize(("data", "setting"), [
+    ({"journal": {"max_bytes": 5}}, "journal.max_bytes"),
+    ({"journal": {"max_bytes": "big"}}, "journal.max_bytes"),
+    ({"control": {"max_body": 0}}, "control.max_body"),
+    ({"control": {"allowed_hosts": "x"}}, "control.allowed_hosts"),
+    ({"control": {"allowed_hosts": [""]}}, "control.allowed_hosts[0]"),
+    ({"control": {"check_host": "no"}}, "control.check_host"),
+])
+def test_bad_journal_and_control_settings_are_named(data: dict[str, object], setting: str) -> None:
+    """Issue 8 §2-§3: ``[journal] max_bytes`` and the ``[control]`` settings are checked,
+    the error names the setting."""
+    from mockproget import ConfigError
+    from mockproget.config import parse_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "mock.toml")
+    assert caught.value.setting == setting and str(caught.value).startswith("mock.toml: ")
+
+
+def test_journal_settings_are_read_from_file_and_flags() -> None:
+    """Issue 8 §2: ``[journal] max_bytes`` and ``--journal-bytes`` set the byte bound
+    (from 1 MiB); a bad flag exits 2."""
+    from mockproget.cli import build_parser, main
+    from mockproget.config import parse_config
+
+    config = parse_config({"journal": {"size": 50, "max_bytes": 3_000_000},
+                           "control": {"allowed_hosts": ["A.example"], "check_host": True}})
+    assert (config.journal_size, config.journal_bytes, config.control_hosts) == (50, 3_000_000, ("a.example",))
+    with MockProGet(config.with_overrides(port=0)) as server:
+        assert (server.journal.size, server.journal.max_bytes) == (50, 3_000_000)
+    args = build_parser().parse_args(["serve", "--journal-bytes", "2000000", "--control-any-host"])
+    assert args.journal_bytes == 2_000_000 and args.control_any_host
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", "--journal-bytes", "1000"])
+    assert caught.value.code == 2
