@@ -11,6 +11,7 @@ pseudo-key, anonymous and refused requests never have their bodies kept.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import io
 import json
 import sys
@@ -233,9 +234,10 @@ class Journal:
                         and (wanted_method is None or e["method"].upper() == wanted_method)
                         and (carrier is None or e["carrier"] == wanted_carrier)
                         and (after is None or e["seq"] > after)]
-        selected.sort(key=lambda e: e["seq"])
-        if limit is not None:
-            selected = selected[:max(limit, 0)]
+        if limit is not None:  # a page: the oldest ``limit`` without sorting them all
+            selected = heapq.nsmallest(max(limit, 0), selected, key=lambda e: e["seq"])
+        else:
+            selected.sort(key=lambda e: e["seq"])
         return [{**e, "headers": HeaderDict(e["headers"]), "faults": list(e.get("faults", ()))}
                 for e in selected]
 
