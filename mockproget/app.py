@@ -18,6 +18,7 @@ from .control import Sealer, control
 from .errors import ProGetError
 from .faults import FaultMiddleware, FaultSet
 from .journal import Journal, JournalMiddleware
+from .openapi import openapi
 from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
         "mockproget.sealer": Sealer(),
     })
     app.register_blueprint(control)
+    app.register_blueprint(openapi)  # GET /__mockproget__/openapi.json
 
     def proget_headers() -> dict[str, str]:
         settings = backend.settings

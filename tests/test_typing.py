@@ -65,6 +65,8 @@ def _mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
         install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                                   "--target", str(site), str(tree)], capture_output=True, text=True, timeout=300)
         assert install.returncode == 0, install.stderr[-3000:]
+        for shipped in ("mockproget/py.typed", "mockproget_contracts/py.typed", "mockproget/openapi.json"):
+            assert (site / shipped).is_file(), f"{shipped} is not in the installed package"
     (tmp_path / "test_downstream.py").write_text(textwrap.dedent(source))
     env = {**os.environ, "PYTHONPATH": str(site)}
     return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "test_downstream.py"],
