@@ -207,3 +207,22 @@ def test_options_are_listed_in_help(tmp_path: Any) -> None:
                    "--proget-anonymous", "--proget-max-examples", "--proget-seed"):
         assert option in run.stdout
     assert "MOCKPROGET_TARGET_URL" in run.stdout and "PROGET_URL]" not in run.stdout.replace("TARGET_URL]", "")
+
+
+def test_loading_the_plugin_imports_neither_the_mock_nor_the_kit() -> None:
+    """Every pytest run in the environment loads the plugin: it must not pull in Flask,
+    werkzeug, hypothesis, requests or the mock (benchmarks/bench_plugin_import.py measures
+    the cost; this checks what is imported, which is what the cost comes from)."""
+    probe = ("import sys, mockproget_contracts.plugin\n"
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    loaded = set(run.stdout.split())
+    assert "mockproget_contracts" in loaded
+    assert not loaded & {"flask", "werkzeug", "hypothesis", "requests", "marshmallow", "mockproget"}, loaded
+    loaded_modules = subprocess.run(
+        [sys.executable, "-c", "import sys, mockproget_contracts.plugin\n"
+                               "print(' '.join(m for m in sys.modules if m.startswith('mockproget_contracts.')))"],
+        capture_output=True, text=True, timeout=60).stdout.split()
+    assert set(loaded_modules) <= {"mockproget_contracts.plugin", "mockproget_contracts.options",
+                                   "mockproget_contracts.constants", "mockproget_contracts.verify"}, loaded_modules
