@@ -72,7 +72,9 @@ def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | No
 def check_options(config: pytest.Config, env: Mapping[str, str] | None = None) -> None:
     """Refuse, with one :class:`pytest.UsageError` before any test runs, target options that
     are missing or contradict each other (a remote URL without a key, a password without a
-    user name, a key without a URL, a value that is not a number)."""
+    user name, a ``--proget-api-key`` flag without a URL, a value that is not a number).
+    A ``MOCKPROGET_TARGET_*`` variable without a URL is not an error: it may be exported for
+    ``mockproget verify``, and the run uses the embedded mock."""
     env = os.environ if env is None else env
     problems: list[str] = []
     for option in INTEGER_OPTIONS:
@@ -87,8 +89,8 @@ def check_options(config: pytest.Config, env: Mapping[str, str] | None = None) -
     if url and not _given(config, "--proget-api-key", env):
         problems.append(f"a remote target ({url}) needs an API key that may manage API keys: "
                         "give --proget-api-key or MOCKPROGET_TARGET_API_KEY")
-    if not url:
-        stray = [where for where in (_given(config, o, env) for o in REMOTE_ONLY) if where]
+    if not url:  # on the command line only: the variables may be exported for `mockproget verify`
+        stray = [o for o in REMOTE_ONLY if config.getoption(o, default=None) is not None]
         if stray:
             problems.append(f"{' and '.join(stray)} describe a remote target, but no --proget-url "
                             "(or MOCKPROGET_TARGET_URL) is given: the embedded mock would be "

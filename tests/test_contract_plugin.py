@@ -174,6 +174,15 @@ def test_a_bad_target_option_is_one_usage_error(tmp_path: Any, args: list[str], 
     assert "passed" not in run.stdout and "error" not in run.stdout.lower()
 
 
+def test_a_target_key_in_the_environment_alone_keeps_the_embedded_mock(tmp_path: Any) -> None:
+    """A MOCKPROGET_TARGET_API_KEY exported for ``mockproget verify`` (as docs/conformance.md
+    shows) does not switch anything on: without a URL the suite runs on the embedded mock."""
+    _project(tmp_path, **{"test_mock_only.py": MOCK_ONLY_TESTS})
+    run = _run(tmp_path, MOCKPROGET_TARGET_API_KEY=ADMIN_KEY, MOCKPROGET_TARGET_PASSWORD="pw")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "2 passed" in run.stdout
+
+
 def test_the_kit_without_a_key_is_one_usage_error(tmp_path: Any) -> None:
     """``pytest --pyargs mockproget_contracts --proget-url URL`` without a key: one usage
     line, not an error per clause."""

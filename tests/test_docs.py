@@ -124,12 +124,12 @@ class Page:
         """Output right after a shell block (nothing but blank lines between them) whose
         last command ran: each line is in what it printed (``…`` stands for any text).
         Other text is not checked."""
-        between = example.document.text[self.output_end:example.start] if self.output is not None else "x"
-        if between.strip():
+        output = self.output
+        if output is None or example.document.text[self.output_end:example.start].strip():
             return
         for line in filter(None, (line.strip() for line in str(example.parsed).splitlines())):
             pattern = ".*".join(re.escape(part) for part in line.split("…"))
-            assert re.search(pattern, self.output), f"not in the output of the block above: {line!r}"
+            assert re.search(pattern, output), f"not in the output of the block above: {line!r}"
         self.output = None
 
     # -- shell ------------------------------------------------------------------------------

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 from importlib import resources
 
 import pytest
 import requests
 import schemathesis
+from schemathesis import APIOperation
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import positive_data_acceptance
@@ -87,7 +89,7 @@ SCHEMA = schemathesis.openapi.from_dict(document())
 @SCHEMA.parametrize()
 @settings(max_examples=25, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck))
-def test_schemathesis_finds_nothing(case: schemathesis.Case, server: MockProGet) -> None:
+def test_schemathesis_finds_nothing(case: schemathesis.Case[APIOperation[Any, Any, Any, Any]], server: MockProGet) -> None:
     """Every operation, fuzzed from the document (valid and invalid requests, a few hundred
     in all, derandomized so every run sends the same): no 5xx, every status, content type,
     header and body as described, invalid input refused, credentials not ignored. The mock
