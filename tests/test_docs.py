@@ -10,6 +10,8 @@ one working folder and one running mock, so a block may build on the ones above 
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import json
 import os
 import re
@@ -178,7 +180,7 @@ class Page:
         if program == "curl":
             self.curl(args, expect)
         elif program == "mockproget":
-            self.mockproget(args, env)
+            self.mockproget(args, env, expect)
         elif program == "pytest":
             for arg in args:
                 if arg.startswith("--proget-"):
@@ -227,14 +229,18 @@ class Page:
         if output is not None:
             output.write_bytes(response.content)
 
-    def mockproget(self, args: list[str], env: dict[str, str]) -> None:
+    def mockproget(self, args: list[str], env: dict[str, str], expect: int | None = None) -> None:
         """Parse the command line as ``mockproget`` would; for ``serve``, build the server it
         describes (configuration, faults, seeded state) without binding its port."""
+        wanted = expect or 0
         try:
-            parsed = build_parser().parse_args(args)
-        except SystemExit as stop:
-            assert stop.code == 0, f"mockproget {shlex.join(args)}: refused (exit {stop.code})"
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+                parsed = build_parser().parse_args(args)
+        except SystemExit as stop:  # --help, --version, or a usage error
+            assert stop.code == wanted, f"mockproget {shlex.join(args)}: exit {stop.code}: {err.getvalue()[-500:]}"
             return
+        code = 2 if parsed.command is None else 0  # no command: the help, exit 2
+        assert code == wanted, f"mockproget {shlex.join(args)}: exit {code}, the docs say {wanted}"
         if parsed.command != "serve":
             return
         config_path = str(self.folder / parsed.config) if parsed.config else None
