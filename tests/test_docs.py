@@ -88,6 +88,9 @@ class Page:
             PythonEvaluator()(example)
         finally:
             os.chdir(previous)
+            shadow = example.namespace.get("proget")
+            if isinstance(shadow, MockProGet) and not shadow.running:
+                example.namespace["proget"] = self.server  # a block's own `with` mock has stopped
 
     def pytest(self, args: list[str], *, collect_only: bool, env: dict[str, str] | None = None,
                expect: int | None = None) -> None:
@@ -285,17 +288,16 @@ def _logical_lines(source: str) -> Iterator[str]:
 
 def _unlabelled_fences(text: str) -> list[int]:
     """Line numbers of opening fences that name no language."""
-    lines, inside, found = [], None, []
+    inside: str | None = None
+    found = []
     for match in FENCE.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        fence, info = match.group("fence"), match.group("info").strip()
         if inside is None:
-            inside = match.group("fence")
-            if not match.group("info").strip():
-                found.append(line)
-        elif match.group("fence").startswith(inside[0]) and len(match.group("fence")) >= len(inside) \
-                and not match.group("info").strip():
+            inside = fence
+            if not info:
+                found.append(text.count("\n", 0, match.start()) + 1)
+        elif fence[0] == inside[0] and len(fence) >= len(inside) and not info:
             inside = None
-        lines.append(line)
     return found
 
 
