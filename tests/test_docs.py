@@ -351,3 +351,16 @@ def test_every_document_is_checked() -> None:
     """The harness covers README.md and every page under docs/ (new pages are picked up)."""
     assert ROOT / "README.md" in DOCUMENTS and len(DOCUMENTS) > 5
     assert {p.name for p in DOCUMENTS} >= {"index.md", "fixtures.md", "embedding.md", "development.md"}
+
+
+def test_the_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
+    """``mkdocs build --strict``: every page under docs/ is in the site, and no link or
+    anchor is broken (a warning fails the build)."""
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    built = {p.relative_to(tmp_path / "site").parent for p in (tmp_path / "site").rglob("index.html")}
+    for page in (ROOT / "docs").rglob("*.md"):
+        relative = page.relative_to(ROOT / "docs").with_suffix("")
+        expected = relative.parent if relative.name == "index" else relative
+        assert expected in built, f"{page.name} is not in the site"
