@@ -47,7 +47,9 @@ environment variables (a flag wins over its variable, a variable over the file):
 exit codes:
   0  stopped by Ctrl+C or SIGTERM
   1  cannot listen on the address (port in use, no permission)
-  2  usage error or bad configuration (file, flag, variable or seeded state)"""
+  2  usage error or bad configuration (file, flag, variable or seeded state)
+
+more: docs/configuration.md (every setting), docs/faults.md (fault rules), docs/control-api.md"""
 
 VERIFY_DESCRIPTION = """\
 Check a server (a real ProGet, another fake, or this mock) against ProGet's api-keys wire
@@ -72,4 +74,6 @@ exit codes:
   1    the server does not conform (at least one clause failed)
   2    usage error (missing or bad option)
   3    the target is unreachable or unusable (not ProGet, key refused)
-  130  interrupted (Ctrl+C); the clauses that ran are reported"""
+  130  interrupted (Ctrl+C); the clauses that ran are reported
+
+more: docs/conformance.md"""
