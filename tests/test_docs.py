@@ -44,6 +44,8 @@ DOCUMENTED_BASE = "http://127.0.0.1:8624"
 #: silently left unchecked.
 SHELL = ("sh", "bash", "shell", "console")
 UNCHECKED = ("text",)
+#: Shell built-ins a block may use; they change nothing the harness checks.
+SHELL_BUILTINS = ("cd", "echo", "set", "unset", "true", ":", "sleep")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$", re.M)
 FILE_LINE = re.compile(r"^#\s*(?P<name>[\w.-]+\.(?:py|toml|json))\s*$")
 #: A trailing ``# answers 403`` (curl: the HTTP status) or ``# exits 4`` (a command's exit status).
@@ -191,6 +193,8 @@ class Page:
             self.pytest(args, collect_only=True, env=env, expect=expect)
         elif program == "pip":
             self.pip(args)
+        elif program in SHELL_BUILTINS:
+            pass
         elif program in ("python", "python3"):
             script = ROOT / args[0]
             assert script.is_file(), f"python {args[0]}: no such file in the repository"
@@ -202,28 +206,48 @@ class Page:
     def curl(self, args: list[str], expect: int | None) -> None:
         """Send what curl would for the flags the docs use; the answer must be a success
         (or the status a trailing ``# answers NNN`` comment names)."""
-        method, headers, data, url, output = None, {}, None, None, None
+        method: str | None = None
+        headers: dict[str, str] = {}
+        data: list[bytes] = []
+        form: dict[str, Any] = {}
+        auth: tuple[str, str] | None = None
+        url: str | None = None
+        output: Path | None = None
         args = list(args)
         while args:
             word = args.pop(0)
-            if word == "-X":
+            if word in ("-X", "--request"):
                 method = args.pop(0)
-            elif word == "-H":
+            elif word in ("-H", "--header"):
                 name, _, value = args.pop(0).partition(":")
                 headers[name.strip()] = value.strip()
-            elif word in ("-d", "--data", "--data-binary"):
+            elif word in ("-d", "--data", "--data-binary", "--data-raw"):
                 text = args.pop(0)
-                data = (self.folder / text[1:]).read_bytes() if text.startswith("@") else text.encode()
-                headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-            elif word in (">", "-o"):
+                data.append((self.folder / text[1:]).read_bytes() if text.startswith("@") and word != "--data-raw"
+                            else text.encode())
+            elif word in ("-F", "--form"):
+                name, _, value = args.pop(0).partition("=")
+                form[name] = ((Path(value[1:]).name, (self.folder / value[1:]).read_bytes())
+                              if value.startswith("@") else (None, value))
+            elif word in ("-T", "--upload-file"):
+                data.append((self.folder / args.pop(0)).read_bytes())
+                method = method or "PUT"
+            elif word in ("-u", "--user"):
+                user, _, password = args.pop(0).partition(":")
+                auth = (user, password)
+            elif word in (">", "-o", "--output"):
                 output = self.folder / args.pop(0)
             elif word.startswith("-"):
-                assert word in ("-s", "-S", "-sS", "-i", "-v"), f"curl {word}: a flag the docs harness does not replay"
+                assert re.fullmatch(r"-[sSfiLkv]+|--(silent|show-error|fail|include|location|verbose)", word), \
+                    f"curl {word}: a flag the docs harness does not replay (tests/test_docs.py)"
             else:
                 url = word.replace(DOCUMENTED_BASE, self.server.url.rstrip("/"))
         assert url is not None, "curl without a URL"
-        response = requests.request(method or ("POST" if data is not None else "GET"), url,
-                                    headers=headers, data=data, timeout=30)
+        body = b"&".join(data) if data else None
+        if body is not None and not any(n.lower() == "content-type" for n in headers):
+            headers["Content-Type"] = "application/x-www-form-urlencoded"  # as curl -d does
+        response = requests.request(method or ("POST" if body is not None or form else "GET"), url,
+                                    headers=headers, data=body, files=form or None, auth=auth, timeout=30)
         if expect is None:
             assert response.status_code < 400, (f"curl {url}: {response.status_code} {response.text[:500]}")
         else:
@@ -257,14 +281,15 @@ class Page:
         MockProGet(_with_cli_faults(config, parsed.fault or []))
 
     def pip(self, args: list[str]) -> None:
-        assert args and args[0] == "install", f"pip {shlex.join(args)}: only pip install is checked"
+        if not args or args[0] != "install":
+            return  # other pip commands: shell syntax only
         extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
                      ["project"]["optional-dependencies"])
-        for target in (a for a in args[1:] if not a.startswith("-")):
+        for target in (a for a in args[1:] if a.startswith(".")):  # this project: its extras must exist
             match = re.fullmatch(r"\.(?:\[(?P<extras>[\w,-]+)\])?", target)
-            assert match or target == "mockproget", f"pip install {target}: not this project"
-            for extra in (match.group("extras") or "").split(",") if match else []:
-                assert not extra or extra in extras, f"pip install {target}: no extra {extra!r} in pyproject.toml"
+            assert match, f"pip install {target}: not this project's folder"
+            for extra in filter(None, (match.group("extras") or "").split(",")):
+                assert extra in extras, f"pip install {target}: no extra {extra!r} in pyproject.toml"
 
 
 def _logical_lines(source: str) -> Iterator[str]:
