@@ -346,30 +346,71 @@ def _languages(text: str) -> set[str]:
     return {m.group("info").strip().split()[0] for m in FENCE.finditer(text) if m.group("info").strip()}
 
 
-@pytest.mark.parametrize("path", DOCUMENTS, ids=[str(p.relative_to(ROOT)) for p in DOCUMENTS])
-def test_every_code_block_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """README.md and docs/*.md: each block, in order, does what the page says it does."""
-    monkeypatch.syspath_prepend(str(tmp_path))  # file blocks (``# name.py``) import each other
+def run_document(path: Path, folder: Path) -> None:
+    """Run every block of ``path`` in order, in ``folder``; the first that fails raises
+    :class:`AssertionError` naming the page and the block's line."""
+    __tracebackhide__ = True
     text = path.read_text(encoding="utf-8")
-    assert not _unlabelled_fences(text), (f"{path.name}: a code block without a language at line(s) "
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    assert not _unlabelled_fences(text), (f"{shown}: a code block without a language at line(s) "
                                           f"{_unlabelled_fences(text)}: write ```text for output")
     unknown = _languages(text) - {"python", *SHELL, "toml", "json", *UNCHECKED}
-    assert not unknown, f"{path.name}: code blocks in {sorted(unknown)}, which the docs harness does not check"
+    assert not unknown, f"{shown}: code blocks in {sorted(unknown)}, which the docs harness does not check"
     document = SYBIL.parse(path)
-    page = Page(path, tmp_path)
+    page = Page(path, folder)
     document.namespace.update(page=page, proget=page.server)
+    sys.path.insert(0, str(folder))  # file blocks (``# name.py``) import each other
     try:
         for example in document.examples():
             try:
                 example.evaluate()
             except Exception as error:
-                raise AssertionError(f"{path.relative_to(ROOT)}, the block at line {example.line}: "
+                raise AssertionError(f"{shown}, the block at line {example.line}: "
                                      f"{type(error).__name__}: {error}") from error
     finally:
         page.close()
+        sys.path.remove(str(folder))
         for name in [n for n in sys.modules if (getattr(sys.modules[n], "__file__", None) or "")
-                     .startswith(str(tmp_path))]:
+                     .startswith(str(folder))]:
             del sys.modules[name]  # a module of this page must not shadow another page's
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=[str(p.relative_to(ROOT)) for p in DOCUMENTS])
+def test_every_code_block_runs(path: Path, tmp_path: Path) -> None:
+    """README.md and docs/*.md: each block, in order, does what the page says it does."""
+    run_document(path, tmp_path)
+
+
+BROKEN_PAGES = {
+    "python": ("```python\nassert 1 + 1 == 3\n```\n", "the block at line 1: AssertionError"),
+    "name": ("```python\nprovision_feed_key_with_retries()\n```\n", "NameError"),
+    "pytest file": ("```python\ndef test_x(proget):\n    assert proget.admin_key == 'x'\n```\n", "exited 1"),
+    "curl status": ('```sh\ncurl -sS "$P/api/api-keys/list"\n```\n', "403"),
+    "curl expected": ('```sh\ncurl -sS "$P/health"   # answers 404\n```\n', "the docs say 404"),
+    "serve flag": ("```sh\nmockproget serve --no-such-flag\n```\n", "exit 2"),
+    "fault spec": ('```sh\nmockproget serve --fault "POST /api/* 999"\n```\n', "status"),
+    "pytest option": ("```sh\npytest --proget-nope\n```\n", "not an option of the plugin"),
+    "extra": ('```sh\npip install -e ".[nope]"\n```\n', "no extra 'nope'"),
+    "toml": ('```toml\n[instance]\nedition = "Gold"\n```\n', "not a valid configuration"),
+    "json": ('```json\n{"a": ...}\n```\n', "JSONDecodeError"),
+    "output": ("```sh\npytest --proget-max-examples 0   # exits 4\n```\n\n```text\nERROR: something else\n```\n",
+               "not in the output of the block above"),
+    "no language": ("```\nmockproget serve\n```\n", "without a language"),
+    "language": ("```yaml\na: 1\n```\n", "does not check"),
+    "program": ("```sh\nno-such-program-here --flag\n```\n", "not installed here"),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_PAGES)
+def test_a_block_that_does_not_do_what_it_says_fails(name: str, tmp_path: Path) -> None:
+    """The harness can fail: a page whose block is wrong stops the test, naming the block."""
+    text, message = BROKEN_PAGES[name]
+    page = tmp_path / "page.md"
+    page.write_text(text, encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    with pytest.raises(AssertionError) as failure:
+        run_document(page, tmp_path / "work")
+    assert message in str(failure.value), str(failure.value)
 
 
 def test_every_document_is_checked() -> None:
