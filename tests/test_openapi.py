@@ -98,3 +98,18 @@ def test_schemathesis_finds_nothing(case: schemathesis.Case[APIOperation[Any, An
     excluded = [positive_data_acceptance] if case.operation.label in DOMAIN_RULES else []
     case.call_and_validate(base_url=server.url.rstrip("/"), headers={"X-ApiKey": server.admin_key},
                            excluded_checks=excluded)
+
+
+@SCHEMA.include(tag="api-keys").parametrize()
+@settings(max_examples=10, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_schemathesis_without_a_valid_key(case: schemathesis.Case[APIOperation[Any, Any, Any, Any]],
+                                          server: MockProGet) -> None:
+    """Spec §3/§6: the api-keys operations with whatever credentials Schemathesis makes up
+    (none, or made-up header and query keys): refused as the document says (403,
+    text/plain, before the body is read, §4), or 405 for another method; never a 5xx,
+    never accepted."""
+    server.reset()
+    response = case.call_and_validate(base_url=server.url.rstrip("/"), excluded_checks=[positive_data_acceptance])
+    if case.method.upper() != "OPTIONS":  # OPTIONS answers 200 with Allow, and nothing else
+        assert response.status_code in (403, 405), (case.method, response.status_code, response.text[:300])
