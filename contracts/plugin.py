@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -130,7 +131,11 @@ def proget(request: pytest.FixtureRequest, proget_server: MockProGet | RemotePro
         yield proget_server
         return
     proget_server.reset()
-    with proget_server.backend.settings_changed(**changes):
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(proget_server.backend.settings_changed(**changes))
+        except (ValueError, TypeError) as error:  # an unknown setting, or a bad value
+            pytest.fail(f"proget_settings {changes!r}: {error}", pytrace=False)
         yield proget_server
 
 

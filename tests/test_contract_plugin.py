@@ -208,6 +208,27 @@ def test_positional_marker_settings_are_refused(tmp_path: Any) -> None:
             "@pytest.mark.proget_settings(hash_keys=True); got positional {'hash_keys': True}") in run.stdout
 
 
+def test_unknown_or_bad_settings_fail_with_one_line(tmp_path: Any) -> None:
+    """Spec §5: a setting the mock does not have, or a value it refuses, fails the test with
+    a message naming it (no traceback into the plugin)."""
+    _project(tmp_path, **{"test_settings.py": '''
+        import pytest
+
+        @pytest.mark.proget_settings(hash_key=True)
+        def test_typo(proget):
+            pass
+
+        @pytest.mark.proget_settings(edition="Gold")
+        def test_bad_value(proget):
+            pass
+        '''})
+    run = _run(tmp_path, "-p", "no:randomly")
+    assert run.returncode == 1 and "2 error" in run.stdout, run.stdout[-3000:]
+    assert "proget_settings {'hash_key': True}: unknown instance setting(s): hash_key" in run.stdout
+    assert "proget_settings {'edition': 'Gold'}: edition must be one of Free, Basic, Enterprise" in run.stdout
+    assert "plugin.py" not in run.stdout
+
+
 def test_options_are_listed_in_help(tmp_path: Any) -> None:
     """The options and their environment variables are in ``pytest --help``."""
     run = _run(tmp_path, "--help")
