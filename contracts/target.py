@@ -7,10 +7,9 @@ and instance settings can be changed per clause) or any other server reached by 
 from __future__ import annotations
 
 import itertools
-import os
 import secrets as _secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from werkzeug.serving import make_server
 
 from mockproget_contracts.client import ProGetClient, Secrets
 from mockproget_contracts.constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES, FAR_FUTURE, NAME_PREFIX
+from mockproget_contracts.options import OPTIONS, option_value
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -37,24 +37,6 @@ __all__ = [
     "serve_wsgi",
     "target_from_options",
 ]
-
-
-#: pytest option -> (environment variable, help). Values are strings unless noted.
-OPTIONS: dict[str, tuple[str, str]] = {
-    "--proget-url": ("MOCKPROGET_TARGET_URL", "base URL of the server to check (default: the embedded mock)"),
-    "--proget-api-key": ("MOCKPROGET_TARGET_API_KEY", "an API key that may manage API keys on the target"),
-    "--proget-username": ("MOCKPROGET_TARGET_USERNAME", "a user whose user:password pseudo-key may manage API keys"),
-    "--proget-password": ("MOCKPROGET_TARGET_PASSWORD", "that user's password"),
-    "--proget-feed": ("MOCKPROGET_TARGET_FEED", "name of a feed that exists on the target"),
-    "--proget-feed-group": ("MOCKPROGET_TARGET_FEED_GROUP", "name of a feed group that exists on the target"),
-    "--proget-user": ("MOCKPROGET_TARGET_USER", "name of a user that exists on the target (personal keys)"),
-    "--proget-readonly": ("MOCKPROGET_TARGET_READONLY", "run only the clauses that create nothing"),
-    "--proget-anonymous": ("MOCKPROGET_TARGET_ANONYMOUS", "the target grants anonymous access on purpose "
-                                               "(as a fresh ProGet does): no-credential clauses skip"),
-    "--proget-max-examples": ("MOCKPROGET_TARGET_MAX_EXAMPLES", "hypothesis examples per property clause (default 50)"),
-    "--proget-seed": ("MOCKPROGET_TARGET_SEED", "seed for hypothesis (default: derandomized, repeatable)"),
-}
-
 
 
 def clause(section: str, source: str, *, creates: bool = True,
@@ -328,7 +310,8 @@ class RemoteProGet:
     admin_key: str = field(repr=False)
 
     def _mock_only(self, what: str) -> Any:
-        pytest.skip(f"{what} needs the embedded mock (run without --proget-url)")
+        pytest.fail(f"{what} needs the embedded mock: this run targets {self.url} "
+                    "(--proget-url or MOCKPROGET_TARGET_URL)", pytrace=False)
 
     @property
     def backend(self) -> Any:
@@ -344,24 +327,6 @@ class RemoteProGet:
 
     def reset(self) -> None:
         """A remote server cannot be reset; tests must clean up after themselves."""
-
-
-def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | None = None) -> Any:
-    """A target option from the command line, else its ``MOCKPROGET_TARGET_*`` environment variable."""
-    env = os.environ if env is None else env
-    value = config.getoption(option, default=None)
-    if value is None or value is False:
-        raw = env.get(OPTIONS[option][0])
-        if raw is not None and raw != "":
-            value = raw
-    if option in ("--proget-readonly", "--proget-anonymous"):
-        return value is True or str(value).lower() in ("1", "true", "yes", "on")
-    if option in ("--proget-max-examples", "--proget-seed") and value is not None:
-        try:
-            value = int(value)
-        except ValueError:
-            raise pytest.UsageError(f"{option} must be an integer, not {value!r}") from None
-    return value
 
 
 def target_from_options(config: pytest.Config, server: MockProGet | None) -> Target:

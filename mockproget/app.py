@@ -19,6 +19,7 @@ from .errors import ProGetError
 from .faults import CONTROL_PREFIX, FaultMiddleware, FaultSet
 from .journal import Journal, JournalMiddleware
 from .masking import SecretText
+from .openapi import openapi
 from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
     backend.masker.pin(config.control_token)
     warn_if_exposed(config)
     app.register_blueprint(control)
+    app.register_blueprint(openapi)  # GET /__mockproget__/openapi.json
 
     def proget_headers() -> dict[str, str]:
         settings = backend.settings

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from flask import Request
@@ -60,7 +60,7 @@ def _json_key(request: Request) -> str | None:
 
 def find_credential(request: Request) -> Credential | None:
     """The credential to judge for ``request``, or ``None`` when none is present."""
-    candidates = (
+    candidates: tuple[tuple[str, Callable[[], str | None]], ...] = (
         ("header", lambda: request.headers.get("X-ApiKey")),
         ("query", lambda: request.args.get("key")),
         ("form", lambda: request.form.get("key")

@@ -11,6 +11,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 
+from . import clihelp
 from .config import Config, ConfigError, load_config
 from .control import ExposedWarning
 from .errors import InvalidInput, ProGetError
@@ -125,9 +126,12 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockproget", description="A mock ProGet server (api-keys endpoints).")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the mock server until interrupted")
+    parser = argparse.ArgumentParser(prog="mockproget", description=clihelp.MAIN_DESCRIPTION,
+                                     epilog=clihelp.MAIN_EPILOG, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the mock server until interrupted", formatter_class=_Formatter,
+                                description=clihelp.SERVE_DESCRIPTION, epilog=clihelp.SERVE_EPILOG)
     serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="port to bind (default 8624; 0 picks a free one)")
@@ -152,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="let the control API answer requests whatever their Host header "
                             "(by default only the bound address, localhost and [control] allowed_hosts)")
     serve.set_defaults(func=_serve)
-    verify = commands.add_parser("verify", help="check a server against the api-keys contract, clause by clause")
+    verify = commands.add_parser("verify", help="check a server against the api-keys contract, clause by clause",
+                                 formatter_class=_Formatter, description=clihelp.VERIFY_DESCRIPTION,
+                                 epilog=clihelp.VERIFY_EPILOG)
     from mockproget_contracts.verify import add_arguments, run as run_verify
     add_arguments(verify)
     verify.set_defaults(func=run_verify)
@@ -160,5 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a command; with none, print the help and return 2 (a usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
     return int(args.func(args))
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (their examples and tables keep their lines)."""
+
+
+def _version() -> str:
+    """The installed distribution's version (the source's when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    try:
+        return version("mockproget")
+    except PackageNotFoundError:
+        return __version__

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .errors import InvalidInput
 from .faults import FaultRuleError, FaultSet
@@ -78,28 +78,28 @@ def _table(source: str, name: str, value: Any, allowed: set[str]) -> Mapping[str
     if unknown:
         raise ConfigError(source, f"{name}.{unknown[0]}",
                           f"unknown setting (known: {', '.join(sorted(allowed))})")
-    return value
+    return cast("Mapping[str, Any]", value)
 
 
 def _tables(source: str, name: str, value: Any) -> list[Mapping[str, Any]]:
     _expect(source, f"[[{name}]]", value, list, "an array of tables")
     for i, item in enumerate(value):
         _expect(source, f"{name}[{i}]", item, dict, "a table")
-    return value
+    return cast("list[Mapping[str, Any]]", value)
 
 
 def _port(source: str, setting: str, value: Any) -> int:
     _expect(source, setting, value, int, "an integer")
     if not 0 <= value <= 65535:
         raise ConfigError(source, setting, f"must be between 0 and 65535, not {value}")
-    return value
+    return cast(int, value)
 
 
 def _positive(source: str, setting: str, value: Any) -> int:
     _expect(source, setting, value, int, "an integer")
     if value < 1:
         raise ConfigError(source, setting, f"must be at least 1, not {value}")
-    return value
+    return cast(int, value)
 
 
 def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config | None = None) -> Config:

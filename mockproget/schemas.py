@@ -56,7 +56,7 @@ class Text(fields.String):
         return text
 
 
-class IsoDateTime(fields.Field):
+class IsoDateTime(fields.Field[datetime]):
     """ISO 8601 date-time with or without offset (pgutil sends ``2024-08-01T00:00:00``)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
@@ -233,7 +233,7 @@ def load_new_api_key(data: Any) -> NewApiKey:
 
 def dump_api_key(key: ApiKey, *, text: str | None = None) -> dict[str, Any]:
     """The wire form of a stored key; ``text`` adds the key text (create's answer)."""
-    data = _OUT.dump(key)
+    data: dict[str, Any] = _OUT.dump(key)
     if text is not None:
         data["key"] = text
     return data

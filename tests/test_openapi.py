@@ -1,0 +1,115 @@
+"""The OpenAPI 3.1 description: valid, served as shipped, complete, and true of the mock
+(a seeded Schemathesis run over every operation finds nothing)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from importlib import resources
+
+import pytest
+import requests
+import schemathesis
+from schemathesis import APIOperation
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+from schemathesis.checks import positive_data_acceptance
+
+import mockproget
+from mockproget import MockProGet
+from mockproget.openapi import PATH, document
+
+#: Prefixes of the routes the document describes: ProGet's api-keys and health (spec §1)
+#: and the control API.
+DESCRIBED = ("/api/api-keys/", "/health", "/__mockproget__/")
+#: Operations whose schema cannot say everything the server checks (a name must exist,
+#: fields allowed per fault action, a state's keys must name its feeds): a schema-valid
+#: request may rightly get a 400 there, so "valid data is accepted" is not asserted.
+DOMAIN_RULES = {"POST /api/api-keys/create", "PUT /__mockproget__/state",
+                "POST /__mockproget__/faults", "PATCH /__mockproget__/settings"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockProGet]:
+    with MockProGet() as running:
+        yield running
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    """openapi-spec-validator accepts the shipped document (OpenAPI 3.1)."""
+    doc = document()
+    validate(doc)
+    assert doc["openapi"] == "3.1.0" and doc["info"]["version"] == mockproget.__version__
+
+
+def test_served_as_shipped(server: MockProGet) -> None:
+    """``GET /__mockproget__/openapi.json`` answers the file shipped in the package, as JSON."""
+    r = requests.get(server.url + PATH.lstrip("/"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    shipped = resources.files("mockproget").joinpath("openapi.json").read_text(encoding="utf-8")
+    assert r.text == shipped and json.loads(r.text) == document()
+
+
+def test_every_route_is_described(server: MockProGet) -> None:
+    """Spec §1 and the control API: each route the app serves under the described prefixes,
+    with each method, is an operation of the document, and nothing else is."""
+    served = set()
+    for rule in server.app.url_map.iter_rules():
+        if not rule.rule.startswith(DESCRIBED):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        served |= {(m, path) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
+    described = {(method.upper(), path) for path, item in document()["paths"].items() for method in item}
+    assert served == described
+
+
+def test_the_four_carriers_are_described() -> None:
+    """Spec §3: header and query as security schemes, the form ``key`` and JSON ``API_Key``
+    in the request bodies; errors are text/plain (§6)."""
+    doc = document()
+    schemes = doc["components"]["securitySchemes"]
+    assert (schemes["ApiKeyHeader"]["in"], schemes["ApiKeyHeader"]["name"]) == ("header", "X-ApiKey")
+    assert (schemes["ApiKeyQuery"]["in"], schemes["ApiKeyQuery"]["name"]) == ("query", "key")
+    create = doc["paths"]["/api/api-keys/create"]["post"]
+    variants = doc["components"]["schemas"]["ApiKeyInfoCreate"]["oneOf"]
+    assert all("API_Key" in v["properties"] for v in variants)
+    delete = doc["paths"]["/api/api-keys/delete"]["post"]
+    form = delete["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert "key" in form["properties"]
+    for code in ("400", "403"):
+        name = create["responses"][code]["$ref"].rsplit("/", 1)[1]
+        assert list(doc["components"]["responses"][name]["content"]) == ["text/plain"]
+
+
+SCHEMA = schemathesis.openapi.from_dict(document())
+
+
+@SCHEMA.parametrize()
+@settings(max_examples=25, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_schemathesis_finds_nothing(case: schemathesis.Case[APIOperation[Any, Any, Any, Any]], server: MockProGet) -> None:
+    """Every operation, fuzzed from the document (valid and invalid requests, a few hundred
+    in all, derandomized so every run sends the same): no 5xx, every status, content type,
+    header and body as described, invalid input refused, credentials not ignored. The mock
+    is reset before each request (a fault rule or a state put by one must not leak)."""
+    server.reset()
+    excluded = [positive_data_acceptance] if case.operation.label in DOMAIN_RULES else []
+    case.call_and_validate(base_url=server.url.rstrip("/"), headers={"X-ApiKey": server.admin_key},
+                           excluded_checks=excluded)
+
+
+@SCHEMA.include(tag="api-keys").parametrize()
+@settings(max_examples=10, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_schemathesis_without_a_valid_key(case: schemathesis.Case[APIOperation[Any, Any, Any, Any]],
+                                          server: MockProGet) -> None:
+    """Spec §3/§6: the api-keys operations with whatever credentials Schemathesis makes up
+    (none, or made-up header and query keys): refused as the document says (403,
+    text/plain, before the body is read, §4), or 405 for another method; never a 5xx,
+    never accepted."""
+    server.reset()
+    response = case.call_and_validate(base_url=server.url.rstrip("/"), excluded_checks=[positive_data_acceptance])
+    if case.method.upper() != "OPTIONS":  # OPTIONS answers 200 with Allow, and nothing else
+        assert response.status_code in (403, 405), (case.method, response.status_code, response.text[:300])
