@@ -17,6 +17,7 @@ from .config import Config
 from .control import Sealer, control
 from .errors import ProGetError
 from .faults import FaultMiddleware, FaultSet
+from .feeds import register as register_feeds
 from .journal import Journal, JournalMiddleware
 from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
@@ -39,6 +40,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.extensions["mockproget"] = backend
     app.register_blueprint(api_keys)
     app.register_blueprint(health)
+    register_feeds(app)
     app.after_request(_proget_headers)
     app.register_error_handler(Exception, _render_error)
     _add_faults_and_journal(app, config, backend)
@@ -116,7 +118,8 @@ def _proget_headers(response: Response) -> Response:
 def _render_error(error: Exception) -> Response:
     """Every error as ``text/plain``: ProGet's own (spec §6), HTTP ones, and bugs (500)."""
     if isinstance(error, ProGetError):
-        return Response(error.message + "\n", status=error.status, mimetype="text/plain")
+        return Response(error.message + "\n", status=error.status, mimetype="text/plain",
+                        headers=error.headers)
     if isinstance(error, HTTPException):
         status = error.code or 500
         if status == 405 and (refusal := missing_before_2024_3()) is not None:
