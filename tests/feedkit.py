@@ -206,3 +206,12 @@ def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float =
 NPM = shutil.which("npm")
 needs_npm = pytest.mark.skipif(NPM is None, reason="npm is not installed (Node.js 20 + npm are needed)")
 PYTHON = sys.executable
+
+
+def key_label(server: MockProGet, text: str) -> str:
+    """How the journal names the seeded key whose text is ``text`` (``feed key #N``)."""
+    from mockproget.models import digest
+
+    key = next(k for k in server.backend.api_keys if k.digest == digest(text))
+    owner = f" of user {key.user}" if key.user else ""
+    return f"{key.type} key #{key.id}{owner}"
