@@ -12,7 +12,7 @@ __all__ = ["MASK", "SECRET_NAMES", "is_secret_value", "mask_headers", "mask_json
 MASK = "********"
 #: Names whose values are secrets (compared case-insensitively): the four credential
 #: carriers of spec §3, the key text of ApiKeyInfo, passwords, the control token.
-SECRET_NAMES = frozenset({"x-apikey", "key", "api_key", "password", "authorization",
+SECRET_NAMES = frozenset({"x-apikey", "x-nuget-apikey", "key", "api_key", "password", "authorization",
                           "x-mockproget-token", "cookie", "admin_key", "token"})
 
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:key|api_key|password|token)=)[^&#\s\"]*")

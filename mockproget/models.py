@@ -15,6 +15,7 @@ from typing import Any, Literal
 __all__ = [
     "API_KEY_TYPES",
     "CREATABLE_TYPES",
+    "DEFAULT_ANONYMOUS",
     "EDITIONS",
     "FEED_PRIVILEGES",
     "FEED_TYPES",
@@ -31,7 +32,9 @@ __all__ = [
     "Principal",
     "ProGetVersion",
     "SeedState",
+    "UserSeed",
     "User",
+    "check_privileges",
     "digest",
 ]
 
@@ -340,7 +343,8 @@ class Credential:
 class Principal:
     """Who a request authenticated as.
 
-    ``kind`` is ``api-key``, ``pseudo-key`` or ``anonymous``. ``admin`` means "may manage
+    ``kind`` is ``api-key``, ``pseudo-key``, ``user`` (a Basic login on a feed endpoint)
+    or ``anonymous``. ``admin`` means "may manage
     any API key" (spec §4); ``user`` is the user acted for, if any.
     """
 
@@ -359,4 +363,6 @@ class Principal:
             return f"{self.key_type} key #{self.key_id}{owner}"
         if self.kind == "pseudo-key":
             return f"user {self.user} (pseudo-key)"
+        if self.kind == "user":  # a Basic user:password login on a feed endpoint
+            return f"user {self.user}"
         return "anonymous"
