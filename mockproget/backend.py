@@ -81,7 +81,7 @@ class Backend:
             self._rng = random.Random(self.seed) if self.seed is not None else None
             for seeded in self._seed_state.users:
                 name, password, admin = seeded[:3]
-                privileges = seeded[3] if len(seeded) > 3 else None  # type: ignore[misc]
+                privileges = seeded[3] if len(seeded) > 3 else None
                 self.add_user(name, password, admin=admin, privileges=privileges)
             for feed in self._seed_state.feeds:
                 if isinstance(feed, Feed):

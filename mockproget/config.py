@@ -178,7 +178,7 @@ def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedStat
             setattr(state, section, names)
     names = state.feed_names
     for i, seeded in enumerate(state.users):
-        for feed in (seeded[3] if len(seeded) > 3 else {}):  # type: ignore[misc]
+        for feed in (seeded[3] if len(seeded) > 3 else {}):
             if feed != "*" and feed not in names:
                 raise ConfigError(source, f"users[{i}].privileges.{feed}",
                                   f"there is no feed named {feed!r} (feeds: {', '.join(names) or 'none'}; "
@@ -212,7 +212,7 @@ def _privileges(source: str, setting: str, value: Any) -> dict[str, tuple[str, .
 def _feed(source: str, where: str, item: Mapping[str, Any]) -> str | Feed:
     """A ``[[feeds]]`` table: a bare name (no type: no feed endpoints) or a typed feed."""
     _table(source, where, item, {"name", "type", "groups", "anonymous"})
-    name = _expect(source, f"{where}.name", item.get("name"), str, "a non-empty string")
+    name: str = _expect(source, f"{where}.name", item.get("name"), str, "a non-empty string")
     if not name:
         raise ConfigError(source, f"{where}.name", "must not be empty")
     if set(item) == {"name"}:

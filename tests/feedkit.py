@@ -133,6 +133,11 @@ def npm_publish_body(name: str, version: str, registry: str) -> dict[str, Any]:
     }
 
 
+def _put(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
+    """A member with a fixed date: the same arguments build the same bytes."""
+    archive.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+
+
 def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
@@ -153,7 +158,7 @@ def wheel(directory: Path, name: str = "mockfeed_demo", version: str = "1.0.0") 
     path = directory / f"{module}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
         for member, data in files.items():
-            archive.writestr(member, data)
+            _put(archive, member, data)
     return path
 
 
@@ -161,8 +166,8 @@ def upack(name: str = "demo", version: str = "1.0.0", group: str = "tools", **ma
     """A ``.upack``: a zip with ``upack.json`` and ``package/`` content."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("upack.json", json.dumps({"group": group, "name": name, "version": version, **manifest}))
-        archive.writestr("package/readme.txt", f"{name} {version}\n")
+        _put(archive, "upack.json", json.dumps({"group": group, "name": name, "version": version, **manifest}))
+        _put(archive, "package/readme.txt", f"{name} {version}\n")
     return out.getvalue()
 
 
@@ -174,8 +179,8 @@ def nupkg(package_id: str = "Demo.Package", version: str = "1.0.0") -> bytes:
               f"<description>a test package</description></metadata></package>")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(f"{package_id}.nuspec", nuspec)
-        archive.writestr("lib/net8.0/_._", "")
+        _put(archive, f"{package_id}.nuspec", nuspec)
+        _put(archive, "lib/net8.0/_._", "")
     return out.getvalue()
 
 
