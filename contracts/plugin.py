@@ -23,7 +23,7 @@ __all__ = ["proget", "proget_client", "proget_server", "proget_settings", "proge
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("proget", "ProGet contract kit (mockproget)")
     for option, (env, text) in OPTIONS.items():
-        if option in ("--proget-readonly", "--proget-anonymous"):
+        if option in ("--proget-readonly", "--proget-anonymous", "--proget-may-publish"):
             group.addoption(option, action="store_true", default=False, help=f"{text} [{env}]")
         else:
             group.addoption(option, default=None, metavar=env.removeprefix("MOCKPROGET_TARGET_"),
