@@ -142,7 +142,7 @@ class FeedClauses(ClauseBase):
         # §5.2 [doc]: on /upack/ the key also travels in X-ApiKey and ?key=; an unknown key
         # there is a 403 [doc: "missing, unknown, or unauthorized API Key"]
         for how in ({"api_key": proget_target.api_key}, {"api_key": None, "params": {"key": proget_target.api_key}}):
-            response = proget_client.request("GET", package.read_path, **how)  # type: ignore[arg-type]
+            response = proget_client.request("GET", package.read_path, **how)
             if response.status_code in (401, 403) or response.status_code >= 500:
                 raise fail(f"§5.2 [doc]: the admin key was refused on GET {package.read_path}", response)
         bogus = hashlib.sha1(proget_target.run_id.encode()).hexdigest()  # noqa: S324 - a made-up key

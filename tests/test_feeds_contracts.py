@@ -60,6 +60,7 @@ def _broken(server: MockProGet, rewrite: Any) -> None:
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
+@pytest.mark.filterwarnings("ignore:test package")
 @pytest.mark.parametrize("case", ["view-only-publishes", "anonymous-publishes", "admin-refused"])
 def test_feed_clauses_fail_against_a_server_that_breaks_the_rule(case: str) -> None:
     """The clauses can fail: a server that lets a view-only key publish, that answers 2xx
