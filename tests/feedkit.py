@@ -6,16 +6,11 @@ an npm package directory, a wheel and an sdist, a ``.upack`` and a ``.nupkg``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +19,14 @@ import pytest
 
 from mockproget import MockProGet
 from mockproget.config import Config, parse_config
+from mockproget_contracts.packages import (  # noqa: F401 - re-exported for the feed tests
+    npm_publish_body,
+    npm_tarball,
+    nuget_multipart,
+    nupkg,
+    upack,
+    wheel_bytes,
+)
 
 TYPES = ("npm", "pypi", "nuget", "universal")
 PREFIX = {"npm": "npm", "pypi": "pypi", "nuget": "nuget", "universal": "upack"}
@@ -104,93 +107,13 @@ def npm_package_dir(root: Path, name: str = "mockfeed-demo", version: str = "1.0
     return directory
 
 
-def npm_tarball(name: str, version: str) -> bytes:
-    """A ``.tgz`` as ``npm pack`` makes it (``package/`` prefix)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        for member, text in (("package/package.json", json.dumps({"name": name, "version": version})),
-                             ("package/index.js", "module.exports = 1;\n")):
-            data = text.encode()
-            info = tarfile.TarInfo(member)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
-def npm_publish_body(name: str, version: str, registry: str) -> dict[str, Any]:
-    """The JSON ``npm publish`` sends [client: libnpmpublish]."""
-    tarball = npm_tarball(name, version)
-    filename = f"{name.rpartition('/')[2]}-{version}.tgz"
-    return {
-        "_id": name, "name": name, "description": "x", "dist-tags": {"latest": version},
-        "versions": {version: {"name": name, "version": version, "_id": f"{name}@{version}", "dist": {
-            "shasum": hashlib.sha1(tarball).hexdigest(),  # noqa: S324
-            "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode(),
-            "tarball": f"{registry}{name}/-/{filename}"}}},
-        "access": None,
-        "_attachments": {filename: {"content_type": "application/octet-stream",
-                                    "data": base64.b64encode(tarball).decode(), "length": len(tarball)}},
-    }
-
-
-def _put(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
-    """A member with a fixed date: the same arguments build the same bytes."""
-    archive.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
-
-
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
 def wheel(directory: Path, name: str = "mockfeed_demo", version: str = "1.0.0") -> Path:
-    """A pure-Python wheel with a valid RECORD, built with :mod:`zipfile`."""
+    """A pure-Python wheel with a valid RECORD, written into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    module = name.replace("-", "_").lower()
-    dist_info = f"{module}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{dist_info}/METADATA": (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                                  f"Summary: a test package\n").encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: feedkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in files.items())
-    files[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
-    path = directory / f"{module}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in files.items():
-            _put(archive, member, data)
+    filename, data = wheel_bytes(name, version)
+    path = directory / filename
+    path.write_bytes(data)
     return path
-
-
-def upack(name: str = "demo", version: str = "1.0.0", group: str = "tools", **manifest: Any) -> bytes:
-    """A ``.upack``: a zip with ``upack.json`` and ``package/`` content."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        _put(archive, "upack.json", json.dumps({"group": group, "name": name, "version": version, **manifest}))
-        _put(archive, "package/readme.txt", f"{name} {version}\n")
-    return out.getvalue()
-
-
-def nupkg(package_id: str = "Demo.Package", version: str = "1.0.0") -> bytes:
-    """A ``.nupkg``: a zip with a ``.nuspec`` at its root."""
-    nuspec = (f'<?xml version="1.0" encoding="utf-8"?>\n'
-              f'<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">'
-              f"<metadata><id>{package_id}</id><version>{version}</version><authors>t</authors>"
-              f"<description>a test package</description></metadata></package>")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        _put(archive, f"{package_id}.nuspec", nuspec)
-        _put(archive, "lib/net8.0/_._", "")
-    return out.getvalue()
-
-
-def nuget_multipart(data: bytes, boundary: str = "c3c35c2a-9a8f-4b53-9dc3-08a6a5e5b1f0") -> tuple[bytes, str]:
-    """The body NuGet's ``PackageUpdateResource`` sends: one part ``package``,
-    ``package.nupkg``, ``application/octet-stream`` [client]."""
-    body = (f"--{boundary}\r\nContent-Type: application/octet-stream\r\n"
-            f'Content-Disposition: form-data; name="package"; filename="package.nupkg"\r\n\r\n').encode()
-    body += data + f"\r\n--{boundary}--\r\n".encode()
-    return body, f'multipart/form-data; boundary="{boundary}"'
 
 
 def chunked(data: bytes, size: int = 1000) -> Any:
