@@ -267,3 +267,27 @@ def test_a_body_over_max_body_is_413(feeds: MockProGet) -> None:
                             headers={"X-ApiKey": "universal-publish-a", "Content-Type": "application/zip"})
     assert response.status_code == 413
     assert feeds.backend.packages == []
+
+
+def test_npm_legacy_login_answers_a_token_that_works(feeds: MockProGet) -> None:
+    """§3.2 [model]: the couch login PUT with `api` + a key answers that key as `token`;
+    with a user's password, the `user:password` pseudo-key; a wrong one is a 401; the
+    token then authenticates `npm whoami`, and the journal never shows it."""
+    url = f"{feeds.url}npm/npm-a/-/user/org.couchdb.user:"
+    answer = requests.put(url + "api", json={"name": "api", "password": "npm-view-a", "type": "user"}, timeout=10)
+    assert answer.status_code == 201 and answer.json()["token"] == "npm-view-a"
+    answer = requests.put(url + "dev", json={"name": "dev", "password": "dev-password"}, timeout=10)
+    assert answer.status_code == 201
+    token = answer.json()["token"]
+    whoami = requests.get(f"{feeds.url}npm/npm-a/-/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert whoami.json() == {"username": "dev"}
+    wrong = requests.put(url + "dev", json={"name": "dev", "password": "nope"}, timeout=10)
+    assert wrong.status_code == 401 and "WWW-Authenticate" in wrong.headers
+    assert requests.put(url + "x", data=b"{", timeout=10, headers={"Content-Type": "application/json"}).status_code == 400
+    assert "dev-password" not in json.dumps(feeds.journal.entries())
+
+
+def test_whoami_needs_a_credential(feeds: MockProGet) -> None:
+    """§3.3 [model]: `-/whoami` without a credential is a 401 with the challenge."""
+    response = get(feeds, "npm/npm-a/-/whoami")
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Basic realm="ProGet Feed npm-a"'
