@@ -229,6 +229,9 @@ def test_concurrent_publishes_of_one_version_store_it_once(feeds: MockProGet) ->
     (json.dumps({"name": "x", "versions": {"1.0.0": {}}, "_attachments": {"x-1.0.0.tgz": {"data": "@@@"}}}).encode(),
      "application/json"),
     (b"\xff\xfe", "text/plain"),
+    (json.dumps({"name": "x", "dist-tags": {"latest": "1.0.0"},
+                 "versions": {"1.0.0": {"deep": json.loads("[" * 200 + "]" * 200)}},
+                 "_attachments": {"x-1.0.0.tgz": {"data": "AAAA"}}}).encode(), "application/json"),
 ])
 def test_bad_npm_publish_bodies_are_400(feeds: MockProGet, body: bytes, content_type: str) -> None:
     """Standards: malformed or mistyped publish bodies get a readable 400, nothing stored."""

@@ -167,3 +167,14 @@ def test_whoami_of_a_personal_key_and_basic_auth_install(feeds: MockProGet, tmp_
     seed(feeds, "npm-private")
     code, out, project = Npm(tmp_path / "b", feeds, "npm-private", basic="reader:reader-password").install()
     assert code == 0 and installed(project) == "1.0.0", out
+
+
+def test_scoped_package_publish_and_install(feeds: MockProGet, tmp_path: Path) -> None:
+    """§3.1: a scoped name (`@scope/name`, sent as `@scope%2fname`) publishes and
+    installs; its tarball is under the registry prefix, so the token goes with it."""
+    code, out = Npm(tmp_path / "pub", feeds, "npm-private", token="npm-publish-private").publish("@acme/tool", "0.1.0")
+    assert code == 0, out
+    code, out, project = Npm(tmp_path / "read", feeds, "npm-private", token="npm-view-private").install("@acme/tool")
+    assert code == 0, out
+    assert installed(project, "@acme/tool") == "0.1.0"
+    assert [e["status"] for e in feeds.journal.entries(path="/npm/npm-private/@acme/tool/-/*")] == [200]

@@ -31,6 +31,24 @@ _NAME = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9_][a-z0-9._~-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z.+-]{1,128}$")
 
 
+#: How deeply a version's manifest may nest (it is stored and rendered again).
+MAX_DEPTH = 64
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether a JSON value nests deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
 def _check_name(name: str) -> str:
     if len(name) > 214 or not _NAME.fullmatch(name):
         raise NotFound(f"Not a valid npm package name: {name[:100]!r}")
@@ -144,6 +162,8 @@ def _published(feed: str, name: str, data: Any) -> Package:
         problems.append(f"version {version[:100]!r} is not a valid version")
     if not isinstance(manifest, dict):
         problems.append("the version's manifest must be an object")
+    elif _too_deep(manifest):
+        problems.append(f"the version's manifest nests deeper than {MAX_DEPTH} levels")
     content = b""
     if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
         problems.append("the tarball must be an object with base64 data")
