@@ -357,6 +357,15 @@ class Backend:
                 raise Forbidden("The user name or password is not valid.")
             return self._resolve(credential, now)
 
+    def feed_type(self, name: str) -> str:
+        """The type of the feed named ``name``; :class:`NotFound` for no feed or one without
+        feed endpoints."""
+        with self._lock:
+            feed = self._feeds.get(name)
+            if feed is None or feed.type is None:
+                raise NotFound(f"There is no feed named {name} with feed endpoints.")
+            return feed.type
+
     def get_feed(self, name: str, feed_type: str) -> Feed:
         """The feed named ``name`` of that type, or :class:`NotFound`."""
         with self._lock:
@@ -428,6 +437,16 @@ class Backend:
             removed = self._packages.remove(feed, lambda p: p.ident == ident)
             if not removed:
                 raise NotFound(f"There is no package {'/'.join(i for i in ident if i)} in feed {feed}.")
+            return removed
+
+    def delete_version(self, principal: Principal, feed: str, feed_type: str, name_key: str,
+                       version: str) -> list[Package]:
+        """Delete every file of one package version; :class:`NotFound` if there is none."""
+        with self._lock:
+            self._feed_access(principal, feed, feed_type, "delete")
+            removed = self._packages.remove(feed, lambda p: p.name_key == name_key and p.version == version)
+            if not removed:
+                raise NotFound(f"There is no package {name_key} {version} in feed {feed}.")
             return removed
 
     # -- internals -----------------------------------------------------------------------

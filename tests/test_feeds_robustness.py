@@ -18,7 +18,9 @@ CLIENT = APP.test_client()
 
 PREFIXES = ["/npm/npm-a/", "/npm/npm-private/", "/pypi/pypi-a/", "/pypi/pypi-a/simple/", "/pypi/pypi-a/legacy",
             "/nuget/nuget-a/", "/nuget/nuget-a/v3/flatcontainer/", "/upack/universal-a/",
-            "/upack/universal-a/download/", "/upack/universal-private/upload", "/npm/nope/", "/pypi/plain/simple/"]
+            "/upack/universal-a/download/", "/upack/universal-private/upload", "/npm/nope/", "/pypi/plain/simple/",
+            "/api/packages/npm-a/upload", "/api/packages/pypi-a/upload/", "/api/packages/nuget-a/",
+            "/api/packages/universal-a/download", "/api/packages/universal-a/delete"]
 SEGMENT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 CREDENTIALS = st.one_of(
     st.just({}),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
+import json
 import re
+import tarfile
 from datetime import timezone
 from typing import Any
 
@@ -20,7 +23,7 @@ from ..views import backend_of
 from .auth import authorize
 from .common import feed_url, json_body
 
-__all__ = ["npm"]
+__all__ = ["npm", "parse_tarball"]
 
 npm = Blueprint("feeds_npm", __name__)
 TYPE = "npm"
@@ -186,6 +189,33 @@ def _published(feed: str, name: str, data: Any) -> Package:
     return Package(feed=feed, name=name, version=version, filename=f"{_unscoped(name)}-{version}.tgz",
                    content=content, ident=(name, version), name_key=name,
                    metadata={"manifest": kept, "tags": sorted(tags)})
+
+
+def parse_tarball(feed: str, data: bytes) -> Package:
+    """An npm ``.tgz`` as a package: name and version from its ``package/package.json``."""
+    manifest: Any = None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            for member in archive:
+                if member.isfile() and member.name in ("package/package.json", "./package/package.json") \
+                        and member.size <= 1024 * 1024:
+                    handle = archive.extractfile(member)
+                    manifest = json.loads(handle.read().decode("utf-8-sig")) if handle else None
+                    break
+    except (tarfile.TarError, OSError, EOFError, ValueError, RecursionError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str) \
+            or not isinstance(manifest.get("version"), str):
+        raise InvalidInput(["the tarball needs a package/package.json with a name and a version"],
+                           heading="Invalid package")
+    name, version = manifest["name"], manifest["version"]
+    if len(name) > 214 or not _NAME.fullmatch(name) or not _VERSION.fullmatch(version) or _too_deep(manifest):
+        raise InvalidInput([f"package.json: {name[:100]!r} {version[:100]!r} is not a valid name and version"],
+                           heading="Invalid package")
+    kept = {k: v for k, v in manifest.items() if k != "dist" and not k.startswith("_")}
+    return Package(feed=feed, name=name, version=version, filename=f"{_unscoped(name)}-{version}.tgz",
+                   content=data, ident=(name, version), name_key=name,
+                   metadata={"manifest": kept, "tags": ["latest"]})
 
 
 @npm.put("/npm/<feed>/<path:rest>")

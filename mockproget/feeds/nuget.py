@@ -18,7 +18,7 @@ from ..views import BODY_ERROR, backend_of
 from .auth import authorize
 from .common import feed_url, open_zip, read_member
 
-__all__ = ["nuget"]
+__all__ = ["is_version", "normalize_version", "nuget", "parse_package"]
 
 nuget = Blueprint("feeds_nuget", __name__)
 TYPE = "nuget"
@@ -26,6 +26,11 @@ TYPE = "nuget"
 #: Package ids [std: NuGet "Package ID" rules]: at most 100 of letters, digits, ``._-``.
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
 _VERSION = re.compile(r"^\d+(\.\d+){1,3}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+
+
+def is_version(version: str) -> bool:
+    """Whether ``version`` is a NuGet version (then :func:`normalize_version` applies)."""
+    return bool(_VERSION.fullmatch(version))
 
 
 def normalize_version(version: str) -> str:
@@ -69,7 +74,11 @@ def _pushed(feed: str) -> Package:
     files = list(request.files.values())
     if not files:
         raise InvalidInput(["the form holds no package file"], heading="Invalid package")
-    data = files[0].read()
+    return parse_package(feed, files[0].read())
+
+
+def parse_package(feed: str, data: bytes) -> Package:
+    """A ``.nupkg`` as a package: id and version from its ``.nuspec`` (a 400 if invalid)."""
     archive = open_zip(data, "package")
     _, text = _nuspec(archive)
     try:
@@ -132,9 +141,6 @@ def download(feed: str, package_id: str, version: str, filename: str) -> Respons
 def delete(feed: str, package_id: str, version: str) -> Response:
     """``dotnet nuget delete``: 204; 404 for an unknown version [std]."""
     principal = authorize(feed, TYPE, "delete")
-    try:
-        normalized = normalize_version(version) if _VERSION.fullmatch(version) else version.lower()
-    except ValueError:
-        normalized = version.lower()
+    normalized = normalize_version(version) if is_version(version) else version.lower()
     backend_of().delete_packages(principal, feed, TYPE, (package_id.lower(), normalized))
     return Response("", status=204)

@@ -7,9 +7,12 @@ The PEP 503 simple index (``/simple/``, ``/simple/«project»/``), the files it 
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
 import hmac
+import io
 import re
+import tarfile
 from html import escape
 
 from flask import Blueprint, Response, redirect, request
@@ -18,9 +21,9 @@ from ..errors import InvalidInput, NotFound
 from ..models import Package
 from ..views import BODY_ERROR, backend_of
 from .auth import authorize
-from .common import feed_url
+from .common import feed_url, open_zip, read_member
 
-__all__ = ["pypi"]
+__all__ = ["normalize", "parse_distribution", "pypi"]
 
 pypi = Blueprint("feeds_pypi", __name__)
 TYPE = "pypi"
@@ -121,8 +124,54 @@ def _uploaded(feed: str) -> Package:
         raise InvalidInput(problems, heading="Invalid upload")
     metadata = {k: form.get(k, "") for k in ("summary", "requires_python", "filetype", "pyversion")
                 if form.get(k)}
+    return _package(feed, name, version, filename, content, metadata)
+
+
+def _package(feed: str, name: str, version: str, filename: str, content: bytes,
+             metadata: dict[str, str]) -> Package:
     return Package(feed=feed, name=name, version=version, filename=filename, content=content,
                    ident=(filename,), name_key=normalize(name), metadata=metadata)
+
+
+def parse_distribution(feed: str, filename: str, data: bytes) -> Package:
+    """A wheel or an sdist (``.tar.gz``, ``.zip``) as a package: name and version from its
+    core metadata (``*.dist-info/METADATA`` or ``PKG-INFO``), a 400 if there is none."""
+    if not _FILENAME.fullmatch(filename) or not filename.endswith((".whl", ".tar.gz", ".zip")):
+        raise InvalidInput([f"{filename[:100]!r} is not a wheel or sdist file name"], heading="Invalid package")
+    text = _core_metadata(filename, data)
+    fields = email.parser.HeaderParser().parsestr(text)
+    name, version = fields.get("Name", ""), fields.get("Version", "")
+    if not _NAME.fullmatch(name) or not _VERSION.fullmatch(version):
+        raise InvalidInput(["the core metadata needs a valid Name and Version"], heading="Invalid package")
+    if not normalize(filename).startswith(normalize(name) + "-"):
+        raise InvalidInput([f"{filename[:100]!r} is not a distribution of {name}"], heading="Invalid package")
+    metadata = {k: v for k, v in (("summary", fields.get("Summary", "")),
+                                  ("requires_python", fields.get("Requires-Python", ""))) if v}
+    return _package(feed, name, version, filename, data, metadata)
+
+
+def _core_metadata(filename: str, data: bytes) -> str:
+    """The METADATA / PKG-INFO text of a distribution, bounded, or a 400."""
+    try:
+        if filename.endswith(".tar.gz"):
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+                for member in archive:
+                    if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO") \
+                            and member.size <= 1024 * 1024:
+                        handle = archive.extractfile(member)
+                        if handle is not None:
+                            return handle.read().decode("utf-8", "replace")
+        else:
+            archive = open_zip(data, "distribution")
+            for name in archive.namelist():
+                parts = name.split("/")
+                if (filename.endswith(".whl") and len(parts) == 2 and parts[0].endswith(".dist-info")
+                        and parts[1] == "METADATA") or (len(parts) == 2 and parts[1] == "PKG-INFO"):
+                    return read_member(archive, name, name).decode("utf-8", "replace")
+    except (tarfile.TarError, OSError, EOFError, ValueError):
+        pass
+    raise InvalidInput(["the distribution holds no readable core metadata (METADATA or PKG-INFO)"],
+                       heading="Invalid package")
 
 
 @pypi.post("/pypi/<feed>/legacy")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import timezone
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..views import backend_of
 from .auth import authorize, refusals
 from .common import body, open_zip, read_member
 
-__all__ = ["upack"]
+__all__ = ["name_key", "parse_package", "upack"]
 
 upack = Blueprint("feeds_upack", __name__)
 TYPE = "universal"
@@ -37,7 +38,7 @@ def _ident(group: str, name: str, version: str) -> tuple[str, ...]:
     return (group.lower(), name.lower(), version)
 
 
-def _key(group: str, name: str) -> str:
+def name_key(group: str, name: str) -> str:
     return f"{group.lower()}/{name.lower()}"
 
 
@@ -49,6 +50,13 @@ def _uploaded(feed: str) -> Package:
         data = files[0].read()
     else:
         data = body()
+    return parse_package(feed, data, request.args)
+
+
+def parse_package(feed: str, data: bytes, query: Mapping[str, str] | None = None) -> Package:
+    """A ``.upack`` file as a package (its ``upack.json``, checked); ``query`` may name it
+    too (then it must agree, [doc] 400)."""
+    query = query or {}
     if not data:
         raise InvalidInput(["the request body is empty: send the .upack file"], heading="Invalid package")
     archive = open_zip(data, "package")
@@ -71,7 +79,7 @@ def _uploaded(feed: str) -> Package:
     if not isinstance(version, str) or len(version) > 100 or not _SEMVER.fullmatch(version):
         problems.append("upack.json: version must be a SemVer 2 version (e.g. 1.0.0)")
     for field in ("name", "version", "group"):  # the query may name the package too (doc: 400)
-        given = request.args.get(field)
+        given = query.get(field)
         if given is not None and given != manifest.get(field, ""):
             problems.append(f"the {field} in the query ({given[:100]!r}) differs from upack.json")
     if problems:
@@ -79,7 +87,7 @@ def _uploaded(feed: str) -> Package:
     assert isinstance(name, str) and isinstance(version, str)
     details = {k: v for k, v in manifest.items() if k in ("title", "description", "summary") and isinstance(v, str)}
     return Package(feed=feed, name=name, version=version, group=group, filename=f"{name}.{version}.upack",
-                   content=data, ident=_ident(group, name, version), name_key=_key(group, name),
+                   content=data, ident=_ident(group, name, version), name_key=name_key(group, name),
                    metadata=details)
 
 
@@ -106,7 +114,7 @@ def _coordinates(rest: str, latest: bool) -> tuple[str, str, str | None]:
 def _versions_of(feed: str, group: str, name: str) -> list[Package]:
     principal = authorize(feed, TYPE, "read", "forbidden")
     with refusals("forbidden"):
-        return backend_of().find_packages(principal, feed, TYPE, _key(group, name))
+        return backend_of().find_packages(principal, feed, TYPE, name_key(group, name))
 
 
 @upack.get("/upack/<feed>/download/<path:rest>")
