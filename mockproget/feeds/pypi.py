@@ -162,12 +162,12 @@ def _core_metadata(filename: str, data: bytes) -> str:
                         if handle is not None:
                             return handle.read().decode("utf-8", "replace")
         else:
-            archive = open_zip(data, "distribution")
-            for name in archive.namelist():
+            zipped = open_zip(data, "distribution")
+            for name in zipped.namelist():
                 parts = name.split("/")
                 if (filename.endswith(".whl") and len(parts) == 2 and parts[0].endswith(".dist-info")
                         and parts[1] == "METADATA") or (len(parts) == 2 and parts[1] == "PKG-INFO"):
-                    return read_member(archive, name, name).decode("utf-8", "replace")
+                    return read_member(zipped, name, name).decode("utf-8", "replace")
     except (tarfile.TarError, OSError, EOFError, ValueError):
         pass
     raise InvalidInput(["the distribution holds no readable core metadata (METADATA or PKG-INFO)"],
