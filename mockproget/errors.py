@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 __all__ = ["Conflict", "Forbidden", "InvalidInput", "NotFound", "ProGetError", "Unauthorized"]
 
@@ -12,7 +13,7 @@ class ProGetError(Exception):
 
     status: int = 500
     #: Extra response headers (a challenge); never secrets.
-    headers: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
