@@ -143,3 +143,42 @@ def key_label(server: MockProGet, text: str) -> str:
     key = next(k for k in server.backend.api_keys if k.digest == digest(text))
     owner = f" of user {key.user}" if key.user else ""
     return f"{key.type} key #{key.id}{owner}"
+
+
+def run_in_pty(args: Sequence[str], env: Mapping[str, str], cwd: Path, answers: Sequence[tuple[str, str]],
+               timeout: float = 60) -> tuple[int, str]:
+    """A client that prompts on a terminal (``npm login``): run it in a pseudo-terminal and
+    answer each prompt (text it ends with, answer) in turn. Bounded by ``timeout``."""
+    import pty
+    import select
+    import time
+
+    full = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TERM": "dumb", **env}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the client
+        try:
+            os.chdir(cwd)
+            os.execvpe(args[0], list(args), full)
+        finally:
+            os._exit(127)
+    out, pending, deadline = b"", list(answers), time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+            if pending and out.rstrip().endswith(pending[0][0].encode()):
+                os.write(fd, (pending.pop(0)[1] + "\r").encode())
+        else:
+            os.kill(pid, 9)
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from feedkit import feeds, feeds_server, key_label, needs_npm, npm_package_dir, npm_publish_body, run  # noqa: F401
+from feedkit import (  # noqa: F401 - feeds_server is the fixture feeds needs
+    feeds,
+    feeds_server,
+    key_label,
+    needs_npm,
+    npm_package_dir,
+    npm_publish_body,
+    run,
+    run_in_pty,
+)
 from mockproget import MockProGet
 
 pytestmark = needs_npm
@@ -178,3 +187,20 @@ def test_scoped_package_publish_and_install(feeds: MockProGet, tmp_path: Path) -
     assert code == 0, out
     assert installed(project, "@acme/tool") == "0.1.0"
     assert [e["status"] for e in feeds.journal.entries(path="/npm/npm-private/@acme/tool/-/*")] == [200]
+
+
+@pytest.mark.parametrize("user,password,expected", [("api", "npm-publish-a", "api"), ("dev", "dev-password", "dev")])
+def test_npm_login_stores_a_token_that_publishes(feeds: MockProGet, tmp_path: Path, user: str, password: str,
+                                                 expected: str) -> None:
+    """§3.2 [doc: `npm login`, answering `api` and the key; model: the token]: the real
+    `npm login --auth-type=legacy` (on a terminal) stores a token for the registry;
+    `npm whoami` then names the user and `npm publish` works with it."""
+    npm = Npm(tmp_path, feeds, "npm-a")
+    code, out = run_in_pty(["npm", "login", "--auth-type=legacy", "--registry", npm.registry], npm.env, tmp_path,
+                           [("Username:", user), ("Password:", password)])
+    assert code == 0 and "Logged in" in out, out
+    assert ":_authToken=" in (tmp_path / ".npmrc").read_text()
+    code, out = npm("whoami")
+    assert code == 0 and out.strip().splitlines()[0] == expected, out
+    code, out = npm.publish(f"login-{user}", "1.0.0")
+    assert code == 0, out
