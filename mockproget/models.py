@@ -344,8 +344,8 @@ class Principal:
     """Who a request authenticated as.
 
     ``kind`` is ``api-key``, ``pseudo-key``, ``user`` (a Basic login on a feed endpoint)
-    or ``anonymous``. ``admin`` means "may manage
-    any API key" (spec §4); ``user`` is the user acted for, if any.
+    or ``anonymous``. ``admin`` means "may manage any API key" (spec §4); ``user`` is the
+    user acted for, if any.
     """
 
     kind: str

@@ -40,12 +40,19 @@ Style = Literal["challenge", "forbidden"]
 class FeedCredential:
     """A credential found on a feed request: what to judge and how to refuse it."""
 
-    __slots__ = ("credential", "dedicated", "login")
+    __slots__ = ("credential", "dedicated", "login", "problem")
 
-    def __init__(self, credential: Credential, *, login: bool = False, dedicated: bool = False) -> None:
+    def __init__(self, credential: Credential, *, login: bool = False, dedicated: bool = False,
+                 problem: str | None = None) -> None:
         self.credential = credential
         self.login = login  # a Basic user:password login, not a key
         self.dedicated = dedicated  # a key header: refused with 403, never challenged
+        self.problem = problem  # why it cannot authenticate at all (a malformed header)
+
+    @classmethod
+    def unusable(cls, problem: str) -> FeedCredential:
+        """An Authorization header that carries no credential: refused like a wrong one."""
+        return cls(Credential("authorization", ""), problem=problem)
 
     def __repr__(self) -> str:
         return f"FeedCredential({self.credential.carrier}, login={self.login})"
@@ -55,16 +62,18 @@ def _basic(value: str) -> FeedCredential:
     try:
         raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
-        return FeedCredential(Credential("basic", "\x00malformed"))  # never authenticates
+        return FeedCredential.unusable("The Basic credentials are not valid base64.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     user, sep, password = text.partition(":")
     if not sep or not user:
-        return FeedCredential(Credential("basic", "\x00malformed"))
+        return FeedCredential.unusable("The Basic credentials need a user name and a password.")
     if user.lower() == "api":
-        return FeedCredential(Credential("basic", password or "\x00empty"))
+        if not password:
+            return FeedCredential.unusable("The Basic user api needs an API key as its password.")
+        return FeedCredential(Credential("basic", password))
     return FeedCredential(Credential("basic", text), login=True)
 
 
@@ -86,7 +95,7 @@ def read_credential() -> FeedCredential | None:
         return _basic(value)
     if scheme.lower() == "bearer" and value.strip():
         return FeedCredential(Credential("bearer", value.strip()))
-    return FeedCredential(Credential("authorization", "\x00unsupported"))  # never authenticates
+    return FeedCredential.unusable("The Authorization header must be Basic or Bearer.")
 
 
 def _realm(feed: str) -> str:
@@ -99,6 +108,8 @@ def authorize(feed: str, feed_type: str, operation: str | None, style: Style = "
     backend = backend_of()
     found = read_credential()
     try:
+        if found is not None and found.problem is not None:
+            raise Forbidden(found.problem)
         principal = backend.authenticate_feed(found.credential if found else None,
                                               login=bool(found and found.login))
     except Forbidden as error:

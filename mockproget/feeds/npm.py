@@ -131,14 +131,13 @@ def read(feed: str, rest: str) -> Response:
     """A packument (``«name»``, ``@scope/name``) or a tarball (``«name»/-/«file».tgz``)."""
     name, sep, filename = rest.partition("/-/")
     _check_name(name)
+    principal = authorize(feed, TYPE, "read")
     backend = backend_of()
     if sep:
-        principal = authorize(feed, TYPE, "read")
         package = backend.package_file(principal, feed, TYPE, filename)
         if package.name != name:
             raise NotFound(f"There is no file {filename} for {name} in feed {feed}.")
         return Response(package.content, mimetype="application/octet-stream")
-    principal = authorize(feed, TYPE, "read")
     packages = backend.find_packages(principal, feed, TYPE, name)
     if not packages:
         raise NotFound(f"There is no package {name} in feed {feed}.")
