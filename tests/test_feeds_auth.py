@@ -294,3 +294,21 @@ def test_whoami_needs_a_credential(feeds: MockProGet) -> None:
     """§3.3 [model]: `-/whoami` without a credential is a 401 with the challenge."""
     response = get(feeds, "npm/npm-a/-/whoami")
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Basic realm="ProGet Feed npm-a"'
+
+
+def test_package_storage_is_bounded(feeds: MockProGet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standards (memory within documented bounds): past the storage bound an upload is a
+    413 that says so and nothing is stored; deleting makes room again."""
+    import mockproget.feedstore
+
+    first = upack(version="1.0.0")
+    monkeypatch.setattr(mockproget.feedstore, "MAX_STORED_BYTES", len(first) + 10)
+    url = f"{feeds.url}upack/universal-a/upload"
+    headers = {"X-ApiKey": "universal-all-a", "Content-Type": "application/zip"}
+    assert requests.put(url, data=first, headers=headers, timeout=10).status_code == 201
+    full = requests.put(url, data=upack(version="2.0.0"), headers=headers, timeout=10)
+    assert full.status_code == 413 and "storage is full" in full.text
+    assert [p.version for p in feeds.backend.packages] == ["1.0.0"]
+    assert requests.delete(f"{feeds.url}upack/universal-a/delete/tools/demo/1.0.0", headers=headers,
+                           timeout=10).status_code == 200
+    assert requests.put(url, data=upack(version="2.0.0"), headers=headers, timeout=10).status_code == 201
