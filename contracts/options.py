@@ -25,6 +25,10 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--proget-password": ("MOCKPROGET_TARGET_PASSWORD", "that user's password"),
     "--proget-feed": ("MOCKPROGET_TARGET_FEED", "name of a feed that exists on the target"),
     "--proget-feed-group": ("MOCKPROGET_TARGET_FEED_GROUP", "name of a feed group that exists on the target"),
+    "--proget-feed-type": ("MOCKPROGET_TARGET_FEED_TYPE", "type of --proget-feed: npm, pypi, nuget or universal "
+                                                          "(the feed clauses need it)"),
+    "--proget-may-publish": ("MOCKPROGET_TARGET_MAY_PUBLISH", "the feed clauses may publish test packages to "
+                                                              "--proget-feed (deleted again where the protocol allows)"),
     "--proget-user": ("MOCKPROGET_TARGET_USER", "name of a user that exists on the target (personal keys)"),
     "--proget-readonly": ("MOCKPROGET_TARGET_READONLY", "run only the clauses that create nothing"),
     "--proget-anonymous": ("MOCKPROGET_TARGET_ANONYMOUS", "the target grants anonymous access on purpose "
@@ -34,7 +38,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
 }
 
 #: Flags (``store_true``); their variables take 1/true/yes/on.
-BOOLEAN_OPTIONS = frozenset({"--proget-readonly", "--proget-anonymous"})
+BOOLEAN_OPTIONS = frozenset({"--proget-readonly", "--proget-anonymous", "--proget-may-publish"})
 #: Options whose value is an integer.
 INTEGER_OPTIONS = frozenset({"--proget-max-examples", "--proget-seed"})
 #: Options that describe a remote target and mean nothing without ``--proget-url``.

@@ -61,6 +61,8 @@ class Target:
     :param readonly: only clauses that create nothing run.
     :param anonymous: the instance grants anonymous access on purpose (§3), so requests
         without a credential are not expected to be refused.
+    :param feed_type: the type of ``feed`` (``npm``, ``pypi``, ``nuget``, ``universal``),
+        for the feed clauses; ``may_publish``: they may publish test packages there.
     """
 
     url: str
@@ -73,6 +75,8 @@ class Target:
     backend: Backend | None = field(default=None, repr=False)
     readonly: bool = False
     anonymous: bool = False
+    feed_type: str | None = None
+    may_publish: bool = False
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
     run_id: str = field(default_factory=lambda: _secrets.token_hex(3))
@@ -118,6 +122,8 @@ class Target:
             "username": "Admin" if has_pseudo else None,
             "password": "Admin" if has_pseudo else None,
             "feed": next(iter(backend.feeds), None),
+            "feed_type": next((f.type for f in backend.feed_details), None),
+            "may_publish": True,  # the mock's packages go with its next reset
             "feed_group": next(iter(backend.feed_groups), None),
             "user": next((u.name for u in users.values() if not u.admin), None),
         }
@@ -156,6 +162,7 @@ class Target:
         value = getattr(self, name)
         if value is None:
             option = {"feed": "--proget-feed", "feed_group": "--proget-feed-group",
+                      "feed_type": "--proget-feed-type",
                       "user": "--proget-user",
                       "pseudo_key": "--proget-username and --proget-password"}[name]
             pytest.skip(f"needs {option} (a name that exists on the target)")
@@ -337,8 +344,11 @@ def target_from_options(config: pytest.Config, server: MockProGet | None) -> Tar
                   seed=values["--proget-seed"])
     names = {attr: values[opt] for attr, opt in (
         ("username", "--proget-username"), ("password", "--proget-password"),
-        ("feed", "--proget-feed"), ("feed_group", "--proget-feed-group"), ("user", "--proget-user"))
+        ("feed", "--proget-feed"), ("feed_group", "--proget-feed-group"), ("user", "--proget-user"),
+        ("feed_type", "--proget-feed-type"))
         if values[opt] is not None}
+    if values["--proget-may-publish"]:  # the embedded mock may always publish
+        names["may_publish"] = True
     if server is not None:
         return Target.for_mock(server, **common, **names)
     if not values["--proget-api-key"]:

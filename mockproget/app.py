@@ -17,6 +17,7 @@ from .config import Config
 from .control import Sealer, control, control_hosts, warn_if_exposed
 from .errors import ProGetError
 from .faults import CONTROL_PREFIX, FaultMiddleware, FaultSet
+from .feeds import register as register_feeds
 from .journal import Journal, JournalMiddleware
 from .masking import SecretText
 from .openapi import openapi
@@ -41,6 +42,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.extensions["mockproget"] = backend
     app.register_blueprint(api_keys)
     app.register_blueprint(health)
+    register_feeds(app)
     app.after_request(_proget_headers)
     app.register_error_handler(Exception, _render_error)
     _add_faults_and_journal(app, config, backend)
@@ -130,7 +132,8 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 def _render_error(error: Exception) -> Response:
     """Every error as ``text/plain``: ProGet's own (spec §6), HTTP ones, and bugs (500)."""
     if isinstance(error, ProGetError):
-        return Response(backend_of().mask(error.message) + "\n", status=error.status, mimetype="text/plain")
+        return Response(backend_of().mask(error.message) + "\n", status=error.status, mimetype="text/plain",
+                        headers=error.headers)
     if isinstance(error, HTTPException):
         status = error.code or 500
         if status == 405 and (refusal := missing_before_2024_3()) is not None:

@@ -16,15 +16,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from .feedstore import NEEDS, FeedStore, conflict, granted, refusal_text
 from .masking import Masker
 from .models import (
+    DEFAULT_ANONYMOUS,
     ApiKey,
     Credential,
     Feed,
     FeedGroup,
     InstanceSettings,
     NewApiKey,
+    Package,
     Principal,
     SeedState,
     User,
@@ -81,11 +84,17 @@ class Backend:
             self._keys: dict[int, ApiKey] = {}
             self._by_digest: dict[bytes, int] = {}
             self._next_id = 1
+            self._packages = FeedStore()
             self._rng = random.Random(self.seed) if self.seed is not None else None
-            for name, password, admin in self._seed_state.users:
-                self.add_user(name, password, admin=admin)
-            for name in self._seed_state.feeds:
-                self.add_feed(name)
+            for seeded in self._seed_state.users:
+                name, password, admin = seeded[:3]
+                privileges = seeded[3] if len(seeded) > 3 else None
+                self.add_user(name, password, admin=admin, privileges=privileges)
+            for feed in self._seed_state.feeds:
+                if isinstance(feed, Feed):
+                    self.add_feed(feed.name, feed.type, groups=feed.groups, anonymous=feed.anonymous)
+                else:
+                    self.add_feed(feed)
             for name in self._seed_state.feed_groups:
                 self.add_feed_group(name)
             for new in self._seed_state.api_keys:
@@ -102,6 +111,7 @@ class Backend:
                 "by_digest": self._by_digest, "next_id": self._next_id,
                 "key_texts": self._key_texts, "passwords": self._passwords,
                 "rng": self._rng.getstate() if self._rng else None,
+                "packages": self._packages.copy(),
             }))
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -118,6 +128,7 @@ class Backend:
             self._next_id = state["next_id"]  # type: ignore[assignment]
             self._key_texts = state["key_texts"]  # type: ignore[assignment]
             self._passwords = state["passwords"]  # type: ignore[assignment]
+            self._packages = state["packages"]  # type: ignore[assignment]
             self._sync_masker()
             if state["rng"] is not None:
                 self._rng = random.Random()
@@ -161,11 +172,14 @@ class Backend:
 
     # -- seeding -------------------------------------------------------------------------
 
-    def add_user(self, name: str, password: str | None = None, *, admin: bool = False) -> User:
-        """Add (or replace) a user; ``password`` enables pseudo-keys for it."""
+    def add_user(self, name: str, password: str | None = None, *, admin: bool = False,
+                 privileges: dict[str, tuple[str, ...]] | None = None) -> User:
+        """Add (or replace) a user; ``password`` enables pseudo-keys for it; ``privileges``
+        maps a feed name (or ``*``) to what the user may do there (proget-feeds §1.2)."""
         if not name or ":" in name:
             raise ValueError(f"a user name must be non-empty and without ':': {name!r}")
-        user = User(name, digest(password) if password is not None else None, admin)
+        user = User(name, digest(password) if password is not None else None, admin,
+                    dict(privileges or {}))
         with self._lock:
             self._users[name] = user
             self._password_digests = None
@@ -177,11 +191,20 @@ class Backend:
                 self.masker.add(password, name)
         return user
 
-    def add_feed(self, name: str) -> Feed:
-        if not name:
-            raise ValueError("a feed name must be non-empty")
+    def add_feed(self, name: str, type: str | None = None, *, groups: Iterable[str] = (),
+                 anonymous: Iterable[str] = DEFAULT_ANONYMOUS) -> Feed:
+        """Add a feed (a name alone keeps an existing feed as it is). ``type`` gives it
+        feed endpoints; ``groups`` (created when missing) and ``anonymous`` access are
+        proget-feeds spec §1.2-§1.3."""
+        groups, anonymous = tuple(groups), tuple(anonymous)
+        feed = Feed(name, type, groups, anonymous)  # validates
         with self._lock:
-            return self._feeds.setdefault(name, Feed(name))
+            if name in self._feeds and feed == Feed(name):
+                return self._feeds[name]
+            for group in groups:
+                self.add_feed_group(group)
+            self._feeds[name] = feed
+            return feed
 
     def add_feed_group(self, name: str) -> FeedGroup:
         if not name:
@@ -211,6 +234,18 @@ class Backend:
     def feeds(self) -> list[str]:
         with self._lock:
             return list(self._feeds)
+
+    @property
+    def feed_details(self) -> list[Feed]:
+        """Every feed with its type, groups and anonymous access."""
+        with self._lock:
+            return list(self._feeds.values())
+
+    @property
+    def packages(self) -> list[Package]:
+        """Every stored package file, all feeds."""
+        with self._lock:
+            return self._packages.all()
 
     @property
     def feed_groups(self) -> list[str]:
@@ -317,6 +352,123 @@ class Backend:
             del self._by_digest[key.digest]
             self.masker.discard(self._key_texts.pop(key.digest, None))
 
+    # -- proget-feeds spec §1: feed endpoints ------------------------------------------
+
+    def authenticate_feed(self, credential: Credential | None, *, login: bool = False,
+                          now: datetime | None = None) -> Principal:
+        """A feed credential to a principal (proget-feeds spec §1.1), or :class:`Forbidden`.
+
+        ``None`` is the anonymous principal (what it may do is the feed's business). A key
+        (or a ``user:password`` pseudo-key) is judged exactly as on the api-keys endpoints;
+        with ``login``, ``credential.value`` is a Basic ``user:password`` login, which
+        works whether or not pseudo-keys are enabled [model].
+        """
+        if credential is None:
+            return Principal(kind="anonymous", admin=self.settings.anonymous_admin)
+        now = now or datetime.now(timezone.utc)
+        with self._lock:
+            if login:
+                name, _, password = credential.value.partition(":")
+                user = self._users.get(name)
+                if user is not None and user.password_digest is not None and hmac.compare_digest(
+                        user.password_digest, digest(password)):
+                    return Principal(kind="user", carrier=credential.carrier, user=user.name,
+                                     admin=user.admin)
+                raise Forbidden("The user name or password is not valid.")
+            return self._resolve(credential, now)
+
+    def feed_type(self, name: str) -> str:
+        """The type of the feed named ``name``; :class:`NotFound` for no feed or one without
+        feed endpoints."""
+        with self._lock:
+            feed = self._feeds.get(name)
+            if feed is None or feed.type is None:
+                raise NotFound(f"There is no feed named {name} with feed endpoints.")
+            return feed.type
+
+    def get_feed(self, name: str, feed_type: str) -> Feed:
+        """The feed named ``name`` of that type, or :class:`NotFound`."""
+        with self._lock:
+            feed = self._feeds.get(name)
+            if feed is None or feed.type != feed_type:
+                raise NotFound(f"There is no {feed_type} feed named {name}.")
+            return feed
+
+    def feed_access(self, principal: Principal, feed: str, feed_type: str, operation: str) -> Feed:
+        """The feed, if ``principal`` may do ``operation`` there (proget-feeds spec §1.2).
+
+        :raises NotFound: no feed of that name and type.
+        :raises Unauthorized: anonymous, and Anonymous may not (§1.4: a challenge).
+        :raises Forbidden: an authenticated principal that may not (§1.4).
+        """
+        with self._lock:
+            return self._feed_access(principal, feed, feed_type, operation)
+
+    def _feed_access(self, principal: Principal, name: str, feed_type: str, operation: str) -> Feed:
+        feed = self.get_feed(name, feed_type)
+        key = self._keys.get(principal.key_id) if principal.key_id is not None else None
+        if principal.kind == "api-key" and key is None:
+            raise Forbidden("The API key is not valid.")  # deleted since it authenticated
+        user = self._users.get(principal.user) if principal.user else None
+        grant = granted(principal, feed, key, user, self.settings)
+        if NEEDS[operation] <= grant.privileges:
+            return feed
+        text = refusal_text(operation, feed, grant)
+        if principal.kind == "anonymous":
+            raise Unauthorized(f"Authentication is required: {text}", realm=f"ProGet Feed {feed.name}")
+        raise Forbidden(text)
+
+    def publish_package(self, principal: Principal, feed_type: str, package: Package) -> Package:
+        """Store ``package`` in its feed; an existing one (same ``ident``) is replaced only
+        with the overwrite privilege, else :class:`~mockproget.errors.Conflict` (409)."""
+        with self._lock:
+            self._feed_access(principal, package.feed, feed_type, "publish")
+
+            def may_overwrite() -> None:
+                try:
+                    self._feed_access(principal, package.feed, feed_type, "overwrite")
+                except Forbidden:
+                    raise conflict(package) from None
+
+            self._packages.add(package, may_overwrite)
+            return package
+
+    def find_packages(self, principal: Principal, feed: str, feed_type: str,
+                      name_key: str | None = None) -> list[Package]:
+        """The packages of ``feed`` (named ``name_key``), oldest first; needs ``read``."""
+        with self._lock:
+            self._feed_access(principal, feed, feed_type, "read")
+            return self._packages.find(feed, name_key)
+
+    def package_file(self, principal: Principal, feed: str, feed_type: str, filename: str) -> Package:
+        """One package file by its file name; :class:`NotFound` if there is none."""
+        with self._lock:
+            self._feed_access(principal, feed, feed_type, "read")
+            package = self._packages.file(feed, filename)
+            if package is None:
+                raise NotFound(f"There is no file {filename} in feed {feed}.")
+            return package
+
+    def delete_packages(self, principal: Principal, feed: str, feed_type: str,
+                        ident: tuple[str, ...]) -> list[Package]:
+        """Delete the package with that ``ident``; :class:`NotFound` if there is none."""
+        with self._lock:
+            self._feed_access(principal, feed, feed_type, "delete")
+            removed = self._packages.remove(feed, lambda p: p.ident == ident)
+            if not removed:
+                raise NotFound(f"There is no package {'/'.join(i for i in ident if i)} in feed {feed}.")
+            return removed
+
+    def delete_version(self, principal: Principal, feed: str, feed_type: str, name_key: str,
+                       version: str) -> list[Package]:
+        """Delete every file of one package version; :class:`NotFound` if there is none."""
+        with self._lock:
+            self._feed_access(principal, feed, feed_type, "delete")
+            removed = self._packages.remove(feed, lambda p: p.name_key == name_key and p.version == version)
+            if not removed:
+                raise NotFound(f"There is no package {name_key} {version} in feed {feed}.")
+            return removed
+
     # -- internals -----------------------------------------------------------------------
 
     def _check_new_key(self, new: NewApiKey, *, seeding: bool = False) -> None:
@@ -409,7 +561,8 @@ class Backend:
                 users=[copy.copy(u) for u in self._users.values()],
                 feeds=list(self._feeds), feed_groups=list(self._feed_groups),
                 keys=[copy.copy(k) for k in self._keys.values()], next_id=self._next_id,
-                key_texts=dict(self._key_texts), passwords=dict(self._passwords))
+                key_texts=dict(self._key_texts), passwords=dict(self._passwords),
+                feed_details=list(self._feeds.values()), packages=self._packages.all())
 
     def import_state(self, dump: StateDump) -> None:
         """Replace the whole state with ``dump``; :class:`InvalidInput` lists every problem.
@@ -435,6 +588,15 @@ class Backend:
                 problems.append(f"apiKeys: key {key.id}: there is no feed group named {key.feed_group!r}")
             if key.user is not None and key.user not in users:
                 problems.append(f"apiKeys: key {key.id}: there is no user named {key.user!r}")
+        details = {f.name: f for f in dump.feed_details}
+        for feed in dump.feed_details:
+            if feed.name not in dump.feeds:
+                problems.append(f"feeds: feed {feed.name!r} is described but not listed")
+            problems += [f"feeds: feed {feed.name}: there is no feed group named {g!r}"
+                         for g in feed.groups if g not in dump.feed_groups]
+        for package in dump.packages:
+            if package.feed not in dump.feeds:
+                problems.append(f"packages: {package.filename}: there is no feed named {package.feed!r}")
         if ids and dump.next_id <= max(ids):
             problems.append(f"nextId: must be above every key id (at least {max(ids) + 1})")
         if problems:
@@ -443,7 +605,8 @@ class Backend:
             self.settings = dump.settings
             self._users = dict(users)
             self._password_digests = None
-            self._feeds = {name: Feed(name) for name in dump.feeds}
+            self._feeds = {name: details.get(name, Feed(name)) for name in dump.feeds}
+            self._packages = FeedStore.of(dump.packages)
             self._feed_groups = {name: FeedGroup(name) for name in dump.feed_groups}
             self._keys = {k.id: copy.copy(k) for k in sorted(dump.keys, key=lambda k: k.id)}
             if self.settings.hash_keys:
@@ -472,7 +635,11 @@ class StateDump:
     #: The texts of keys (by digest) and passwords (by user) when known: masking only.
     key_texts: dict[bytes, str] = field(default_factory=dict, repr=False)
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Feeds with their type, groups and anonymous access (a feed not here is a bare name).
+    feed_details: list[Feed] = field(default_factory=list)
+    packages: list[Package] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (f"StateDump(users={[u.name for u in self.users]}, feeds={self.feeds}, "
-                f"feed_groups={self.feed_groups}, keys={[k.id for k in self.keys]}, next_id={self.next_id})")
+                f"feed_groups={self.feed_groups}, keys={[k.id for k in self.keys]}, next_id={self.next_id}, "
+                f"packages={len(self.packages)})")

@@ -16,7 +16,7 @@ from typing import Any, cast
 from .errors import InvalidInput
 from .faults import FaultRuleError, FaultSet
 from .journal import DEFAULT_MAX_BYTES, check_bytes, check_size
-from .models import InstanceSettings, NewApiKey, SeedState
+from .models import FEED_TYPES, Feed, InstanceSettings, NewApiKey, SeedState, UserSeed, check_privileges
 from .schemas import load_new_api_key
 
 __all__ = ["DEFAULT_MAX_BODY", "Config", "ConfigError", "load_config"]
@@ -175,7 +175,7 @@ def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedStat
         state.users = []
         for i, user in enumerate(_tables(source, "users", data["users"])):
             where = f"users[{i}]"
-            _table(source, where, user, {"name", "password", "admin"})
+            _table(source, where, user, {"name", "password", "admin", "privileges"})
             name = _expect(source, f"{where}.name", user.get("name"), str, "a non-empty string")
             if not name or ":" in name:
                 raise ConfigError(source, f"{where}.name", "must be non-empty and contain no ':'")
@@ -183,8 +183,14 @@ def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedStat
             if password is not None:
                 _expect(source, f"{where}.password", password, str, "a string")
             admin = _expect(source, f"{where}.admin", user.get("admin", False), bool, "true or false")
-            state.users.append((name, password, admin))
-    for section in ("feeds", "feed_groups"):
+            seed: UserSeed = (name, password, admin)
+            if "privileges" in user:
+                seed = (name, password, admin, _privileges(source, f"{where}.privileges", user["privileges"]))
+            state.users.append(seed)
+    if "feeds" in data:
+        state.feeds = [_feed(source, f"feeds[{i}]", item)
+                       for i, item in enumerate(_tables(source, "feeds", data["feeds"]))]
+    for section in ("feed_groups",):
         if section in data:
             names = []
             for i, item in enumerate(_tables(source, section, data[section])):
@@ -194,6 +200,13 @@ def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedStat
                     raise ConfigError(source, f"{section}[{i}].name", "must not be empty")
                 names.append(name)
             setattr(state, section, names)
+    names = state.feed_names
+    for i, seeded in enumerate(state.users):
+        for feed in (seeded[3] if len(seeded) > 3 else {}):
+            if feed != "*" and feed not in names:
+                raise ConfigError(source, f"users[{i}].privileges.{feed}",
+                                  f"there is no feed named {feed!r} (feeds: {', '.join(names) or 'none'}; "
+                                  f"* means every feed)")
     if "api_keys" in data:
         keys: list[NewApiKey] = []
         for i, item in enumerate(_tables(source, "api_keys", data["api_keys"])):
@@ -206,6 +219,42 @@ def _state(source: str, data: Mapping[str, Any], default: SeedState) -> SeedStat
                 raise ConfigError(source, f"api_keys[{i}]", "; ".join(error.problems)) from None
         state.api_keys = keys
     return state
+
+
+def _privileges(source: str, setting: str, value: Any) -> dict[str, tuple[str, ...]]:
+    """``{FeedName = ["view", "add"], "*" = ["view"]}``: a user's privileges per feed."""
+    _expect(source, setting, value, dict, "a table of feed name = [privileges]")
+    result = {}
+    for feed, privileges in value.items():
+        try:
+            result[feed] = check_privileges(privileges, "the privileges")
+        except ValueError as error:
+            raise ConfigError(source, f"{setting}.{feed}", str(error)) from None
+    return result
+
+
+def _feed(source: str, where: str, item: Mapping[str, Any]) -> str | Feed:
+    """A ``[[feeds]]`` table: a bare name (no type: no feed endpoints) or a typed feed."""
+    _table(source, where, item, {"name", "type", "groups", "anonymous"})
+    name: str = _expect(source, f"{where}.name", item.get("name"), str, "a non-empty string")
+    if not name:
+        raise ConfigError(source, f"{where}.name", "must not be empty")
+    if set(item) == {"name"}:
+        return name
+    feed_type = item.get("type")
+    if feed_type is not None and feed_type not in FEED_TYPES:
+        raise ConfigError(source, f"{where}.type", f"must be one of {', '.join(FEED_TYPES)}, not {feed_type!r}")
+    groups = item.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+        raise ConfigError(source, f"{where}.groups", f"must be a list of feed group names, not {groups!r}")
+    anonymous = item.get("anonymous", ["view"])
+    if anonymous is True or anonymous is False:  # true: view and download; false: nothing
+        anonymous = ["view"] if anonymous else []
+    try:
+        privileges = check_privileges(anonymous, "the anonymous access")
+    except ValueError as error:
+        raise ConfigError(source, f"{where}.anonymous", f"{error}; or true / false") from None
+    return Feed(name, feed_type, tuple(groups), privileges)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Config:

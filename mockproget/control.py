@@ -21,6 +21,7 @@ import secrets
 import threading
 import warnings
 from collections import OrderedDict
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -29,7 +30,8 @@ from .backend import Backend, StateDump
 from .errors import Forbidden, InvalidInput, NotFound, ProGetError
 from .faults import FaultRuleError, FaultSet
 from .journal import DEFAULT_PAGE, MAX_PAGE, Journal, check_bytes, check_size
-from .models import ApiKey, InstanceSettings, NewApiKey, User, digest
+from .models import (DEFAULT_ANONYMOUS, ApiKey, Feed, InstanceSettings, NewApiKey, Package, User,
+                     check_privileges, digest)
 from .schemas import dump_api_key, load_new_api_key
 
 if TYPE_CHECKING:
@@ -404,6 +406,8 @@ def state_to_json(dump: StateDump, sealer: Sealer) -> dict[str, Any]:
         if user.password_digest is not None:
             password = dump.passwords.get(user.name, "")
             entry["secret"] = sealer.seal(b"u" + user.password_digest + _utf8(password))
+        if user.privileges:
+            entry["privileges"] = {feed: list(p) for feed, p in user.privileges.items()}
         users.append(entry)
     keys = []
     for key in dump.keys:
@@ -412,8 +416,9 @@ def state_to_json(dump: StateDump, sealer: Sealer) -> dict[str, Any]:
         text = key.key or dump.key_texts.get(key.digest, "")
         info["secret"] = sealer.seal(b"k" + key.digest + (b"1" if key.key else b"0") + _utf8(text))
         keys.append(info)
-    return {"settings": dump.settings.as_dict(), "users": users, "feeds": dump.feeds,
-            "feedGroups": dump.feed_groups, "apiKeys": keys, "nextId": dump.next_id}
+    return {"settings": dump.settings.as_dict(), "users": users, "feeds": feeds_to_json(dump),
+            "feedGroups": dump.feed_groups, "apiKeys": keys, "nextId": dump.next_id,
+            "packages": [package_to_json(p) for p in dump.packages]}
 
 
 def _utf8(text: str) -> bytes:
@@ -435,7 +440,7 @@ def _list_of(data: dict[str, Any], name: str, problems: list[str]) -> list[Any]:
 def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSettings) -> StateDump:
     """Read a state document; :class:`InvalidInput` lists every problem."""
     problems: list[str] = []
-    known = {"settings", "users", "feeds", "feedGroups", "apiKeys", "nextId"}
+    known = {"settings", "users", "feeds", "feedGroups", "apiKeys", "nextId", "packages"}
     problems += [f"{name}: unknown property (known: {', '.join(sorted(known))})"
                  for name in sorted(set(data) - known)]
     settings = current
@@ -475,12 +480,19 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
             password_digest = opened[1:33]
             if len(opened) > 33:
                 passwords[item["name"]] = _unutf8(opened[33:])
-        users.append(User(item["name"], password_digest, admin))
+        privileges = user_privileges_from_json(item.get("privileges", {}), f"{where}.privileges", problems)
+        users.append(User(item["name"], password_digest, admin, privileges))
     names: dict[str, list[str]] = {}
+    details: list[Feed] = []
     for name in ("feeds", "feedGroups"):
         names[name] = []
         for i, item in enumerate(_list_of(data, name, problems)):
-            if not isinstance(item, str) or not item:
+            if name == "feeds" and isinstance(item, dict):
+                feed = feed_from_json(item, f"feeds[{i}]", problems)
+                if feed is not None:
+                    details.append(feed)
+                    names[name].append(feed.name)
+            elif not isinstance(item, str) or not item:
                 problems.append(f"{name}[{i}]: must be a non-empty string")
             else:
                 names[name].append(item)
@@ -534,9 +546,97 @@ def state_from_json(data: dict[str, Any], sealer: Sealer, current: InstanceSetti
     if isinstance(next_id, bool) or not isinstance(next_id, int) or next_id < 1:
         problems.append("nextId: must be a positive integer")
         next_id = 1
+    packages = [p for i, item in enumerate(_list_of(data, "packages", problems))
+                if (p := package_from_json(item, f"packages[{i}]", problems)) is not None]
     if problems:
         raise InvalidInput(problems, heading="Invalid state")
     return StateDump(settings=settings, users=users, feeds=names["feeds"],
                      feed_groups=names["feedGroups"], keys=keys, next_id=next_id,
-                     key_texts=key_texts, passwords=passwords)
+                     key_texts=key_texts, passwords=passwords,
+                     feed_details=details, packages=packages)
+
+
+# -- feeds and packages in the state document (proget-feeds spec §1-§5) -------------------
+
+
+def feeds_to_json(dump: StateDump) -> list[Any]:
+    """A feed without type, groups or a changed anonymous access stays a bare name."""
+    details = {f.name: f for f in dump.feed_details}
+    out: list[Any] = []
+    for name in dump.feeds:
+        feed = details.get(name, Feed(name))
+        if feed == Feed(name):
+            out.append(name)
+        else:
+            out.append({"name": name, "type": feed.type, "groups": list(feed.groups),
+                        "anonymous": list(feed.anonymous)})
+    return out
+
+
+def feed_from_json(item: dict[str, Any], where: str, problems: list[str]) -> Feed | None:
+    unknown = sorted(set(item) - {"name", "type", "groups", "anonymous"})
+    if unknown:
+        problems.append(f"{where}.{unknown[0]}: unknown property (known: anonymous, groups, name, type)")
+        return None
+    groups, anonymous = item.get("groups", []), item.get("anonymous", list(DEFAULT_ANONYMOUS))
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+        problems.append(f"{where}.groups: must be a list of feed group names")
+        return None
+    try:
+        return Feed(item.get("name"), item.get("type"), tuple(groups),  # type: ignore[arg-type]
+                    check_privileges(anonymous, "anonymous"))
+    except (ValueError, TypeError) as error:
+        problems.append(f"{where}: {error}")
+        return None
+
+
+def user_privileges_from_json(value: Any, where: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be an object of feed name: [privileges]")
+        return {}
+    result = {}
+    for feed, privileges in value.items():
+        try:
+            result[feed] = check_privileges(privileges, f"{where}.{feed}")
+        except ValueError as error:
+            problems.append(str(error))
+    return result
+
+
+def package_to_json(package: Package) -> dict[str, Any]:
+    return {"feed": package.feed, "name": package.name, "version": package.version, "group": package.group,
+            "filename": package.filename, "ident": list(package.ident), "nameKey": package.name_key,
+            "metadata": package.metadata, "published": package.published.isoformat(),
+            "content": base64.b64encode(package.content).decode("ascii")}
+
+
+def package_from_json(item: Any, where: str, problems: list[str]) -> Package | None:
+    if not isinstance(item, dict):
+        problems.append(f"{where}: must be a package object")
+        return None
+    texts = ("feed", "name", "version", "filename", "nameKey")
+    bad = [n for n in texts if not isinstance(item.get(n), str) or not item[n]]
+    if not isinstance(item.get("group", ""), str):
+        bad.append("group")
+    ident = item.get("ident")
+    if not isinstance(ident, list) or not ident or not all(isinstance(i, str) for i in ident):
+        bad.append("ident")
+    if not isinstance(item.get("metadata", {}), dict):
+        bad.append("metadata")
+    try:
+        content = base64.b64decode(item.get("content", ""), validate=True)
+    except (ValueError, TypeError):
+        bad.append("content")
+    try:
+        published = datetime.fromisoformat(item["published"]) if "published" in item else datetime.now(timezone.utc)
+    except (ValueError, TypeError):
+        bad.append("published")
+    if bad:
+        problems.append(f"{where}: invalid {', '.join(bad)} (content is base64, published ISO 8601)")
+        return None
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=timezone.utc)
+    return Package(feed=item["feed"], name=item["name"], version=item["version"], filename=item["filename"],
+                   content=content, ident=tuple(ident), name_key=item["nameKey"],  # type: ignore[arg-type]
+                   group=item.get("group", ""), metadata=item.get("metadata", {}), published=published)
 

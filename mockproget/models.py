@@ -10,12 +10,15 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "API_KEY_TYPES",
     "CREATABLE_TYPES",
+    "DEFAULT_ANONYMOUS",
     "EDITIONS",
+    "FEED_PRIVILEGES",
+    "FEED_TYPES",
     "LOGGING_MODES",
     "PACKAGE_PERMISSIONS",
     "SYSTEM_APIS",
@@ -25,10 +28,13 @@ __all__ = [
     "FeedGroup",
     "InstanceSettings",
     "NewApiKey",
+    "Package",
     "Principal",
     "ProGetVersion",
     "SeedState",
+    "UserSeed",
     "User",
+    "check_privileges",
     "digest",
 ]
 
@@ -42,6 +48,13 @@ SYSTEM_APIS = ("full-control", "feeds", "sca", "sbom-upload")
 LIMITED_SYSTEM_APIS = ("feeds", "sca", "sbom-upload")
 #: ``packagePermissions`` values, spec §2.
 PACKAGE_PERMISSIONS = ("view", "add", "promote", "delete")
+#: Feed types with feed endpoints (proget-feeds spec §2-§5).
+FEED_TYPES = ("npm", "pypi", "nuget", "universal")
+#: What a principal may do on a feed (proget-feeds spec §1.2): the ``packagePermissions``
+#: vocabulary, also used for users' privileges and anonymous access.
+FEED_PRIVILEGES = PACKAGE_PERMISSIONS
+#: Anonymous access a feed gets unless configured otherwise (proget-feeds spec §1.3 [model]).
+DEFAULT_ANONYMOUS = ("view",)
 #: Editions, spec §5-§6, lowest first.
 EDITIONS = ("Free", "Basic", "Enterprise")
 
@@ -140,16 +153,51 @@ class InstanceSettings:
 
 @dataclass
 class User:
-    """A ProGet user. Only a digest of the password is kept."""
+    """A ProGet user. Only a digest of the password is kept.
+
+    ``privileges`` maps a feed name (or ``*``: every feed) to what the user may do there
+    (proget-feeds spec §1.2); an admin may do everything everywhere.
+    """
 
     name: str
     password_digest: bytes | None = field(default=None, repr=False)
     admin: bool = False
+    privileges: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def feed_privileges(self, feed: str) -> frozenset[str]:
+        """What this user may do on ``feed``."""
+        if self.admin:
+            return frozenset(FEED_PRIVILEGES)
+        return frozenset(self.privileges.get(feed, ())) | frozenset(self.privileges.get("*", ()))
+
+
+def check_privileges(value: object, what: str) -> tuple[str, ...]:
+    """``value`` as a tuple of feed privileges, or :class:`ValueError` saying why."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"{what} must be a list of privileges ({', '.join(FEED_PRIVILEGES)}), not {value!r}")
+    unknown = [v for v in value if v not in FEED_PRIVILEGES]
+    if unknown:
+        raise ValueError(f"{what}: unknown privilege {unknown[0]!r} (known: {', '.join(FEED_PRIVILEGES)})")
+    return tuple(dict.fromkeys(value))
 
 
 @dataclass(frozen=True)
 class Feed:
+    """A feed. ``type`` is ``None`` for a feed with no feed endpoints (only a name that
+    keys can be scoped to); ``groups`` are the feed groups it belongs to; ``anonymous``
+    is what a request without a credential may do (proget-feeds spec §1.3)."""
+
     name: str
+    type: str | None = None
+    groups: tuple[str, ...] = ()
+    anonymous: tuple[str, ...] = DEFAULT_ANONYMOUS
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a feed name must be non-empty")
+        if self.type is not None and self.type not in FEED_TYPES:
+            raise ValueError(f"a feed type must be one of {', '.join(FEED_TYPES)}, not {self.type!r}")
+        check_privileges(self.anonymous, "anonymous")
 
 
 @dataclass(frozen=True)
@@ -208,17 +256,57 @@ class ApiKey:
         return self.type == "system" and ("full-control" in apis or apis >= set(LIMITED_SYSTEM_APIS))
 
 
+@dataclass(frozen=True)
+class Package:
+    """One stored package file in a feed (proget-feeds spec §2-§5).
+
+    ``ident`` is what makes two uploads "the same package" for the protocol (npm: name
+    and version; PyPI: the file name; ...); ``name_key`` is the name as looked up
+    (normalized by the protocol); ``metadata`` is protocol-specific and JSON-ready.
+    """
+
+    feed: str
+    name: str
+    version: str
+    filename: str
+    content: bytes = field(repr=False)
+    ident: tuple[str, ...] = ()
+    name_key: str = ""
+    group: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+    published: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def sha1(self) -> str:
+        return hashlib.sha1(self.content).hexdigest()  # noqa: S324 - npm's shasum, not security
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def sha512(self) -> bytes:
+        return hashlib.sha512(self.content).digest()
+
+
+#: A seeded user: name, password, admin, and optionally its feed privileges.
+UserSeed = tuple[str, str | None, bool] | tuple[str, str | None, bool, dict[str, tuple[str, ...]]]
+
+
 @dataclass
 class SeedState:
-    """What an instance holds at start and after ``reset()``."""
+    """What an instance holds at start and after ``reset()``.
 
-    users: list[tuple[str, str | None, bool]] = field(default_factory=list)
-    feeds: list[str] = field(default_factory=list)
+    A feed is a name (no type: no feed endpoints) or a :class:`Feed`.
+    """
+
+    users: list[UserSeed] = field(default_factory=list)
+    feeds: list[str | Feed] = field(default_factory=list)
     feed_groups: list[str] = field(default_factory=list)
     api_keys: list[NewApiKey] = field(default_factory=list)
 
     def __repr__(self) -> str:  # passwords and keys stay out of reprs
-        return (f"SeedState(users={[u[0] for u in self.users]}, feeds={self.feeds}, "
+        return (f"SeedState(users={[u[0] for u in self.users]}, feeds={self.feed_names}, "
                 f"feed_groups={self.feed_groups}, api_keys={len(self.api_keys)})")
 
     @classmethod
@@ -230,9 +318,13 @@ class SeedState:
         """
         return cls(
             users=[("Admin", "Admin", True), ("johnsmith", None, False)],
-            feeds=["MyNpmFeed"],
+            feeds=[Feed("MyNpmFeed", "npm")],
             feed_groups=["MyFeedGroup"],
         )
+
+    @property
+    def feed_names(self) -> list[str]:
+        return [f if isinstance(f, str) else f.name for f in self.feeds]
 
 
 #: Where a credential was found (spec §3), in precedence order.
@@ -251,8 +343,9 @@ class Credential:
 class Principal:
     """Who a request authenticated as.
 
-    ``kind`` is ``api-key``, ``pseudo-key`` or ``anonymous``. ``admin`` means "may manage
-    any API key" (spec §4); ``user`` is the user acted for, if any.
+    ``kind`` is ``api-key``, ``pseudo-key``, ``user`` (a Basic login on a feed endpoint)
+    or ``anonymous``. ``admin`` means "may manage any API key" (spec §4); ``user`` is the
+    user acted for, if any.
     """
 
     kind: str
@@ -270,4 +363,6 @@ class Principal:
             return f"{self.key_type} key #{self.key_id}{owner}"
         if self.kind == "pseudo-key":
             return f"user {self.user} (pseudo-key)"
+        if self.kind == "user":  # a Basic user:password login on a feed endpoint
+            return f"user {self.user}"
         return "anonymous"

@@ -1,0 +1,60 @@
+"""Small helpers the feed protocols share (no state, no rules)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+from urllib.parse import quote
+
+from flask import request
+
+from ..errors import InvalidInput
+from ..views import BODY_ERROR
+
+__all__ = ["body", "feed_url", "json_body", "open_zip"]
+
+#: The most members, and uncompressed bytes, an uploaded zip (nupkg, upack) may hold.
+ZIP_MEMBERS = 10_000
+ZIP_UNCOMPRESSED = 64 * 1024 * 1024
+
+
+def feed_url(*parts: str) -> str:
+    """An absolute URL on this server, each part percent-encoded (``/`` and ``@`` kept)."""
+    return request.host_url + "/".join(quote(p, safe="@/") for p in parts)
+
+
+def body() -> bytes:
+    """The request body (bounded by ``max_body``: larger ones were answered 413)."""
+    if request.environ.get(BODY_ERROR):
+        raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
+    return request.get_data(cache=True)
+
+
+def json_body(what: str) -> Any:
+    """The body as JSON, or a 400 naming what was expected."""
+    try:
+        return json.loads(body().decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidInput([f"the request body must be {what} as JSON"], heading="Invalid request") from None
+
+
+def open_zip(data: bytes, what: str) -> zipfile.ZipFile:
+    """``data`` as a zip archive within bounds, or a 400 saying what is wrong."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise InvalidInput([f"the {what} is not a valid zip archive"], heading="Invalid package") from None
+    if len(infos) > ZIP_MEMBERS or sum(i.file_size for i in infos) > ZIP_UNCOMPRESSED:
+        raise InvalidInput([f"the {what} is too large once uncompressed"], heading="Invalid package")
+    return archive
+
+
+def read_member(archive: zipfile.ZipFile, name: str, what: str) -> bytes:
+    """One member of an archive opened by :func:`open_zip`, or a 400."""
+    try:
+        return archive.read(name)
+    except (KeyError, zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        raise InvalidInput([f"the {what} cannot be read from the archive"], heading="Invalid package") from None
