@@ -249,6 +249,10 @@ class ProGetClient:
             self._remember(info if isinstance(info, Mapping) else {}, response)
         return response
 
+    def remember(self, info: Mapping[str, Any], response: requests.Response) -> None:
+        """Remember a key created by a request sent some other way (for :meth:`cleanup`)."""
+        self._remember(info, response)
+
     def _remember(self, info: Mapping[str, Any], response: requests.Response) -> None:
         body: Any = None
         try:
