@@ -172,12 +172,23 @@ class Shape:
                         f"{credential}\r\n--{boundary}--\r\n").encode()
                 headers.append(("Content-Type", f"multipart/form-data; boundary={boundary}"))
             else:
-                pairs = [("key", credential)] + ([("x", "1")] if self.query_order != "alone" else [])
+                pairs = _placed(("key", credential), [("x", "1"), ("format", "json")], self.query_order)
                 body = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs).encode()
         if self.media_type is not None and not any(k.lower() == "content-type" for k, _ in headers) and (
                 body is not None):
             headers.append(("Content-Type", self.media_type))
         return query, headers, body
+
+
+def _placed(item: tuple[str, str], others: list[tuple[str, str]], order: str) -> list[tuple[str, str]]:
+    """``item`` alone, before, after or among ``others`` (a form's fields, §3)."""
+    if order == "first":
+        return [item] + others
+    if order == "last":
+        return others + [item]
+    if order == "among-extras":
+        return others[:1] + [item] + others[1:]
+    return [item]
 
 
 def _with_member(members: list[tuple[str, Any]], member: tuple[str, Any], seed: int) -> list[tuple[str, Any]]:
@@ -234,8 +245,11 @@ def shapes(base: Shape) -> st.SearchStrategy[Shape]:
     media = st.just(base.media_type)
     if base.endpoint == "create" and base.carrier in ("header", "query"):
         media = st.sampled_from(JSON_TYPES)
+    order = st.just(base.query_order)
+    if base.carrier == "form":
+        order = st.sampled_from(QUERY_ORDERS)
     return st.builds(
-        replace, st.just(base),
+        replace, st.just(base), query_order=order,
         framing=framings() if has_body else st.just(Framing()),
         json_style=st.sampled_from(JSON_STYLES) if base.endpoint == "create" else st.just("compact"),
         member_seed=st.integers(0, 10**6) if base.endpoint == "create" else st.just(0),
