@@ -70,11 +70,18 @@ class RawHandler(WSGIRequestHandler):
         pass
 
 
+class KeepAliveHandler(RawHandler):
+    """HTTP/1.1 with persistent connections (the kit must not rely on a server closing them)."""
+
+    protocol_version = "HTTP/1.1"
+
+
 @contextmanager
-def serve_raw(departure: Callable[[MockProGet], None]) -> Iterator[tuple[MockProGet, str]]:
+def serve_raw(departure: Callable[[MockProGet], None],
+              handler: type[WSGIRequestHandler] = RawHandler) -> Iterator[tuple[MockProGet, str]]:
     server = MockProGet(Config(port=0), admin_key=ADMIN_KEY)
     departure(server)
-    httpd = make_server("127.0.0.1", 0, server.app, threaded=True, request_handler=RawHandler)
+    httpd = make_server("127.0.0.1", 0, server.app, threaded=True, request_handler=handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

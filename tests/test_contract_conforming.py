@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from mockproget_contracts import verify
 from mockproget import MockProGet, NewApiKey, NotFound
 from mockproget.errors import InvalidInput
+from test_contract_broken_shapes import KeepAliveHandler, serve_raw
 from test_contract_broken_servers import (
     ADMIN_KEY,
     NAMES,
@@ -144,3 +148,54 @@ def test_conforming_variant_passes(variant: Callable[[MockProGet], None]) -> Non
     assert result.ok, [(c.clause, c.detail[:1500]) for c in result.failed] + result.errors + result.leftovers
     assert after == before  # nothing else on the server changed, nothing left behind
     assert sum(c.outcome == "passed" for c in result.clauses) >= 5
+
+
+def _utc_7_digits(value: str) -> str:
+    when = datetime.fromisoformat(value)
+    when = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "0Z"
+
+
+def _rewrite_info(item: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(item.get("expiration"), str):
+        item["expiration"] = _utc_7_digits(item["expiration"])
+    if item.get("systemApis") == ["full-control"]:
+        item["systemApis"] = ["sbom-upload", "feeds", "sca"]
+    return dict(reversed(list(item.items())))
+
+
+def written_differently(server: MockProGet) -> None:
+    """§8, §2: what a server may write its own way: sparse random ids, list order,
+    expirations as the same instant in UTC with 7 fractional digits, full control as the
+    three APIs, members in another order, indented JSON."""
+    backend, rng = server.backend, random.Random(7)
+    store = backend._store
+
+    def sparse(new: Any) -> Any:
+        backend._next_id = rng.randrange(10**6, 2 * 10**9)
+        return store(new)
+    backend._store = sparse  # type: ignore[method-assign]
+
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+        if status.startswith("200") and environ["PATH_INFO"] in ("/api/api-keys/create", "/api/api-keys/list"):
+            data = _json_body(body)
+            if isinstance(data, list):
+                data = [_rewrite_info(item) for item in reversed(data)]
+            elif isinstance(data, dict):
+                data = _rewrite_info(data)
+            body = json.dumps(data, indent=3).encode()
+        return status, headers, body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
+
+
+@pytest.mark.parametrize("variant, handler", [(lambda server: None, KeepAliveHandler),
+                                               (written_differently, KeepAliveHandler)],
+                         ids=["keep-alive", "written-differently"])
+def test_conforming_server_variant_passes(variant: Callable[[MockProGet], None], handler: Any) -> None:
+    """No false alarm (§2, §8): a keep-alive HTTP/1.1 server, and one that writes ids,
+    order, instants and full control its own way, conform (default examples)."""
+    with serve_raw(variant, handler) as (server, url):
+        result = verify(url, ADMIN_KEY, **NAMES)
+        left = [k for k in server.backend.api_keys if (k.display_name or "").startswith("mockproget-contracts")]
+    assert result.ok, [(c.clause, c.detail[:1500]) for c in result.failed] + result.errors + result.leftovers
+    assert not left
