@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -67,7 +68,7 @@ BODY_MEDIA_TYPES = {"json": JSON_TYPES, "form": FORM_TYPES}
 #: for named parameters; unknown ones are ignored): where ``key`` goes among the others.
 QUERY_ORDERS = ("alone", "first", "last", "among-extras")
 #: JSON as JSON (RFC 8259 [std]): whitespace between tokens carries no meaning.
-JSON_STYLES = ("compact", "spaced", "indented", "tabs-crlf")
+JSON_STYLES = ("compact", "spaced", "indented", "tabs-crlf", "escaped")
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Shape:
     framing: Framing = Framing()
     json_style: str = "compact"
     member_seed: int = 0                 # 0: members in the order given; else a shuffle
+    percent_all: bool = True             # False: sub-delimiters and ':' left as they are
 
     @property
     def method(self) -> str:
@@ -157,7 +159,8 @@ class Shape:
                 params = extras[1:2] + params + key + extras[2:]
             else:
                 params = params + key
-        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
+        safe = "" if self.percent_all else _SAFE
+        query = "&".join(f"{quote(k, safe=safe)}={quote(v, safe=safe)}" for k, v in params)
         if self.endpoint == "create" and self.carrier != "form":
             create = list(members or [])
             if self.carrier == "json" and credential is not None:
@@ -173,11 +176,16 @@ class Shape:
                 headers.append(("Content-Type", f"multipart/form-data; boundary={boundary}"))
             else:
                 pairs = _placed(("key", credential), [("x", "1"), ("format", "json")], self.query_order)
-                body = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs).encode()
+                body = "&".join(f"{quote(k, safe=safe)}={quote(v, safe=safe)}" for k, v in pairs).encode()
         if self.media_type is not None and not any(k.lower() == "content-type" for k, _ in headers) and (
                 body is not None):
             headers.append(("Content-Type", self.media_type))
         return query, headers, body
+
+
+#: RFC 3986 [std]: in a query these need no percent-encoding, and decode to themselves
+#: either way (``+``, ``&``, ``=`` and ``#`` do need it).
+_SAFE = ":@!$'()*,;"
 
 
 def _placed(item: tuple[str, str], others: list[tuple[str, str]], order: str) -> list[tuple[str, str]]:
@@ -210,6 +218,11 @@ def encode_json(members: list[tuple[str, Any]], style: str, seed: int) -> bytes:
         text = json.dumps(obj, separators=(" , ", " : "), ensure_ascii=False)
     elif style == "indented":
         text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    elif style == "escaped":  # every letter of names and values as a \\u escape: the same strings
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        text = re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: re.sub(
+            r"\\u[0-9A-Fa-f]{4}|\\.|[A-Za-z]",
+            lambda c: c.group() if c.group()[0] == "\\" else f"\\u{ord(c.group()):04x}", m.group()), text)
     else:
         text = "\r\n" + json.dumps(obj, indent="\t", ensure_ascii=False).replace("\n", "\r\n") + "\r\n"
     return text.encode("utf-8")
@@ -237,19 +250,24 @@ def cells(endpoints: tuple[str, ...] = tuple(ENDPOINTS), *, fitting_only: bool =
     return out
 
 
-def shapes(base: Shape) -> st.SearchStrategy[Shape]:
+def shapes(base: Shape, *, spellings: bool = False) -> st.SearchStrategy[Shape]:
     """``base`` with every dimension it leaves open drawn: the body's framing, JSON style
-    and member order, and for a create with the key outside the body, the JSON media-type
-    spelling (§3, §7)."""
+    and member order, percent-encoding, and for a create with the key outside the body,
+    the JSON media-type spelling (§3, §7). ``spellings``: draw the carrier's spelling too
+    (header-name case, query order, media type), for cells enumerated without it."""
     has_body = base.endpoint == "create" or (base.carrier in ("form", "json") and base.endpoint != "list")
     media = st.just(base.media_type)
-    if base.endpoint == "create" and base.carrier in ("header", "query"):
+    if (base.endpoint == "create" and base.carrier in ("header", "query")) or (
+            spellings and base.carrier == "json" and base.endpoint == "create"):
         media = st.sampled_from(JSON_TYPES)
+    elif spellings and base.carrier in BODY_MEDIA_TYPES:
+        media = st.sampled_from(BODY_MEDIA_TYPES[base.carrier])
     order = st.just(base.query_order)
-    if base.carrier == "form":
+    if base.carrier == "form" or (spellings and base.carrier == "query"):
         order = st.sampled_from(QUERY_ORDERS)
+    name = st.sampled_from(HEADER_NAMES) if spellings and base.carrier == "header" else st.just(base.header_name)
     return st.builds(
-        replace, st.just(base), query_order=order,
+        replace, st.just(base), query_order=order, header_name=name, percent_all=st.booleans(),
         framing=framings() if has_body else st.just(Framing()),
         json_style=st.sampled_from(JSON_STYLES) if base.endpoint == "create" else st.just("compact"),
         member_seed=st.integers(0, 10**6) if base.endpoint == "create" else st.just(0),

@@ -301,6 +301,17 @@ padded_key_trimmed = _named(_authenticate(_trimmed), "padded_key_trimmed",
                             "§3 [doc]: whitespace around a key in the query, a form or JSON is trimmed away.")
 
 
+def user_name_trimmed(server: MockProGet) -> None:
+    """§2 [doc]: a personal key's ``user`` is trimmed of whitespace before it is matched."""
+    original = server.backend._check_new_key
+
+    def check(new: Any, *, seeding: bool = False) -> None:
+        if new.type == "personal" and new.user and new.user.strip() != new.user:
+            object.__setattr__(new, "user", new.user.strip())
+        original(new, seeding=seeding)
+    server.backend._check_new_key = check  # type: ignore[method-assign]
+
+
 # -- time -------------------------------------------------------------------------------------
 
 _OFFSET = re.compile(r'("expiration"\s*:\s*"[^"]*?)(Z|[+-]\d\d:\d\d)"')
@@ -463,6 +474,7 @@ BROKEN_SHAPES: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (password_prefix_accepted, "near_miss", "test_near_miss_credentials_are_refused"),
     (user_name_case_insensitive, "near_miss", "test_near_miss_credentials_are_refused"),
     (padded_key_trimmed, "near_miss", "test_near_miss_credentials_are_refused"),
+    (user_name_trimmed, "near_miss_user", "test_near_miss_user_names_are_refused"),
     (expiration_offset_ignored, "instant", "test_expiration_is_an_instant"),
     (listed_expiration_shifted, "instant", "test_expiration_is_an_instant"),
     (seven_digit_fraction_refused, "instant", "test_expiration_is_an_instant"),
