@@ -515,7 +515,7 @@ class ShapeClauses(ClauseBase):
             fields = {"displayName": proget_client.display_name(f"pgutil {fields['type']}"), **fields}
             if proget_client.default_expiration:
                 fields["expiration"] = proget_client.default_expiration
-            members = [(k, fields[k]) for k in ("type", "displayName", "systemApis", "packagePermissions",
+            members: list[tuple[str, Any]] = [(k, fields[k]) for k in ("type", "displayName", "systemApis", "packagePermissions",
                                                 "feed", "feedGroup", "expiration", "logging", "user") if k in fields]
             with _about(f"pgutil apikeys create {fields['type'].lower()} as {username}"):
                 response = send(proget_client, shape, pseudo, members=members)

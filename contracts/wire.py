@@ -32,7 +32,8 @@ def chunk_sizes(length: int, size: int) -> list[int]:
 
 
 def _frame_chunked(body: bytes, size: int, upper_hex: bool) -> tuple[bytes, list[str]]:
-    out, lines, start = bytearray(), [], 0
+    out, start = bytearray(), 0
+    lines: list[str] = []
     for n in chunk_sizes(len(body), size):
         line = f"{n:X}" if upper_hex else f"{n:x}"
         lines.append(line)
@@ -59,7 +60,8 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     host, port = base.hostname or "127.0.0.1", base.port or (443 if base.scheme == "https" else 80)
     target = (base.path or "/") + path + (f"?{query}" if query else "")
     sent: list[tuple[str, str]] = [("Host", base.netloc)] + list(headers)
-    payload, lines = b"", []
+    payload: bytes = b""
+    lines: list[str] = []
     if body is not None and chunk_size is not None:
         payload, lines = _frame_chunked(body, chunk_size, upper_hex)
         sent.append(("Transfer-Encoding", "chunked"))
@@ -69,7 +71,7 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     sent.append(("Connection", "close"))
     head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in sent) + "\r\n"
     content_type = next((v for k, v in sent if k.lower() == "content-type"), "")
-    shown = {}
+    shown: dict[str, str] = {}
     for name, value in sent[1:]:
         shown[name if name not in shown else f"{name} (again)"] = value
     exchange = Exchange(method, _mask_url(client.url + path + (f"?{query}" if query else ""), client.secrets),

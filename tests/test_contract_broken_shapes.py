@@ -55,8 +55,8 @@ class RawHandler(WSGIRequestHandler):
     """Adds ``kit.header_names`` (as written) and, for a chunked body, ``kit.chunk_lines``
     (the size lines as written) to the environ; the body reaches the app de-chunked."""
 
-    def make_environ(self) -> dict[str, Any]:  # type: ignore[override]
-        environ: dict[str, Any] = super().make_environ()  # type: ignore[assignment]
+    def make_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = dict(super().make_environ())
         environ["kit.header_names"] = list(self.headers.keys())
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
             body, lines = _read_chunked(self.rfile)
@@ -94,13 +94,13 @@ def serve_raw(departure: Callable[[MockProGet], None],
 
 def _request(hook: Callable[[dict[str, Any], bytes], bytes]) -> Callable[[MockProGet], None]:
     def apply(server: MockProGet) -> None:
-        server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)
+        server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
     return apply
 
 
 def _response(hook: Any) -> Callable[[MockProGet], None]:
     def apply(server: MockProGet) -> None:
-        server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
+        server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)  # type: ignore[method-assign]
     return apply
 
 
@@ -125,7 +125,7 @@ def _gate(refuse: Callable[[dict[str, Any], bytes], str | None]) -> Callable[[Mo
             if problem is not None:
                 return _answer("400 BAD REQUEST", problem)(start_response)
             return inner(environ, start_response)
-        server.app.wsgi_app = app
+        server.app.wsgi_app = app  # type: ignore[method-assign]
     return apply
 
 
@@ -168,7 +168,7 @@ def text_plain_api_key_off_create(server: MockProGet) -> None:
             environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             return _answer("415 UNSUPPORTED MEDIA TYPE", "Unsupported media type.")(start_response)
         return inner(environ, start_response)
-    server.app.wsgi_app = app
+    server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
 def _query_key_first(environ: dict[str, Any], body: bytes) -> bytes:
@@ -327,7 +327,7 @@ expiration_offset_ignored = _named(_request(_drop_offset), "expiration_offset_ig
                                    "§2 [doc]: an expiration's offset is dropped: the wall time is read as UTC.")
 
 
-def _shift_listed(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+def _shift_listed(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
     if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
         data = _json_body(body)
         for item in data or []:
@@ -348,7 +348,7 @@ seven_digit_fraction_refused = _named(
     "seven_digit_fraction_refused", "§2 [client]: an expiration with 7 fractional digits (.NET's) is refused.")
 
 
-def _hide_expired(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+def _hide_expired(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
     if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
         now = datetime.now(timezone.utc)
         kept = []
@@ -368,7 +368,7 @@ expired_keys_not_listed = _named(_response(_hide_expired), "expired_keys_not_lis
 
 # -- round-trips ------------------------------------------------------------------------------
 
-def _escape_names(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+def _escape_names(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
     if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
         data = _json_body(body)
         for item in data or []:
@@ -457,7 +457,7 @@ def free_client_id_honoured(server: MockProGet) -> None:
                 backend.get_api_key(wanted) is None and wanted > 0:
             backend._next_id = wanted
         return inner(environ, start_response)
-    server.app.wsgi_app = app
+    server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
 #: (departure, -k expression choosing the clauses about it, a clause that must fail)
