@@ -109,6 +109,7 @@ class Shape:
     json_style: str = "compact"
     member_seed: int = 0                 # 0: members in the order given; else a shuffle
     percent_all: bool = True             # False: sub-delimiters and ':' left as they are
+    header_pad: bool = False             # optional whitespace before the header value (RFC 9110 §5.5)
 
     @property
     def method(self) -> str:
@@ -126,7 +127,7 @@ class Shape:
     def __str__(self) -> str:
         parts = [f"{self.method} {self.endpoint}", f"carrier={self.carrier}"]
         if self.carrier == "header":
-            parts.append(f"header-name={self.header_name}")
+            parts.append(f"header-name={self.header_name}" + (" (value after ' \\t')" if self.header_pad else ""))
         if self.media_type is not None or self.carrier in ("form", "json"):
             parts.append(f"content-type={self.media_type!r}")
         if self.carrier == "query" or self.endpoint == "delete":
@@ -147,7 +148,7 @@ class Shape:
         headers: list[tuple[str, str]] = []
         body: bytes | None = None
         if self.carrier == "header" and credential is not None:
-            headers.append((self.header_name, credential))
+            headers.append((self.header_name, (" \t" if self.header_pad else "") + credential))
         if self.carrier == "query" and credential is not None:
             extras = [("format", "json"), ("x", "1"), ("empty", "")]
             key = [("key", credential)]
@@ -241,7 +242,8 @@ def cells(endpoints: tuple[str, ...] = tuple(ENDPOINTS), *, fitting_only: bool =
             if fitting_only and not shape.fits:
                 continue
             if carrier == "header":
-                variants = [replace(shape, header_name=n) for n in HEADER_NAMES]
+                variants = [replace(shape, header_name=n) for n in HEADER_NAMES] + [
+                    replace(shape, header_pad=True)]
             elif carrier == "query":
                 variants = [replace(shape, query_order=o) for o in QUERY_ORDERS]
             else:

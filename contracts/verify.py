@@ -74,7 +74,8 @@ def _failure_text(excinfo: Any, item: Any) -> str:
     value = excinfo.value
     parts: list[str] = []
     errors = list(value.exceptions) if isinstance(value, BaseExceptionGroup) else [value]
-    for error in errors:
+    shown, more = errors[:3], len(errors) - 3
+    for error in shown:
         if isinstance(error, ContractViolation):
             parts.append(str(error))
         else:
@@ -84,6 +85,8 @@ def _failure_text(excinfo: Any, item: Any) -> str:
                 parts.append(client.exchanges[-1].format())
         notes = [n for n in getattr(error, "__notes__", []) if n.startswith("Falsifying")]
         parts.extend(notes)
+    if more > 0:
+        parts.append(f"(and {more} more failing examples of this clause)")
     return "\n".join(parts)
 
 
