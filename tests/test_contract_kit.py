@@ -356,3 +356,15 @@ def test_interrupt_reports_only_what_ran(served: str) -> None:
     assert 0 < ran < total
     assert len(re.findall(r"^(PASS|FAIL|SKIP) ", out, re.M)) == ran
     assert "verdict: none (interrupted" in out and "conforms" not in out
+    keys = requests.get(served + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY}, timeout=10).json()
+    assert [k["displayName"] for k in keys] == ["mockproget admin"]  # the interrupted run cleaned up
+
+
+def test_help_documents_the_exit_statuses() -> None:
+    """``mockproget verify --help`` names every exit status and the environment variables (§1-§8 runs)."""
+    run = _verify_cli("--help")
+    assert run.returncode == 0
+    text = " ".join(run.stdout.split())
+    for said in ("0 the server conforms", "1 it does not", "2 usage error", "3 the target is unreachable or unusable",
+                 "130 interrupted", "MOCKPROGET_TARGET_URL", "--junitxml", "--profile"):
+        assert said in text, said
