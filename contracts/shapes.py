@@ -68,7 +68,10 @@ BODY_MEDIA_TYPES = {"json": JSON_TYPES, "form": FORM_TYPES}
 #: for named parameters; unknown ones are ignored): where ``key`` goes among the others.
 QUERY_ORDERS = ("alone", "first", "last", "among-extras")
 #: JSON as JSON (RFC 8259 [std]): whitespace between tokens carries no meaning.
-JSON_STYLES = ("compact", "spaced", "indented", "tabs-crlf", "escaped")
+JSON_STYLES = ("compact", "spaced", "indented", "tabs-crlf", "escaped", "wide")
+#: A body of 12 KB made of whitespace (JSON) or an extra field (a form): larger than any
+#: buffer a server might read in one go, without a long string (§8 leaves limits open).
+WIDE = 12_000
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,14 @@ class Framing:
 
 
 #: The framings always tried (chunk sizes chosen so that the hex has letters: 26 = 1A).
-FRAMINGS = (Framing(), Framing(26, True), Framing(26, False), Framing(1, True), Framing(4096, True))
+FRAMINGS = (Framing(), Framing(26, True), Framing(26, False), Framing(1, True), Framing(8000, True),
+            Framing(8000, False))
 
 
 def framings() -> st.SearchStrategy[Framing]:
     """Content-Length, or chunked with a small or large chunk in either hex case (§7)."""
     return st.one_of(st.just(Framing()),
-                     st.builds(Framing, st.sampled_from([1, 2, 7, 10, 15, 16, 26, 31, 255, 4096]),
+                     st.builds(Framing, st.sampled_from([1, 2, 7, 10, 15, 16, 26, 31, 255, 4096, 8000]),
                                st.booleans()))
 
 
@@ -176,7 +180,8 @@ class Shape:
                         f"{credential}\r\n--{boundary}--\r\n").encode()
                 headers.append(("Content-Type", f"multipart/form-data; boundary={boundary}"))
             else:
-                pairs = _placed(("key", credential), [("x", "1"), ("format", "json")], self.query_order)
+                others = [("x", "1"), ("format", "json")] + ([("pad", "x" * WIDE)] if self.json_style == "wide" else [])
+                pairs = _placed(("key", credential), others, self.query_order)
                 body = "&".join(f"{quote(k, safe=safe)}={quote(v, safe=safe)}" for k, v in pairs).encode()
         if self.media_type is not None and not any(k.lower() == "content-type" for k, _ in headers) and (
                 body is not None):
@@ -219,6 +224,8 @@ def encode_json(members: list[tuple[str, Any]], style: str, seed: int) -> bytes:
         text = json.dumps(obj, separators=(" , ", " : "), ensure_ascii=False)
     elif style == "indented":
         text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    elif style == "wide":
+        text = json.dumps(obj, separators=(",", ":" + " " * (WIDE // max(1, len(obj)))), ensure_ascii=False)
     elif style == "escaped":  # every letter of names and values as a \\u escape: the same strings
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
         text = re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: re.sub(

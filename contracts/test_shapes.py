@@ -197,16 +197,20 @@ class ShapeClauses(ClauseBase):
     def test_every_framing_carries_body_and_credential(self, proget_target: Target,
                                                        proget_client: ProGetClient) -> None:
         """Framing: a body sent with Content-Length or chunked (chunks of 1, 26 = ``1A``
-        and 4096 bytes, sizes in upper-case hex as .NET writes them and in lower case) is
-        read whole, and a credential inside a chunked body (``API_Key`` in the create body,
-        a form ``key`` on delete) counts as in any other body (§7 [client], §3 [doc],
-        RFC 9112 §7.1 [std]). Enumerated: framing x body carrier."""
+        and 8000 = ``1F40`` bytes, sizes in upper-case hex as .NET writes them and in lower
+        case), small or 12 KB wide, is read whole, and a credential inside a chunked body
+        (``API_Key`` in the create body, a form ``key`` on delete) counts as in any other
+        body (§7 [client], §3 [doc], RFC 9112 §7.1 [std]). Enumerated: framing x size x
+        body carrier."""
         key = proget_client.api_key or ""
         for framing in FRAMINGS:
-            for base in (Shape("create", "header", media_type="application/json; charset=utf-8"),
-                         Shape("create", "json", media_type="application/json; charset=utf-8"),
-                         Shape("delete", "form", media_type="application/x-www-form-urlencoded")):
-                _accepted(proget_client, replace(base, framing=framing), key, "§7 [client] a good key")
+            for style in ("compact", "wide") if framing.chunk in (None, 8000) else ("compact",):
+                for base in (Shape("create", "header", media_type="application/json; charset=utf-8"),
+                             Shape("create", "json", media_type="application/json; charset=utf-8"),
+                             Shape("delete", "form", media_type="application/x-www-form-urlencoded",
+                                   query_order="first")):
+                    _accepted(proget_client, replace(base, framing=framing, json_style=style), key,
+                              "§7 [client] a good key")
         proget_client.cleanup()
 
     @clause("§3", "doc")

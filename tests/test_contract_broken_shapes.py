@@ -264,6 +264,14 @@ chunked_credential_ignored = _named(_request(_chunked_credential), "chunked_cred
                                     "§3 [doc]: a credential inside a chunked body is not read.")
 
 
+def _cut_at_4k(environ: dict[str, Any], body: bytes) -> bytes:
+    return body[:4096] if environ.get("kit.chunk_lines") else body
+
+
+large_chunked_body_cut = _named(_request(_cut_at_4k), "large_chunked_body_cut",
+                                "§7 [client]: a chunked body is read only up to its first 4 KB.")
+
+
 # -- near-miss secrets ------------------------------------------------------------------------
 
 def _password_prefix(credential: Any, original: Callable[..., Principal], server: MockProGet) -> Principal:
@@ -471,6 +479,7 @@ BROKEN_SHAPES: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (header_case_only_on_list, "good_credential", "test_good_credential_in_every_shape[api-key]"),
     (upper_hex_chunks_refused, "framing", "test_every_framing_carries_body_and_credential"),
     (chunked_credential_ignored, "framing", "test_every_framing_carries_body_and_credential"),
+    (large_chunked_body_cut, "framing", "test_every_framing_carries_body_and_credential"),
     (password_prefix_accepted, "near_miss", "test_near_miss_credentials_are_refused"),
     (user_name_case_insensitive, "near_miss", "test_near_miss_credentials_are_refused"),
     (padded_key_trimmed, "near_miss", "test_near_miss_credentials_are_refused"),
