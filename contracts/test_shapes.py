@@ -35,6 +35,7 @@ from mockproget_contracts.checks import (
 from mockproget_contracts.client import ContractViolation, ProGetClient
 from mockproget_contracts.shapes import (
     FRAMINGS,
+    JSON_STYLES,
     NEAR_MISSES,
     NOT_FORM_TYPES,
     NOT_JSON_TYPES,
@@ -200,8 +201,10 @@ class ShapeClauses(ClauseBase):
         and 8000 = ``1F40`` bytes, sizes in upper-case hex as .NET writes them and in lower
         case), small or 12 KB wide, is read whole, and a credential inside a chunked body
         (``API_Key`` in the create body, a form ``key`` on delete) counts as in any other
-        body (§7 [client], §3 [doc], RFC 9112 §7.1 [std]). Enumerated: framing x size x
-        body carrier."""
+        body (§7 [client], §3 [doc], RFC 9112 §7.1 [std]). Also every JSON style
+        (compact, spaced, indented, tabs and CRLF, ``\\u``-escaped letters, wide) with
+        ``API_Key`` first, last and in the middle (RFC 8259 [std]). Enumerated: framing x
+        size x body carrier, and JSON style x ``API_Key`` position."""
         key = proget_client.api_key or ""
         for framing in FRAMINGS:
             for style in ("compact", "wide") if framing.chunk in (None, 8000) else ("compact",):
@@ -211,6 +214,10 @@ class ShapeClauses(ClauseBase):
                                    query_order="first")):
                     _accepted(proget_client, replace(base, framing=framing, json_style=style), key,
                               "§7 [client] a good key")
+        for style in JSON_STYLES:  # JSON as JSON: whitespace and escapes carry no meaning
+            for seed in (0, 1, 2):
+                _accepted(proget_client, Shape("create", "json", media_type="application/json",
+                                               json_style=style, member_seed=seed), key, "§2 [std] JSON")
         proget_client.cleanup()
 
     @clause("§3", "doc")
@@ -335,10 +342,13 @@ class ShapeClauses(ClauseBase):
                 body["systemApis"] = ["full-control"]
             else:
                 body["user"] = proget_target.user
-            if custom and draw(st.booleans()):
-                body["key"] = "Kit" + draw(st.text(key_alphabet, min_size=8, max_size=20)) + \
+            # the simplest example (hypothesis's first) has a custom key with every
+            # punctuation character and an expiration
+            if custom and draw(st.sampled_from([True, False])):
+                body["key"] = "Kit" + draw(st.one_of(st.just(key_alphabet[-11:] + "AbC"),
+                                                     st.text(key_alphabet, min_size=8, max_size=20))) + \
                     f"{proget_target.run_id}{proget_target.next_number()}"
-            if draw(st.booleans()) or proget_target.requires_expiration():
+            if draw(st.sampled_from([True, False])) or proget_target.requires_expiration():
                 body["expiration"] = instant_text(datetime(2090, 1, 1, tzinfo=timezone.utc) + timedelta(
                     seconds=draw(st.integers(0, 10**8))), draw(st.sampled_from([None, 0, 330, -480])),
                     draw(st.integers(0, 7)))
