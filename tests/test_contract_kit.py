@@ -346,7 +346,13 @@ def test_interrupt_reports_only_what_ran(served: str) -> None:
         [sys.executable, "-m", "mockproget", "verify", "--url", served, "--api-key", ADMIN_KEY,
          "--username", "Admin", "--password", "Admin", "--feed", "MyNpmFeed", "--user", "johnsmith"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    time.sleep(4)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until clauses are running (a kit key exists)
+        listed = requests.get(served + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY}, timeout=10).json()
+        if any(str(k.get("displayName", "")).startswith("mockproget-contracts") for k in listed):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out[-2000:] + err[-2000:]
