@@ -25,9 +25,9 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 __all__ = [
-    "BODY_MEDIA_TYPES", "ENDPOINTS", "FITS", "FORM_TYPES", "HEADER_NAMES", "JSON_STYLES", "JSON_TYPES",
+    "BODY_MEDIA_TYPES", "ENDPOINTS", "FITS", "FORM_TYPES", "FRAMINGS", "HEADER_NAMES", "JSON_STYLES", "JSON_TYPES",
     "NEAR_MISSES", "NOT_FORM_TYPES", "NOT_JSON_TYPES", "QUERY_ORDERS", "Framing", "NearMiss", "Shape",
-    "cells", "encode_json", "framings", "instant_text", "near_miss", "parse_instant", "shapes",
+    "WIDE", "cells", "encode_json", "framings", "instant_text", "near_miss", "parse_instant", "shapes",
 ]
 
 #: §1 [doc]: endpoint -> (method, path relative to the base URL, §7).
@@ -365,8 +365,6 @@ def instant_text(moment: datetime, offset_minutes: int | None, digits: int) -> s
 def parse_instant(text: str) -> datetime | None:
     """An ISO 8601 date-time (any number of fractional digits, ``Z`` or ``±HH:MM`` or none,
     read as UTC) as an aware UTC datetime; ``None`` if it is not one."""
-    import re
-
     match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?)(?:[.,](\d+))?(Z|z|[+-]\d\d:?\d\d)?", text.strip())
     if match is None:
         return None
