@@ -529,3 +529,17 @@ def test_every_departure_is_documented() -> None:
     """Each departure names the spec section and source it breaks (§2, §3, §7)."""
     assert len({b[0] for b in BROKEN_SHAPES}) >= 20
     assert all(re.match(r"§\d \[(doc|client|std)\]", b[0].__doc__ or "") for b in BROKEN_SHAPES)
+
+
+def test_failure_shows_the_request_shape_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    """§7 [client]: a failure names its section, the shape that broke the rule and the raw
+    request as sent (chunk sizes in upper-case hex), with every secret masked."""
+    with serve_raw(upper_hex_chunks_refused) as (_, url):
+        code = cli_main(["verify", "--url", url, "--api-key", ADMIN_KEY, *FULL, "-k", "framing"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert re.search(r"^FAIL\s+§7\s+\[client\]\s+TestShapes::test_every_framing_carries_body_and_credential$",
+                     out, re.M)
+    assert "with shape(POST create, carrier=header" in out and "framing=chunked/26/upper-hex" in out
+    assert "[chunk sizes: 1A 1A" in out and "> Transfer-Encoding: chunked" in out
+    assert "> X-ApiKey: ********" in out and ADMIN_KEY not in out
