@@ -188,14 +188,41 @@ def written_differently(server: MockProGet) -> None:
     server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
 
 
+def _only_where_it_fits(environ: dict[str, Any], body: bytes) -> bytes:
+    """Bodies are read only where an endpoint takes one: none on list, a form on delete."""
+    path, kind = environ["PATH_INFO"], environ.get("CONTENT_TYPE", "").lower()
+    if path.endswith("/list") or (path.endswith("/delete") and "x-www-form-urlencoded" not in kind):
+        environ["CONTENT_TYPE"] = ""
+        return b""
+    return body
+
+
+def carriers_only_where_they_fit(server: MockProGet) -> None:
+    """§3 as the kit reads it off the mock: a form ``key`` is read on delete only, ``API_Key``
+    on create only; a body on list is ignored."""
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=_only_where_it_fits)
+
+
+def carriers_only_where_they_fit_anonymous(server: MockProGet) -> None:
+    """The same on an instance that grants anonymous access (§3), declared with --anonymous:
+    an ignored bad credential is let in, and that is no departure."""
+    carriers_only_where_they_fit(server)
+    server.backend.update_settings(anonymous_admin=True)
+
+
 @pytest.mark.parametrize("variant, handler", [(lambda server: None, KeepAliveHandler),
-                                               (written_differently, KeepAliveHandler)],
-                         ids=["keep-alive", "written-differently"])
+                                               (written_differently, KeepAliveHandler),
+                                               (carriers_only_where_they_fit, KeepAliveHandler),
+                                               (carriers_only_where_they_fit_anonymous, KeepAliveHandler)],
+                         ids=["keep-alive", "written-differently", "carriers-where-they-fit",
+                              "carriers-where-they-fit-anonymous"])
 def test_conforming_server_variant_passes(variant: Callable[[MockProGet], None], handler: Any) -> None:
-    """No false alarm (§2, §8): a keep-alive HTTP/1.1 server, and one that writes ids,
-    order, instants and full control its own way, conform (every enumerated cell; few drawn)."""
+    """No false alarm (§2, §3, §8): a keep-alive HTTP/1.1 server, one that writes ids,
+    order, instants and full control its own way, and one reading body carriers only where
+    they fit (also anonymous), conform (every enumerated cell; few drawn)."""
     with serve_raw(variant, handler) as (server, url):
-        result = verify(url, ADMIN_KEY, **NAMES, max_examples=5)
+        anonymous = server.backend.settings.anonymous_admin
+        result = verify(url, ADMIN_KEY, **NAMES, max_examples=5, anonymous=anonymous)
         left = [k for k in server.backend.api_keys if (k.display_name or "").startswith("mockproget-contracts")]
     assert result.ok, [(c.clause, c.detail[:1500]) for c in result.failed] + result.errors + result.leftovers
     assert not left
