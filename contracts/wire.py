@@ -46,7 +46,8 @@ def _frame_chunked(body: bytes, size: int, upper_hex: bool) -> tuple[bytes, list
 
 def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
              headers: Sequence[tuple[str, str]] = (), body: bytes | None = None,
-             chunk_size: int | None = None, upper_hex: bool = True) -> requests.Response:
+             chunk_size: int | None = None, upper_hex: bool = True,
+             follow_up: str | None = None) -> requests.Response:
     """Send one request exactly as described and record it on ``client``.
 
     :param path: relative to the client's base URL (spec §7), e.g. ``api/api-keys/list``.
@@ -55,6 +56,11 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     :param body: ``None`` sends no body (and, on POST, ``Content-Length: 0`` as pgutil).
     :param chunk_size: send ``body`` with ``Transfer-Encoding: chunked`` in chunks of this
         size (no Content-Length), the sizes in upper- or lower-case hex.
+    :param follow_up: a credential: when the server keeps the connection open, send
+        ``GET api/api-keys/list`` with it in X-ApiKey on the same connection next; its
+        answer is ``response.follow_up`` (``None`` when the server closed the connection,
+        which it may). A server must read (or discard) a body it does not use, or the next
+        request is parsed from its leftovers (RFC 9112 §6, §9.3 [std]).
     """
     base = urlsplit(client.url)
     host, port = base.hostname or "127.0.0.1", base.port or (443 if base.scheme == "https" else 80)
@@ -68,7 +74,8 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     elif body is not None or method == "POST":
         payload = body or b""
         sent.append(("Content-Length", str(len(payload))))
-    sent.append(("Connection", "close"))
+    if follow_up is None:
+        sent.append(("Connection", "close"))
     head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in sent) + "\r\n"
     content_type = next((v for k, v in sent if k.lower() == "content-type"), "")
     shown: dict[str, str] = {}
@@ -95,6 +102,10 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
         response._content = content
         response.encoding = requests.utils.get_encoding_from_headers(response.headers) or "utf-8"
         response.url = client.url + path
+        response.follow_up = None  # type: ignore[attr-defined]
+        if follow_up is not None and not answer.will_close:
+            response.follow_up = _next_on(sock, base.netloc, (base.path or "/") + "api/api-keys/list",  # type: ignore[attr-defined]
+                                          follow_up)
     except (OSError, http.client.HTTPException) as error:
         exchange.error = client.secrets.mask(f"{type(error).__name__}: {error}")
         raise requests.ConnectionError(exchange.error) from None
@@ -106,3 +117,16 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     exchange.response_body = _mask_body(response.headers.get("Content-Type", ""), content, client.secrets)
     response.exchange = exchange  # type: ignore[attr-defined]
     return response
+
+
+def _next_on(sock: socket.socket, host: str, target: str, credential: str) -> int | None:
+    """Status of a ``GET target`` sent next on ``sock``; ``None`` if the server closed it."""
+    try:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nX-ApiKey: {credential}\r\n"
+                     "Connection: close\r\n\r\n".encode("latin-1"))
+        answer = http.client.HTTPResponse(sock, method="GET")
+        answer.begin()
+        answer.read()
+        return answer.status
+    except (OSError, http.client.HTTPException):
+        return None

@@ -543,3 +543,37 @@ def test_failure_shows_the_request_shape_masked(capsys: pytest.CaptureFixture[st
     assert "with shape(POST create, carrier=header" in out and "framing=chunked/26/upper-hex" in out
     assert "[chunk sizes: 1A 1A" in out and "> Transfer-Encoding: chunked" in out
     assert "> X-ApiKey: ********" in out and ADMIN_KEY not in out
+
+
+def test_leftover_body_on_a_kept_open_connection_is_caught() -> None:
+    """RFC 9112 [std] (§3 refusals): a server that keeps the connection open after refusing
+    a request whose body it did not read parses the leftovers as the next request; the kit
+    sends its next request on that connection and reports the departure."""
+    import socket
+
+    from mockproget_contracts.client import ContractViolation, ProGetClient
+    from mockproget_contracts.shapes import Shape
+    from mockproget_contracts.test_shapes import send
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)  # the head (and maybe some body): the rest stays unread
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nno!")
+            conn.recv(65536)  # whatever comes next is parsed from the leftovers
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n"
+                         b"Connection: close\r\n\r\nbad!")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = ProGetClient(f"http://127.0.0.1:{port}/", ADMIN_KEY)
+    try:
+        with pytest.raises(ContractViolation, match=r"RFC 9112 \[std\].*answered 400"):
+            send(client, Shape("list", "json", media_type="text/plain"), ADMIN_KEY, follow_up=True)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert ADMIN_KEY not in "\n".join(e.format() for e in client.exchanges)
