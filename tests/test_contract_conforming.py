@@ -137,6 +137,8 @@ VARIANTS = [ids_from_1000_listed_newest_first, unknown_id_delete_is_200, past_ex
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__.strip("_") or "settings")
 def test_conforming_variant_passes(variant: Callable[[MockProGet], None]) -> None:
+    """No false alarm (§5 settings, §8 open points): the variant conforms, and the run
+    changes nothing else on it and leaves nothing behind."""
     server = serve_broken(variant)
     try:
         before = [(k.id, k.display_name) for k in server.backend.api_keys]
