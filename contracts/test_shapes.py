@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from mockproget_contracts.base import ClauseBase, for_all
 from mockproget_contracts.checks import (
     expect_created,
+    same_apis,
     expect_error,
     expect_json_array,
     expect_listed_as_sent,
@@ -120,6 +121,7 @@ def _accepted(client: ProGetClient, shape: Shape, credential: str, rule: str) ->
             if response.status_code == 200:
                 client.remember(sent, response)
             info = expect_created(response, sent, f"{rule} create")
+            _answered_as_sent(info, sent, response, "§2 [doc]")
             listed = _listed(client)
             if info["id"] not in listed:
                 raise fail(f"§1 [doc]: the created key #{info['id']} is not listed", response)
@@ -388,12 +390,7 @@ class ShapeClauses(ClauseBase):
             try:
                 response = proget_client.create(body)
                 info = expect_created(response, body, "§2 [doc] round-trip")
-                for name in ("displayName", "description", "user"):
-                    if name in info and info[name] != body.get(name):
-                        raise fail(f"§2 [doc]: the create answer shows {name}={info[name]!r}, "
-                                   f"sent {body.get(name)!r}", response)
-                if "expiration" in body:
-                    _same_instant(info, body["expiration"], response, "§2 [doc] the create answer")
+                _answered_as_sent(info, body, response, "§2 [doc] round-trip")
                 listed = _listed(proget_client)
                 if info["id"] not in listed:
                     raise fail(f"§1 [doc]: the created key #{info['id']} is not listed", response)
@@ -567,12 +564,35 @@ class ShapeClauses(ClauseBase):
                 if response.status_code == 200:
                     proget_client.remember(fields, response)
                 info = expect_created(response, fields, "§7 [client] pgutil create with --username/--password")
+                _answered_as_sent(info, fields, response, "§7 [client] pgutil create")
                 listed = _listed(proget_client)
                 if info["id"] not in listed:
                     raise fail(f"§1 [doc]: key #{info['id']} is not listed", response)
                 expect_listed_as_sent(listed[info["id"]], fields, response, "§7 [client] pgutil create",
                                       info["key"])
                 use(info["key"])
+
+
+def _answered_as_sent(info: dict[str, Any], sent: dict[str, Any], response: requests.Response,
+                      rule: str) -> None:
+    """Each property the create answer shows equals the one sent (§2 [doc]: the answer is
+    the new key's ApiKeyInfo): names and texts exactly, API and permission lists as sets
+    (full control being the three APIs), the expiration as the same instant."""
+    fields = {k.lower(): v for k, v in sent.items()}
+    for name in ("displayName", "description", "user", "feed", "feedGroup"):
+        if name in info and fields.get(name.lower()) is not None and info[name] != fields[name.lower()]:
+            raise fail(f"{rule}: the create answer shows {name}={info[name]!r}, sent "
+                       f"{fields[name.lower()]!r}", response)
+    if "systemApis" in info and fields.get("systemapis") and not same_apis(fields["systemapis"], info["systemApis"]):
+        raise fail(f"{rule}: the create answer shows systemApis={info['systemApis']!r}, sent "
+                   f"{fields['systemapis']!r}", response)
+    if "packagePermissions" in info and fields.get("packagepermissions") and {
+            str(p).lower() for p in info["packagePermissions"] or ()} != {
+            str(p).lower() for p in fields["packagepermissions"]}:
+        raise fail(f"{rule}: the create answer shows packagePermissions={info['packagePermissions']!r}, "
+                   f"sent {fields['packagepermissions']!r}", response)
+    if isinstance(fields.get("expiration"), str):
+        _same_instant(info, fields["expiration"], response, f"{rule}: the create answer")
 
 
 def _same_instant(info: dict[str, Any], sent: str, response: requests.Response, where: str,

@@ -403,6 +403,20 @@ custom_key_lowercased = _named(_request(_lower_key), "custom_key_lowercased",
                                "§2 [doc]: a custom key text is stored lower-cased.")
 
 
+def _answer_full_control(environ: dict[str, Any], status: str, headers: list[tuple[str, str]],
+                         body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    if environ["PATH_INFO"] == "/api/api-keys/create" and status.startswith("200"):
+        data = _json_body(body)
+        if isinstance(data, dict) and data.get("type") == "system":
+            data["systemApis"] = ["full-control"]
+            body = json.dumps(data).encode()
+    return status, headers, body
+
+
+create_answer_claims_full_control = _named(_response(_answer_full_control), "create_answer_claims_full_control",
+                                           "§2 [doc]: the create answer shows every system key as full control.")
+
+
 # -- JSON as JSON -----------------------------------------------------------------------------
 
 type_must_come_first = _named(
@@ -490,6 +504,7 @@ BROKEN_SHAPES: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (expired_keys_not_listed, "instant", "test_expiration_is_an_instant"),
     (listed_names_html_escaped, "round_trip", "test_round_trip"),
     (custom_key_lowercased, "round_trip", "test_round_trip"),
+    (create_answer_claims_full_control, "good_credential", "test_good_credential_in_every_shape[api-key]"),
     (type_must_come_first, "good_credential", "test_good_credential_in_every_shape[api-key]"),
     (only_first_array_element_checked, "array_element", "test_invalid_array_element_anywhere[last]"),
     (three_apis_not_full_control, "pgutil_flows", "test_pgutil_flows"),
