@@ -206,7 +206,7 @@ class ShapeClauses(ClauseBase):
         On the mock also where a body carrier does not fit the endpoint. Enumerated:
         endpoint x carrier x spelling; drawn: the rest. Under --readonly (or on a Free
         edition) only the list is tried."""
-        secret = proget_client.api_key or "" if credential == "api-key" else proget_target.require("pseudo_key")
+        secret = (proget_client.api_key or "") if credential == "api-key" else proget_target.require("pseudo_key")
         rule = f"§3 [doc] a good {credential}"
         for cell in cells(_endpoints(proget_target), fitting_only=not proget_target.is_mock):
             if cell.endpoint == "create" and cell.carrier == "form":

@@ -236,6 +236,17 @@ def _header_case(environ: dict[str, Any], body: bytes) -> bytes:
     return body
 
 
+def _pseudo_header_case(environ: dict[str, Any], body: bytes) -> bytes:
+    if ":" in environ.get("HTTP_X_APIKEY", "") and "X-ApiKey" not in environ.get("kit.header_names", []):
+        environ.pop("HTTP_X_APIKEY", None)
+    return body
+
+
+pseudo_key_needs_exact_header_name = _named(_request(_pseudo_header_case), "pseudo_key_needs_exact_header_name",
+                                            "§3 [doc]: a pseudo-key is read only from a header spelled exactly "
+                                            "``X-ApiKey`` (a key in any case).")
+
+
 header_case_only_on_list = _named(_request(_header_case), "header_case_only_on_list",
                                   "§3 [doc]: the header name's case is ignored on list only: create and "
                                   "delete need exactly ``X-ApiKey``.")
@@ -491,6 +502,7 @@ BROKEN_SHAPES: list[tuple[Callable[[MockProGet], None], str, str]] = [
     (typeless_body_read_as_form, "another_type", "test_credential_in_a_body_of_another_type_is_none"),
     (form_with_charset_not_a_form, "good_credential", "test_good_credential_in_every_shape[api-key]"),
     (header_case_only_on_list, "good_credential", "test_good_credential_in_every_shape[api-key]"),
+    (pseudo_key_needs_exact_header_name, "good_credential", "test_good_credential_in_every_shape[pseudo-key]"),
     (upper_hex_chunks_refused, "framing", "test_every_framing_carries_body_and_credential"),
     (chunked_credential_ignored, "framing", "test_every_framing_carries_body_and_credential"),
     (large_chunked_body_cut, "framing", "test_every_framing_carries_body_and_credential"),
