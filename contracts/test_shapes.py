@@ -263,6 +263,9 @@ class ShapeClauses(ClauseBase):
             credential = near_miss(miss, key, pseudo, shape.carrier)
             if credential is None or (anonymous and (miss.absent or not credential or not shape.fits)):
                 return  # where the credential may be ignored, an anonymous instance lets it in
+            # a near-miss is most of a secret: masked like one wherever the report shows it
+            proget_client.secrets.add(credential if miss.part == "key" else
+                                      credential.partition(":")[2] if miss.part == "password" else None)
             expected: int | range = 403 if proget_target.is_mock or shape.fits else range(400, 500)
             with _about(f"near-miss {miss}"):
                 _refused(proget_client, shape, credential, expected, f"§3 [doc] a near-miss ({miss})", victim)
