@@ -604,3 +604,22 @@ def test_leftover_body_on_a_kept_open_connection_is_caught() -> None:
         thread.join(5)
         listener.close()
     assert ADMIN_KEY not in "\n".join(e.format() for e in client.exchanges)
+
+
+def test_near_miss_secrets_are_masked_in_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """§3, §6: a server that answers a refused key with 401 and echoes it in the body is
+    caught, and the report shows neither the admin key nor any near-miss of it."""
+    def echo(environ: dict[str, Any], status: str, headers: list[tuple[str, str]],
+             body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        if status.startswith("403"):
+            sent = environ.get("HTTP_X_APIKEY") or dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("key", "")
+            return "401 UNAUTHORIZED", headers, f"The API key '{sent}' is not valid.".encode()
+        return status, headers, body
+
+    with serve_raw(_response(echo)) as (_, url):
+        code = cli_main(["verify", "--url", url, "--api-key", ADMIN_KEY, *FULL, "-k", "near_miss_credentials"])
+    out = capsys.readouterr().out
+    assert code == 1 and "expected 403, got 401" in out
+    assert "The API key '" in out
+    for leak in (ADMIN_KEY, ADMIN_KEY[:-1], ADMIN_KEY[1:], ADMIN_KEY.upper(), "Admin:Admi", "aDMIN"):
+        assert leak not in out, leak
