@@ -3,11 +3,11 @@ the helper that runs a hypothesis property with the run's settings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import given, seed
+from hypothesis import example, given, seed
 from hypothesis import strategies as st
 
 from mockproget_contracts.target import Target, gate
@@ -27,14 +27,18 @@ class ClauseBase:
 
 
 def for_all(target: Target, strategy: st.SearchStrategy[T], check: Callable[[T], Any],
-            **settings: Any) -> None:
+            examples: Iterable[T] = (), **settings: Any) -> None:
     """Run ``check`` on examples of ``strategy`` with the target's hypothesis settings
-    (derandomized unless a seed was given; no example database)."""
+    (derandomized unless a seed was given; no example database). ``examples`` always run
+    first (the enumerated cells of a small cross-product)."""
 
     def prop(value: T) -> None:
         check(value)
 
-    test = target.hypothesis_settings(**settings)(given(strategy)(prop))
+    test = given(strategy)(prop)
+    for value in reversed(list(examples)):
+        test = example(value)(test)
+    test = target.hypothesis_settings(**settings)(test)
     if target.seed is not None:
         test = seed(target.seed)(test)
     test()

@@ -163,7 +163,7 @@ def expect_created(response: requests.Response, sent: Mapping[str, Any],
                    f"{fields.get('logging')!r} sent", response)
     if fields.get("key") is not None and info["key"] != fields["key"]:
         raise fail(f"{rule}: the key text differs from the custom key sent (§2)", response)
-    return info
+    return dict(info)
 
 
 def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],

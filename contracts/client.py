@@ -7,6 +7,7 @@ kit can delete them again (spec §1: ``POST /api/api-keys/delete?id=N``).
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import json
 from collections import deque
@@ -249,6 +250,10 @@ class ProGetClient:
             self._remember(info if isinstance(info, Mapping) else {}, response)
         return response
 
+    def remember(self, info: Mapping[str, Any], response: requests.Response) -> None:
+        """Remember a key created by a request sent some other way (for :meth:`cleanup`)."""
+        self._remember(info, response)
+
     def _remember(self, info: Mapping[str, Any], response: requests.Response) -> None:
         body: Any = None
         try:
@@ -283,7 +288,7 @@ class ProGetClient:
             headers.setdefault("Content-Length", "0")
         return self.request("POST", DELETE, params=params, headers=headers, **kwargs)
 
-    def list_keys(self) -> list[dict[str, Any]]:
+    def list_keys(self) -> builtins.list[dict[str, Any]]:
         """The listed keys; raises :class:`ContractViolation` unless a JSON array came back."""
         response = self.list()
         exchange = response.exchange  # type: ignore[attr-defined]
@@ -298,7 +303,7 @@ class ProGetClient:
             raise ContractViolation("the list answer is not a JSON array of objects", exchange)
         return keys
 
-    def mine(self, keys: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    def mine(self, keys: Iterable[Mapping[str, Any]]) -> builtins.list[Mapping[str, Any]]:
         """The keys among ``keys`` whose display name (or, lacking one, description) marks
         them as this kit's."""
         return [k for k in keys if str(k.get("displayName") or k.get("description") or "").startswith(
@@ -306,7 +311,7 @@ class ProGetClient:
 
     # -- cleanup --------------------------------------------------------------------------
 
-    def cleanup(self) -> list[str]:
+    def cleanup(self) -> builtins.list[str]:
         """Delete every key this client created; returns a description of any it could not.
 
         A key is found by the id its create answer gave, or else by its display name in the
@@ -321,9 +326,9 @@ class ProGetClient:
             listed = {k["id"]: k for k in keys if isinstance(k.get("id"), int)}
         except (ContractViolation, requests.RequestException):
             listed = None
-        problems: list[str] = []
+        problems: builtins.list[str] = []
         for key in created:
-            ids: list[int] = []
+            ids: builtins.list[int] = []
             if key.id is not None:
                 other = listed.get(key.id) if listed is not None else None
                 if other is not None and key.display_name and other.get("displayName") != key.display_name:

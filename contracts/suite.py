@@ -22,12 +22,13 @@ from mockproget_contracts.test_endpoints import EndpointClauses, WireClauses
 from mockproget_contracts.test_instance import InstanceClauses
 from mockproget_contracts.test_lifecycle import LifecycleClauses
 from mockproget_contracts.test_model import ModelClauses
+from mockproget_contracts.test_shapes import ShapeClauses
 from mockproget_contracts.test_validation import ValidationClauses
 
 __all__ = ["ProGetContractSuite"]
 
 
 class ProGetContractSuite(EndpointClauses, WireClauses, AuthClauses, ValidationClauses,
-                          LifecycleClauses, InstanceClauses, ModelClauses):
+                          LifecycleClauses, InstanceClauses, ModelClauses, ShapeClauses):
     """All contract clauses. Without an override of ``proget_target`` they check the
     session's target (the embedded mock, or ``--proget-url``)."""

@@ -166,7 +166,7 @@ class Target:
                       "user": "--proget-user",
                       "pseudo_key": "--proget-username and --proget-password"}[name]
             pytest.skip(f"needs {option} (a name that exists on the target)")
-        return value
+        return str(value)
 
     # -- clients and clean-up ------------------------------------------------------------
 
@@ -196,7 +196,7 @@ class Target:
                 return client.list().headers.get("X-ProGet-Edition", "").strip()
             finally:
                 client.close()
-        return self.probe("edition", probe)
+        return str(self.probe("edition", probe))
 
     def anonymous_allowed(self) -> bool:
         """Whether the instance grants anonymous access (§3 [doc]: a fresh ProGet gives the
@@ -234,7 +234,7 @@ class Target:
             finally:
                 self.leftovers.extend(client.cleanup())
                 client.close()
-        return self.probe("require_expiration", probe)
+        return bool(self.probe("require_expiration", probe))
 
     def accepts_custom_keys(self) -> bool:
         """Whether the instance takes a user-entered key text (§5: neither hashing nor
@@ -254,7 +254,7 @@ class Target:
             finally:
                 self.leftovers.extend(client.cleanup())
                 client.close()
-        return self.probe("custom_keys", probe)
+        return bool(self.probe("custom_keys", probe))
 
     def hypothesis_settings(self, **overrides: Any) -> settings:
         """Deterministic by default (derandomized, no example database written). No
@@ -296,6 +296,7 @@ class Target:
             for key in ours:
                 label = (f"key #{key.get('id')} ({key.get('type')}, "
                          f"{key.get('displayName') or key.get('description')})")
+                status: int | str
                 try:
                     status = client.delete(key.get("id")).status_code
                 except Exception as error:  # noqa: BLE001 - report, do not hide the rest

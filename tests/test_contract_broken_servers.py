@@ -600,7 +600,7 @@ def kit_keys(server: MockProGet) -> list[Any]:
                               if [c[0] for c in BROKEN].count(b[0]) > 1 else b[0].__name__ for b in BROKEN])
 def test_kit_catches_the_departure(departure: Callable[[MockProGet], None], select: str, clause: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """``mockproget verify`` exits 1 and its report has a FAIL line naming the clause."""
+    """§1-§7: ``mockproget verify`` exits 1 and its report has a FAIL line naming the clause."""
     server = serve_broken(departure)
     try:
         # the departure is the one described, not a server that fails everything (a 500 on
@@ -628,7 +628,7 @@ def good_mock() -> Iterator[MockProGet]:
 
 
 def test_the_same_clauses_pass_on_the_unbroken_mock(good_mock: MockProGet) -> None:
-    """No false alarm: every selection above passes against the mock as it is."""
+    """No false alarm (§1-§7): every selection above passes against the mock as it is."""
     select = " or ".join(sorted({f"({b[1]})" for b in BROKEN}))
     result = verify(good_mock.url, ADMIN_KEY, **NAMES, max_examples=4, select=select)
     assert result.ok, [(c.clause, c.detail) for c in result.failed] + result.errors
@@ -636,5 +636,6 @@ def test_the_same_clauses_pass_on_the_unbroken_mock(good_mock: MockProGet) -> No
 
 
 def test_at_least_fifteen_departures_each_documented() -> None:
+    """Each departure names the section and source it breaks (§1-§7 [doc]/[client])."""
     assert len({b[0] for b in BROKEN}) >= 15
     assert all(re.match(r"§\d \[(doc|client)\]", b[0].__doc__ or "") for b in BROKEN)

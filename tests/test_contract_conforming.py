@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from mockproget_contracts import verify
 from mockproget import MockProGet, NewApiKey, NotFound
 from mockproget.errors import InvalidInput
+from test_contract_broken_shapes import KeepAliveHandler, serve_raw
 from test_contract_broken_servers import (
     ADMIN_KEY,
     NAMES,
@@ -133,6 +137,8 @@ VARIANTS = [ids_from_1000_listed_newest_first, unknown_id_delete_is_200, past_ex
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__.strip("_") or "settings")
 def test_conforming_variant_passes(variant: Callable[[MockProGet], None]) -> None:
+    """No false alarm (§5 settings, §8 open points): the variant conforms, and the run
+    changes nothing else on it and leaves nothing behind."""
     server = serve_broken(variant)
     try:
         before = [(k.id, k.display_name) for k in server.backend.api_keys]
@@ -144,3 +150,81 @@ def test_conforming_variant_passes(variant: Callable[[MockProGet], None]) -> Non
     assert result.ok, [(c.clause, c.detail[:1500]) for c in result.failed] + result.errors + result.leftovers
     assert after == before  # nothing else on the server changed, nothing left behind
     assert sum(c.outcome == "passed" for c in result.clauses) >= 5
+
+
+def _utc_7_digits(value: str) -> str:
+    when = datetime.fromisoformat(value)
+    when = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "0Z"
+
+
+def _rewrite_info(item: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(item.get("expiration"), str):
+        item["expiration"] = _utc_7_digits(item["expiration"])
+    if item.get("systemApis") == ["full-control"]:
+        item["systemApis"] = ["sbom-upload", "feeds", "sca"]
+    return dict(reversed(list(item.items())))
+
+
+def written_differently(server: MockProGet) -> None:
+    """§8, §2: what a server may write its own way: sparse random ids, list order,
+    expirations as the same instant in UTC with 7 fractional digits, full control as the
+    three APIs, members in another order, indented JSON."""
+    backend, rng = server.backend, random.Random(7)
+    store = backend._store
+
+    def sparse(new: Any) -> Any:
+        backend._next_id = rng.randrange(10**6, 2 * 10**9)
+        return store(new)
+    backend._store = sparse  # type: ignore[method-assign]
+
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+        if status.startswith("200") and environ["PATH_INFO"] in ("/api/api-keys/create", "/api/api-keys/list"):
+            data = _json_body(body)
+            if isinstance(data, list):
+                data = [_rewrite_info(item) for item in reversed(data)]
+            elif isinstance(data, dict):
+                data = _rewrite_info(data)
+            body = json.dumps(data, indent=3).encode()
+        return status, headers, body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, response=hook)
+
+
+def _only_where_it_fits(environ: dict[str, Any], body: bytes) -> bytes:
+    """Bodies are read only where an endpoint takes one: none on list, a form on delete."""
+    path, kind = environ["PATH_INFO"], environ.get("CONTENT_TYPE", "").lower()
+    if path.endswith("/list") or (path.endswith("/delete") and "x-www-form-urlencoded" not in kind):
+        environ["CONTENT_TYPE"] = ""
+        return b""
+    return body
+
+
+def carriers_only_where_they_fit(server: MockProGet) -> None:
+    """§3 as the kit reads it off the mock: a form ``key`` is read on delete only, ``API_Key``
+    on create only; a body on list is ignored."""
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=_only_where_it_fits)
+
+
+def carriers_only_where_they_fit_anonymous(server: MockProGet) -> None:
+    """The same on an instance that grants anonymous access (§3), declared with --anonymous:
+    an ignored bad credential is let in, and that is no departure."""
+    carriers_only_where_they_fit(server)
+    server.backend.update_settings(anonymous_admin=True)
+
+
+@pytest.mark.parametrize("variant, handler", [(lambda server: None, KeepAliveHandler),
+                                               (written_differently, KeepAliveHandler),
+                                               (carriers_only_where_they_fit, KeepAliveHandler),
+                                               (carriers_only_where_they_fit_anonymous, KeepAliveHandler)],
+                         ids=["keep-alive", "written-differently", "carriers-where-they-fit",
+                              "carriers-where-they-fit-anonymous"])
+def test_conforming_server_variant_passes(variant: Callable[[MockProGet], None], handler: Any) -> None:
+    """No false alarm (§2, §3, §8): a keep-alive HTTP/1.1 server, one that writes ids,
+    order, instants and full control its own way, and one reading body carriers only where
+    they fit (also anonymous), conform (every enumerated cell; few drawn)."""
+    with serve_raw(variant, handler) as (server, url):
+        anonymous = server.backend.settings.anonymous_admin
+        result = verify(url, ADMIN_KEY, **NAMES, max_examples=5, anonymous=anonymous)
+        left = [k for k in server.backend.api_keys if (k.display_name or "").startswith("mockproget-contracts")]
+    assert result.ok, [(c.clause, c.detail[:1500]) for c in result.failed] + result.errors + result.leftovers
+    assert not left

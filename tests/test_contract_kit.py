@@ -163,19 +163,21 @@ def test_readonly_creates_nothing(good_mock: MockProGet) -> None:
     assert result.ok
     ran = [c.clause for c in result.clauses if c.outcome == "passed"]
     assert "TestEndpoints::test_list_answers_json_array" in ran and len(ran) >= 5
-    assert all("creates API keys, and --proget-readonly was given" in c.detail or "[model]" in c.detail
+    assert all("creates API keys, and --readonly was given" in c.detail or "[model]" in c.detail
                or "needs" in c.detail for c in result.clauses if c.outcome == "skipped")
     assert seen and not any(s.startswith("POST") for s in seen), seen
 
 
 def test_clauses_needing_a_name_skip_naming_the_option(good_mock: MockProGet) -> None:
+    """A skip names verify's own flag (``--feed-group``), not the pytest option (§1-§7 clauses)."""
     result = verify(good_mock.url, ADMIN_KEY, max_examples=2, select="pgutil or pseudo_key")
     reasons = {c.clause: c.detail for c in result.clauses}
     assert result.ok
-    assert "--proget-feed " in reasons["TestWire::test_pgutil_creates_feed_key"]
-    assert "--proget-feed-group" in reasons["TestWire::test_pgutil_creates_feed_group_key"]
-    assert "--proget-user" in reasons["TestWire::test_pgutil_creates_personal_key"]
-    assert "--proget-username and --proget-password" in reasons["TestAuth::test_pseudo_key_in_each_carrier[header]"]
+    assert "needs --feed " in reasons["TestWire::test_pgutil_creates_feed_key"]
+    assert "needs --feed-group" in reasons["TestWire::test_pgutil_creates_feed_group_key"]
+    assert "needs --user " in reasons["TestWire::test_pgutil_creates_personal_key"]
+    assert "--username and --password" in reasons["TestAuth::test_pseudo_key_in_each_carrier[header]"]
+    assert not any("--proget-" in reason for reason in reasons.values()), reasons
 
 
 def _bodies_sent(seed: int | None) -> list[Any]:
@@ -224,3 +226,151 @@ def test_display_names_are_unique_across_clients_and_short() -> None:
     assert len(set(many)) == 400
     other = Target(url="http://127.0.0.1:9/", api_key=ADMIN_KEY, readonly=True)
     assert other.client().display_name() != first.display_name()  # another run, another id
+
+
+# -- verify as a CI tool: pre-flight, exit statuses, options, interrupt, JUnit XML -------------
+
+def _verify_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 5) -> subprocess.CompletedProcess[str]:
+    """``mockproget verify`` in a fresh process, bounded in time (a hang fails the test)."""
+    return subprocess.run([sys.executable, "-m", "mockproget", "verify", *args], capture_output=True, text=True,
+                          env=env or _env(), timeout=timeout)
+
+
+def _one_line(run: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_dead_port_is_one_line_and_exit_3() -> None:
+    """Pre-flight (§1): nothing listens on the port: one line, exit 3, within the 5 s bound."""
+    run = _verify_cli("--url", f"http://127.0.0.1:{_free_port()}/", "--api-key", ADMIN_KEY)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "cannot reach" in _one_line(run) and "connection refused" in _one_line(run)
+
+
+def test_wrong_key_is_one_line_and_exit_3(served: str) -> None:
+    """Pre-flight (§3): the key is refused on list in the header and the query: one line, exit 3,
+    and the key is not printed."""
+    wrong = "f" * 40
+    run = _verify_cli("--url", served, "--api-key", wrong)
+    assert run.returncode == 3, run.stdout + run.stderr
+    line = _one_line(run)
+    assert "refused the API key (403)" in line and wrong not in line
+
+
+def test_non_proget_server_is_one_line_and_exit_3(tmp_path: Any) -> None:
+    """Pre-flight (§1, §6): ``python -m http.server`` has no /health and no X-ProGet-*
+    headers: one line saying it does not look like ProGet, exit 3."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except requests.ConnectionError:
+                import time
+                time.sleep(0.05)
+        run = _verify_cli("--url", f"http://127.0.0.1:{port}/", "--api-key", ADMIN_KEY)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "does not look like ProGet" in _one_line(run)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--max-examples", "0"], "--max-examples: must be 1 or more"),
+    (["--max-examples", "-5"], "--max-examples: must be 1 or more"),
+    (["--durations", "-1"], "--durations: must be 0 or more"),
+    (["--url", "ftp://example.com/"], "--url: must be an http:// or https:// URL"),
+    (["--profile", "heavy"], "--profile: invalid choice"),
+], ids=["max-examples-0", "max-examples-negative", "durations-negative", "not-http", "profile"])
+def test_bad_options_are_usage_errors(args: list[str], says: str) -> None:
+    """Every option is validated (§1-§8 runs need sane settings): exit 2, and no verdict."""
+    url = ["--url", "http://127.0.0.1:9/"] if "--url" not in args else []
+    run = _verify_cli(*url, "--api-key", ADMIN_KEY, *args)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert says in run.stderr and "CONFORM" not in run.stdout + run.stderr
+
+
+def test_k_matching_nothing_is_a_usage_error(served: str) -> None:
+    """``-k nomatch``: a usage message naming the expression, exit 2, not DOES NOT CONFORM (§1)."""
+    run = _verify_cli("--url", served, "--api-key", ADMIN_KEY, "-k", "nomatch", timeout=60)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert _one_line(run) == "mockproget verify: no clause matches -k 'nomatch'"
+
+
+def test_url_and_names_come_from_the_environment(served: str, tmp_path: Any) -> None:
+    """``--url`` and the names default to ``MOCKPROGET_TARGET_*`` like the secrets (§1, §3);
+    ``--junitxml`` writes one testcase per clause that ran, its section as a property, no secret."""
+    report_path = tmp_path / "verify.xml"
+    run = _verify_cli("-k", "pgutil_creates or health", "--junitxml", str(report_path), timeout=120, env=_env(
+        MOCKPROGET_TARGET_URL=served, MOCKPROGET_TARGET_API_KEY=ADMIN_KEY, MOCKPROGET_TARGET_FEED="MyNpmFeed",
+        MOCKPROGET_TARGET_FEED_GROUP="MyFeedGroup", MOCKPROGET_TARGET_USER="johnsmith"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+    assert "SKIP" not in run.stdout  # every name came from the environment
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(report_path).getroot().find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert len(cases) == int(suite.get("tests", "0")) == len(re.findall(r"^PASS ", run.stdout, re.M)) >= 6
+    assert {p.get("value") for c in cases for p in c.iter("property")} >= {"§7 [client]", "§1 [doc]"}
+    assert ADMIN_KEY not in report_path.read_text()
+
+
+def test_junitxml_reports_a_failure(capsys: Any, tmp_path: Any) -> None:
+    """A failing clause is a JUnit ``failure`` with its masked detail (§6 [client])."""
+    server = serve_broken(create_as_text)
+    path = tmp_path / "out.xml"
+    try:
+        code = cli_main(["verify", "--url", server.url, "--api-key", ADMIN_KEY, "-k", "create_answers",
+                         "--junitxml", str(path)])
+    finally:
+        server.stop()
+    assert code == 1
+    text = path.read_text()
+    assert "<failure" in text and "test_create_answers_json_api_key_info" in text and ADMIN_KEY not in text
+
+
+def test_interrupt_reports_only_what_ran(served: str) -> None:
+    """Ctrl+C (SIGINT) stops the run with exit 130; only clauses that ran are listed, the
+    summary says how many of all ran, and there is no verdict (§1-§8: nothing is claimed)."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockproget", "verify", "--url", served, "--api-key", ADMIN_KEY,
+         "--username", "Admin", "--password", "Admin", "--feed", "MyNpmFeed", "--user", "johnsmith"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until clauses are running (a kit key exists)
+        listed = requests.get(served + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY}, timeout=10).json()
+        if any(str(k.get("displayName", "")).startswith("mockproget-contracts") for k in listed):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out[-2000:] + err[-2000:]
+    match = re.search(r"INTERRUPTED: (\d+) of (\d+) clauses ran", out)
+    assert match, out[-2000:]
+    ran, total = int(match.group(1)), int(match.group(2))
+    assert 0 < ran < total
+    assert len(re.findall(r"^(PASS|FAIL|SKIP) ", out, re.M)) == ran
+    assert "verdict: none (interrupted" in out and "conforms" not in out
+    keys = requests.get(served + "api/api-keys/list", headers={"X-ApiKey": ADMIN_KEY}, timeout=10).json()
+    assert [k["displayName"] for k in keys] == ["mockproget admin"]  # the interrupted run cleaned up
+
+
+def test_help_documents_the_exit_statuses() -> None:
+    """``mockproget verify --help`` names every exit status and the environment variables (§1-§8 runs)."""
+    run = _verify_cli("--help")
+    assert run.returncode == 0
+    text = " ".join(run.stdout.split())
+    for said in ("0 the server conforms", "1 it does not", "2 usage error", "3 the target is unreachable or unusable",
+                 "130 interrupted", "MOCKPROGET_TARGET_URL", "--junitxml", "--profile"):
+        assert said in text, said
