@@ -52,6 +52,7 @@ __all__ = [
     "CONNECTION_APPLIED",
     "CONTROL_PREFIX",
     "DELAY_MS",
+    "STALE_RULE",
     "ConnectionFault",
     "FaultMiddleware",
     "FaultRule",
@@ -72,11 +73,13 @@ DELAY_MS = "mockproget.delay_ms"
 #: WSGI environ key: the connection fault applied, if any (``reset``, ``close``, ...).
 CONNECTION_APPLIED = "mockproget.connection_fault"
 
-CONNECTION_ACTIONS = ("reset", "close", "garbage", "truncate", "dribble", "hang")
+CONNECTION_ACTIONS = ("reset", "close", "garbage", "truncate", "dribble", "hang", "stale")
 ACTIONS = ("response", "delay", *CONNECTION_ACTIONS)
 #: Credential carriers a rule may match (spec §3), ``none`` for "no credential".
 CARRIERS = ("header", "query", "form", "json", "none")
-_RESPONSE_STAGE_ONLY = ("truncate", "dribble")
+_RESPONSE_STAGE_ONLY = ("truncate", "dribble", "stale")
+#: WSGI environ key: the ``stale`` rule that fired (the server reads its settings).
+STALE_RULE = "mockproget.stale_rule"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _METHOD = re.compile(r"[A-Z]{1,20}|\*")
 MAX_HANG_MS = 600_000.0
@@ -137,6 +140,9 @@ class FaultRule:
     size: int | None = None
     keep: float | None = None
     chunks: int | None = None
+    requests: int | None = None
+    idle_ms: float | None = None
+    signal: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -162,7 +168,7 @@ class FaultRule:
             out["times"] = self.times
         out["when"] = self.when
         for name in ("status", "body", "retry_after", "duration_ms", "lower_ms", "upper_ms",
-                     "median_ms", "sigma", "size", "keep", "chunks"):
+                     "median_ms", "sigma", "size", "keep", "chunks", "requests", "idle_ms", "signal"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -181,6 +187,7 @@ _ACTION_FIELDS: dict[str, frozenset[str]] = {
     "truncate": frozenset({"keep"}),
     "dribble": frozenset({"chunks", "duration_ms"}),
     "hang": frozenset({"duration_ms"}),
+    "stale": frozenset({"requests", "idle_ms", "signal"}),
 }
 _COMMON_FIELDS = frozenset({"name", "action", "method", "path", "carrier", "probability",
                             "after", "times", "every", "when"})
@@ -342,6 +349,16 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
     elif action == "hang":
         values["duration_ms"] = _number("duration_ms", data.get("duration_ms", 30_000), low=0,
                                         high=MAX_HANG_MS, low_open=True)
+    elif action == "stale":
+        if "idle_ms" in data:
+            values["idle_ms"] = _number("idle_ms", data["idle_ms"], low=0, high=MAX_HANG_MS,
+                                        low_open=True)
+        if "requests" in data or "idle_ms" not in data:
+            values["requests"] = _integer("requests", data.get("requests", 1), low=1, high=1_000_000)
+        signal = data.get("signal", "fin")
+        if not isinstance(signal, str) or signal.lower() not in ("fin", "rst"):
+            raise FaultRuleError("signal", f"must be 'fin' (a clean close) or 'rst' (a reset), not {signal!r}")
+        values["signal"] = signal.lower()
     return FaultRule(**values)
 
 
@@ -662,6 +679,12 @@ class FaultMiddleware:
                     headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status, headers)
             return [body]
+        if action == "stale":  # the answer goes out whole; the server marks the connection
+            assert answer is not None
+            environ[CONNECTION_APPLIED] = action
+            environ[STALE_RULE] = rule
+            start_response(answer[0], answer[1])
+            return [answer[2]]
         if action in ("truncate", "dribble"):
             assert answer is not None
             status, headers, body = answer
