@@ -194,6 +194,7 @@ class _Task(WSGITask):
         spelled = {"-".join(p.capitalize() for p in name.split("-")): name
                    for name, _ in self.response_headers}
         head: bytes = super().build_response_header()
+        self._log_answer()  # before a byte of the answer leaves: a client that has it sees the line
         for normal, name in spelled.items():
             if normal != name:
                 head = head.replace(f"\r\n{normal}:".encode("latin-1"), f"\r\n{name}:".encode("latin-1"))
@@ -220,6 +221,7 @@ class _Task(WSGITask):
             super().execute()
         except ConnectionFault as fault:
             self.fault = fault
+            channel.log(f'"{self.request_line()}" - fault {fault.kind} (rule {fault.rule})')
             channel.apply(fault, self)
             return
         rule = (self.environ or {}).get(STALE_RULE)
@@ -230,14 +232,13 @@ class _Task(WSGITask):
         if self.fault is None:
             super().finish()
         self.channel.served += 1
+
+    def _log_answer(self) -> None:
         environ = self.environ or {}
-        line = self.request_line()
-        if self.fault is not None:
-            self.channel.log(f'"{line}" - fault {self.fault.kind} (rule {self.fault.rule})')
-        else:
-            status = self.status.split(" ", 1)[0]
-            extra = f" fault {environ[CONNECTION_APPLIED]}" if environ.get(CONNECTION_APPLIED) else ""
-            self.channel.log(f'"{line}" {status} {self.content_bytes_written}{extra}')
+        status = self.status.split(" ", 1)[0]
+        size = "-" if self.content_length is None else self.content_length
+        extra = f" fault {environ[CONNECTION_APPLIED]}" if environ.get(CONNECTION_APPLIED) else ""
+        self.channel.log(f'"{self.request_line()}" {status} {size}{extra}')
 
     def request_line(self) -> str:
         first = getattr(self.request, "first_line", b"")
@@ -251,6 +252,8 @@ class _ErrorTask(ErrorTask):
     def __init__(self, channel: _Channel, request: _Parser) -> None:
         super().__init__(channel, request)
         self.logger = channel.logger
+        if not getattr(request, "command", None):
+            self.version = "1.1"  # the request line could not be read: answer as HTTP/1.1
 
     def execute(self) -> None:
         error = self.request.error
@@ -260,13 +263,10 @@ class _ErrorTask(ErrorTask):
         self.response_headers.append(("Content-Type", "text/plain; charset=utf-8"))
         self.set_close_on_finish()
         self.content_length = len(body)
-        self.write(body)
-
-    def finish(self) -> None:
-        super().finish()
         first = getattr(self.request, "first_line", b"")
         line = first.decode("latin-1") if isinstance(first, bytes) else "-"
-        self.channel.log(f'"{line}" {self.request.error.code} {self.content_bytes_written}')
+        self.channel.log(f'"{line}" {error.code} {len(body)}')
+        self.write(body)
 
 
 # -- channels: one connection ---------------------------------------------------------
