@@ -58,6 +58,8 @@ __all__ = ["ADMIN_KEY_NAME", "MockProGet"]
 access_log = logging.getLogger("mockproget.access")
 server_log = logging.getLogger("mockproget.server")
 
+#: WSGI environ key: the request body came chunked (the server de-chunked it).
+CHUNKED = "mockproget.chunked"
 #: Waiting in the loop: at most this long, so deadlines are seen within it.
 _TICK = 0.05
 #: After EMFILE/ENFILE at accept: stop accepting for this long.
@@ -204,6 +206,8 @@ class _Task(WSGITask):
         environ: dict[str, Any] = super().get_environment()
         request: _Parser = self.request
         environ.pop("wsgi.input_terminated", None)  # the body is whole, with its length
+        if request.chunked:
+            environ[CHUNKED] = True
         if request.body_problem:
             environ[BODY_ERROR] = request.body_problem
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(), "0"
