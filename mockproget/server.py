@@ -31,6 +31,7 @@ import secrets
 import select
 import socket
 import struct
+import sys
 import threading
 import time
 from types import TracebackType
@@ -109,7 +110,11 @@ class _MaskedLogger:
     def error(self, message: object, *args: Any, **kwargs: Any) -> None:
         self._emit(logging.ERROR, message, *args)
 
-    exception = error
+    def exception(self, message: object, *args: Any, **kwargs: Any) -> None:
+        """The message and the exception's type and text (masked), not its traceback."""
+        error = sys.exc_info()[1]
+        suffix = f": {type(error).__name__}: {error}" if error is not None else ""
+        self._emit(logging.ERROR, f"{message}{suffix}" if not args else str(message) % args + suffix)
 
 
 # -- parsing: bodies reach the app, waitress's refusals stay few ----------------------
@@ -644,7 +649,8 @@ class MockProGet:
             except OSError:
                 pass
         server.close()
-        server.task_dispatcher.set_thread_count(0)  # idle workers end; none is waited for
+        # the workers end: idle ones at once, busy ones as their (interrupted) waits end
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
         self._server = self._thread = None
 
     def _serve(self, server: _Server, socket_map: dict[int, Any]) -> None:
