@@ -19,10 +19,11 @@ Connection faults need the client socket, which WSGI does not give an app: for
 ``reset``, ``close``, ``garbage`` and ``hang`` the middleware raises
 :class:`ConnectionFault` (a :class:`ConnectionError`) carrying what to do, the journal
 records the request on the way out, and :class:`~mockproget.server.MockProGet`'s server
-applies the fault to its socket. Under another WSGI server (or the Flask test client)
-the exception reaches that server (or the caller) instead: werkzeug's own server treats
-it as a dropped connection. ``truncate`` and ``dribble`` are plain WSGI: they work
-anywhere.
+applies the fault to its connection (docs/server.md). Under another WSGI server (or the
+Flask test client) the exception reaches that server (or the caller) instead.
+``truncate`` and ``dribble`` are plain WSGI: they work anywhere. ``stale`` lets the
+answer through and leaves the rule under ``STALE_RULE`` in the environ: the server then
+closes that connection when its next request arrives.
 """
 
 from __future__ import annotations
