@@ -182,7 +182,7 @@ def _fill(server: MockProGet, total: int, user: str | None = None) -> None:
     backend = server.backend
     principal = backend.authenticate(Credential("header", ADMIN), manage_keys=True)
     new = NewApiKey(type="system", system_apis=("sca",), logging="none")
-    while len(backend.api_keys) < total:
+    for _ in range(total - len(backend.api_keys)):
         backend.create_api_key(principal, new)
 
 

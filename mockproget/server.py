@@ -134,6 +134,8 @@ class _Parser(HTTPRequestParser):
 
     body_problem: str | None = None
     oversized = False
+    completed: bool  # waitress's, declared for the type checker
+    error: Any
 
     def __init__(self, adj: Adjustments, limit: int) -> None:
         super().__init__(adj)
@@ -247,7 +249,7 @@ class _Task(WSGITask):
         if self.wrote_header or not self.complete:
             super().write(data)
             return
-        channel, held = self.channel, []
+        channel, held = self.channel, list[bytes]()
         channel.write_soon = held.append  # only this task writes to its channel now
         try:
             super().write(data)
@@ -300,6 +302,9 @@ class _Channel(HTTPChannel):
 
     task_class = _Task
     error_task_class = _ErrorTask
+    request: _Parser | None  # waitress's, declared for the type checker
+    will_close: bool
+    close_when_flushed: bool
 
     def __init__(self, server: _Server, sock: socket.socket, addr: Any, adj: Adjustments,
                  map: dict[int, Any] | None = None) -> None:  # noqa: A002 - waitress signature
@@ -316,7 +321,7 @@ class _Channel(HTTPChannel):
     def __repr__(self) -> str:
         return f"<connection {self.addr!r}>"
 
-    def parser_class(self, adj: Adjustments) -> _Parser:  # type: ignore[override]
+    def parser_class(self, adj: Adjustments) -> _Parser:
         return _Parser(adj, self.server.limit)
 
     def log(self, text: str) -> None:

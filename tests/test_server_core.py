@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -135,13 +136,18 @@ def test_werkzeug_dechunked_input_is_never_read_past_its_data() -> None:
 
     app = create_app(Config(admin_key="k-werkzeug-0001"))
     for key, expected in (("k-werkzeug-0001", 400), (None, 403)):
-        environ = EnvironBuilder(path=CREATE, method="POST", headers={"X-ApiKey": key} if key else {},
+        headers = {"X-ApiKey": key} if key else {}
+        environ = EnvironBuilder(path=CREATE, method="POST", headers=headers,
                                  content_type="application/json").get_environ()
         environ.pop("CONTENT_LENGTH", None)
         environ["wsgi.input"] = DechunkedInput(io.BufferedReader(io.BytesIO(b"200000\r\n" + b"A" * 10)))
         environ["wsgi.input_terminated"] = True
         seen: list[str] = []
-        body = b"".join(app(environ, lambda status, headers, exc_info=None: seen.append(status)))
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Any:
+            seen.append(status)
+
+        body = b"".join(app(environ, start_response))
         assert seen[0].startswith(str(expected)), (seen, body)
         assert b"\x00" not in body and len(body) < 1000
 
