@@ -9,6 +9,7 @@ body). The connection lifecycle itself is the mock's (docs/server.md).
 from __future__ import annotations
 
 import io
+import os
 import json
 import resource
 import socket
@@ -136,7 +137,7 @@ def test_werkzeug_dechunked_input_is_never_read_past_its_data() -> None:
 
     app = create_app(Config(admin_key="k-werkzeug-0001"))
     for key, expected in (("k-werkzeug-0001", 400), (None, 403)):
-        headers = {"X-ApiKey": key} if key else {}
+        headers = [("X-ApiKey", key)] if key else []
         environ = EnvironBuilder(path=CREATE, method="POST", headers=headers,
                                  content_type="application/json").get_environ()
         environ.pop("CONTENT_LENGTH", None)
@@ -424,3 +425,60 @@ def test_create_app_honours_the_configured_admin_key() -> None:
         assert server.admin_key == "k-given-0002"
         assert requests.get(server.url + "api/api-keys/list", headers={"X-ApiKey": "k-given-0002"},
                             timeout=5).status_code == 200
+
+
+# -- the accept loop at the open-file limit --------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads CPU time from /proc")
+def test_out_of_file_descriptors_the_server_backs_off_and_recovers() -> None:
+    """At the open-file limit (EMFILE) the accept loop does not spin: it pauses, logs
+    once, and serves again when descriptors come free."""
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    proc = subprocess.Popen([sys.executable, "-m", "mockproget", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=limit, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    clients: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        url = ""
+        for line in proc.stdout:
+            if "listening on" in line:
+                url = line.split("listening on ")[1].strip()
+            if "press Ctrl+C" in line:
+                break
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        for _ in range(80):  # more than the server has descriptors for
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.5)
+        before = _cpu_seconds(proc.pid)
+        time.sleep(1.5)
+        assert _cpu_seconds(proc.pid) - before < 0.1  # a spinning loop burns up to 1.5 s here
+        for sock in clients:
+            sock.close()
+        clients = []
+        deadline = time.monotonic() + 10
+        status = 0
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status = requests.get(url + "health", timeout=2).status_code
+            except requests.RequestException:
+                time.sleep(0.2)
+        assert status == 200
+    finally:
+        for sock in clients:
+            sock.close()
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert err.count("cannot accept connections") == 1, err[-2000:]
+    assert "Traceback" not in err
