@@ -12,8 +12,8 @@ after a short warm-up, and counts answers. Printed, as ratios measured in this r
    server ``mockproget serve`` used before (kept here, in this script, as the baseline;
    target >= 2);
 3. the cost per create with 10 and with 100,000 stored keys (flat: ratio about 1);
-4. the latency of ``GET api/api-keys/list`` at 100,000 keys for the admin (all of them)
-   and for a user who owns 10 (proportional to what is returned).
+4. the latency of ``GET api/api-keys/list`` at 100,000 keys for the admin (all of them),
+   beside the same list over werkzeug's server, and for a user who owns 10.
 
 The machine's load average is printed with the figures: the ratios, not the absolute
 numbers, are what to compare between machines.
@@ -244,8 +244,11 @@ def main() -> None:
             server.backend.create_api_key(principal, NewApiKey(type="personal", user="bench", logging="none"))
         all_latency, all_count = _list_latency(server.url, ADMIN)
         few_latency, few_count = _list_latency(server.url, user_key, rounds=10)
+        with under_werkzeug(create_app(config, server.backend)) as port:  # the same keys
+            before, _ = _list_latency(f"http://127.0.0.1:{port}/", ADMIN)
         print(f"list at {len(server.backend.api_keys):,} keys: {all_latency * 1000:.0f} ms for the admin "
-              f"({all_count:,} returned), {few_latency * 1000:.1f} ms for a user ({few_count} returned)")
+              f"({all_count:,} returned; {before * 1000:.0f} ms over werkzeug, before: ratio "
+              f"{before / all_latency:.2f}), {few_latency * 1000:.1f} ms for a user ({few_count} returned)")
     print(f"\nload average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

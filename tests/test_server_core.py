@@ -482,3 +482,43 @@ def test_out_of_file_descriptors_the_server_backs_off_and_recovers() -> None:
         _, err = proc.communicate(timeout=10)
     assert err.count("cannot accept connections") == 1, err[-2000:]
     assert "Traceback" not in err
+
+
+# -- settings: the [server] table, the serve flags ------------------------------------------
+
+
+def test_the_server_table_sets_the_connection_lifecycle() -> None:
+    """docs/server.md: every lifecycle setting in ``[server]``; bad ones name the setting."""
+    from mockproget.config import ConfigError, parse_config
+
+    config = parse_config({"server": {"keep_alive": False, "idle_timeout": 5, "header_timeout": 2.5,
+                                      "body_timeout": 3, "workers": 4, "connections": 50, "port": 0}})
+    assert config.server == ServerSettings(keep_alive=False, idle_timeout=5.0, header_timeout=2.5,
+                                           body_timeout=3.0, workers=4, connections=50)
+    assert config.port == 0
+    for setting, value in (("keep_alive", "yes"), ("idle_timeout", 0), ("header_timeout", -1),
+                           ("body_timeout", True), ("workers", 0), ("workers", 1.5), ("connections", 10**9),
+                           ("threads", 4)):
+        with pytest.raises(ConfigError) as caught:
+            parse_config({"server": {setting: value}}, "mock.toml")
+        assert caught.value.setting == f"server.{setting}" and caught.value.source == "mock.toml"
+
+
+def test_serve_flags_reach_the_server() -> None:
+    """``mockproget serve --no-keep-alive --workers 2 ...``: the running server closes
+    after each answer; a bad value exits 2 naming the flag."""
+    import subprocess
+    import sys
+
+    from serve_process import ServeProcess
+
+    served = ServeProcess("--no-keep-alive", "--workers", "2", "--idle-timeout", "3",
+                          "--header-timeout", "2", "--body-timeout", "2", "--connections", "20")
+    try:
+        response = requests.get(served.url + "health", timeout=5)
+        assert response.status_code == 200 and response.headers["Connection"] == "close"
+    finally:
+        served.stop()
+    bad = subprocess.run([sys.executable, "-m", "mockproget", "serve", "--port", "0", "--idle-timeout", "0"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--idle-timeout" in bad.stderr
