@@ -648,14 +648,15 @@ class MockProGet:
         self._quit = True
         server.pull_trigger()
         thread.join()
+        # the workers end first (idle ones at once, busy ones as their interrupted waits
+        # end), so that none writes to a connection closed under it
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
         for channel in list(server.active_channels.values()):
             try:
                 channel.handle_close()
             except OSError:
                 pass
         server.close()
-        # the workers end: idle ones at once, busy ones as their (interrupted) waits end
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
         self._server = self._thread = None
 
     def _serve(self, server: _Server, socket_map: dict[int, Any]) -> None:
