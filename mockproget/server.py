@@ -67,6 +67,17 @@ _TICK = 0.05
 _ACCEPT_PAUSE = 0.25
 _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _QUERY_IN_TARGET = re.compile(r"(\S*?)\?(\S*)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown_line(first: object) -> str:
+    """A request line as sent (control characters are escaped when it is logged)."""
+    return first.decode("latin-1") if isinstance(first, bytes) else "-"
+
+
+def _escaped(text: str) -> str:
+    """Control characters as ``\\xNN``: nothing in a log line steers a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _mask_log_line(app: Flask, text: str) -> str:
@@ -93,7 +104,7 @@ class _MaskedLogger:
             text = str(message) % args if args else str(message)
         except (TypeError, ValueError):
             text = str(message)
-        server_log.log(level, "%s", _mask_log_line(self.app, text))
+        server_log.log(level, "%s", _escaped(_mask_log_line(self.app, text)))
 
     def log(self, level: int, message: object, *args: Any, **kwargs: Any) -> None:
         self._emit(min(level, self.level), message, *args)
@@ -266,8 +277,7 @@ class _Task(WSGITask):
         self.channel.log(f'"{self.request_line()}" {status} {size}{extra}')
 
     def request_line(self) -> str:
-        first = getattr(self.request, "first_line", b"")
-        return first.decode("latin-1") if isinstance(first, bytes) else str(first)
+        return _shown_line(getattr(self.request, "first_line", None))
 
 
 class _ErrorTask(ErrorTask):
@@ -288,8 +298,7 @@ class _ErrorTask(ErrorTask):
         self.response_headers.append(("Content-Type", "text/plain; charset=utf-8"))
         self.set_close_on_finish()
         self.content_length = len(body)
-        first = getattr(self.request, "first_line", b"")
-        line = first.decode("latin-1") if isinstance(first, bytes) else "-"
+        line = _shown_line(getattr(self.request, "first_line", None))
         self.channel.log(f'"{line}" {error.code} {len(body)}')
         self.write(body)
 
@@ -327,7 +336,7 @@ class _Channel(HTTPChannel):
     def log(self, text: str) -> None:
         if access_log.isEnabledFor(logging.INFO):
             host = self.addr[0] if isinstance(self.addr, tuple) else "-"
-            access_log.info("%s %s", host, _mask_log_line(self.server.application, text))
+            access_log.info("%s %s", host, _escaped(_mask_log_line(self.server.application, text)))
 
     # reading
 
