@@ -63,6 +63,9 @@ server_log = logging.getLogger("mockproget.server")
 CHUNKED = "mockproget.chunked"
 #: Waiting in the loop: at most this long, so deadlines are seen within it.
 _TICK = 0.05
+#: An answer is buffered in memory up to this size (a list of 100,000 keys is ~25 MB;
+#: waitress's default, 1 MiB, spills it to a temporary file and back).
+_OUTBUF_IN_MEMORY = 32 * 1024 * 1024
 #: After EMFILE/ENFILE at accept: stop accepting for this long.
 _ACCEPT_PAUSE = 0.25
 _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
@@ -632,6 +635,7 @@ class MockProGet:
             ident="", asyncore_use_poll=True, asyncore_loop_timeout=_TICK,
             max_request_body_size=self.config.max_body + 1, expose_tracebacks=False,
             clear_untrusted_proxy_headers=False, log_socket_errors=False,
+            outbuf_overflow=_OUTBUF_IN_MEMORY,
             channel_timeout=settings.idle_timeout, cleanup_interval=3600)
         socket_map: dict[int, Any] = {}
         dispatcher = _Dispatcher(self.app)
