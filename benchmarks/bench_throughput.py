@@ -1,10 +1,11 @@
 """Throughput of the mock over real sockets, every figure beside its baseline, in one run.
 
-    pip install -e . && python benchmarks/bench_throughput.py [--seconds S] [--connections N]
+    pip install -e . && python benchmarks/bench_throughput.py [--seconds S] [--rounds R] [--connections N]
 
 A load generator in a child process (threads over keep-alive sockets, raw HTTP/1.1;
-it reconnects when a server closes) posts ``api/api-keys/create`` for ``--seconds``
-after a short warm-up, and counts answers. Printed, as ratios measured in this run:
+it reconnects when a server closes) posts ``api/api-keys/create`` and counts answers,
+after a short warm-up; the servers compared run side by side and are measured in
+interleaved rounds, so a change in the machine's load hits them all. Printed, as ratios measured in this run:
 
 1. the mock over its default server (``MockProGet``: waitress) vs a bare Flask create
    handler under waitress with the same settings (target >= 0.8);
@@ -187,6 +188,18 @@ def _fill(server: MockProGet, total: int, user: str | None = None) -> None:
 
 
 def _list_latency(url: str, key: str, rounds: int = 3) -> tuple[float, int]:
+    """Median seconds per list and the number of keys returned, from a child process
+    (a client in the server's process would share its interpreter lock)."""
+    context = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue[tuple[float, int]] = context.Queue()
+    child = context.Process(target=lambda: out.put(_list_here(url, key, rounds)))
+    child.start()
+    result = out.get(timeout=600)
+    child.join()
+    return result
+
+
+def _list_here(url: str, key: str, rounds: int) -> tuple[float, int]:
     times, count = [], 0
     with requests.Session() as session:
         for _ in range(rounds):
@@ -199,7 +212,8 @@ def _list_latency(url: str, key: str, rounds: int = 3) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per figure")
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per server, in all")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive client connections")
     parser.add_argument("--keys", type=int, default=100_000, help="stored keys for the flatness figure")
     args = parser.parse_args()
@@ -207,33 +221,34 @@ def main() -> None:
     config = Config(port=0, admin_key=ADMIN)
     workers = config.server.workers
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-          f"{os.cpu_count()} CPUs; {n} keep-alive connections, {s:g} s per figure")
+          f"{os.cpu_count()} CPUs; {n} keep-alive connections, {s:g} s per server")
 
-    rates: dict[str, float] = {}
-    with under_waitress(bare_app(), workers) as port:
-        rates["bare Flask create, waitress"] = measure(port, n, s)
-    with under_mockproget(config) as server:
-        rates["mock, MockProGet (waitress)"] = measure(server.port, n, s)
-    with under_waitress(create_app(config), workers) as port:
-        rates["mock, plain waitress"] = measure(port, n, s)
-    with under_werkzeug(create_app(config)) as port:
-        rates["mock, werkzeug threaded (before)"] = measure(port, n, s)
-    print("\ncreates per second")
-    for name, rate in rates.items():
-        print(f"  {name:<36} {rate:8.0f}")
-    mock = rates["mock, MockProGet (waitress)"]
-    print(f"  ratio mock / bare Flask (same server)    {mock / rates['bare Flask create, waitress']:.2f}"
+    rates: dict[str, list[float]] = {}
+    with under_waitress(bare_app(), workers) as bare, under_mockproget(config) as server, \
+            under_waitress(create_app(config), workers) as plain, \
+            under_werkzeug(create_app(config)) as before:
+        ports = {"bare Flask create, waitress": bare, "mock, MockProGet (waitress)": server.port,
+                 "mock, plain waitress": plain, "mock, werkzeug threaded (before)": before}
+        for _ in range(args.rounds):  # interleaved: a change in the machine's load hits all
+            for name, port in ports.items():
+                rates.setdefault(name, []).append(measure(port, n, s / args.rounds))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(f"\ncreates per second (median of {args.rounds} interleaved rounds; all rounds)")
+    for name, rate in median.items():
+        print(f"  {name:<36} {rate:8.0f}   {' '.join(f'{v:.0f}' for v in rates[name])}")
+    mock = median["mock, MockProGet (waitress)"]
+    print(f"  ratio mock / bare Flask (same server)    {mock / median['bare Flask create, waitress']:.2f}"
           "   (target >= 0.8)")
-    print(f"  ratio new server / werkzeug (before)     {mock / rates['mock, werkzeug threaded (before)']:.2f}"
+    print(f"  ratio new server / werkzeug (before)     {mock / median['mock, werkzeug threaded (before)']:.2f}"
           "   (target >= 2)")
 
     with under_mockproget(config) as server:
         _fill(server, 10)
-        few = measure(server.port, n, s)
+        few = measure(server.port, n, s / args.rounds)
         began = time.perf_counter()
         _fill(server, args.keys)
         filled = time.perf_counter() - began
-        many = measure(server.port, n, s)
+        many = measure(server.port, n, s / args.rounds)
         print(f"\nper create: {1e6 / few:.0f} us at 10 keys, {1e6 / many:.0f} us at "
               f"{len(server.backend.api_keys):,} keys; ratio {few / many:.2f} (flat: about 1); "
               f"filling took {filled:.1f} s")
@@ -249,10 +264,10 @@ def main() -> None:
                 latency, all_count = _list_latency(server.url, ADMIN, rounds=1)
                 news.append(latency)
                 olds.append(_list_latency(f"http://127.0.0.1:{port}/", ADMIN, rounds=1)[0])
-            all_latency, before = statistics.median(news), statistics.median(olds)
+            all_latency, old_latency = statistics.median(news), statistics.median(olds)
         print(f"list at {len(server.backend.api_keys):,} keys: {all_latency * 1000:.0f} ms for the admin "
-              f"({all_count:,} returned; {before * 1000:.0f} ms over werkzeug, before: ratio "
-              f"{before / all_latency:.2f}), {few_latency * 1000:.1f} ms for a user ({few_count} returned)")
+              f"({all_count:,} returned; {old_latency * 1000:.0f} ms over werkzeug, before: ratio "
+              f"{old_latency / all_latency:.2f}), {few_latency * 1000:.1f} ms for a user ({few_count} returned)")
     print(f"\nload average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
