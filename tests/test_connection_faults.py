@@ -61,7 +61,7 @@ def _retrying_session() -> requests.Session:
 ])
 def test_a_connection_fault_on_a_kept_alive_connection_ends_it(
         mock: MockProGet, fields: dict[str, object], error: type[Exception]) -> None:
-    """docs/faults.md: each connection fault acts on a reused connection exactly as on a
+    """§7 (pooled connections), docs/faults.md: each connection fault acts on a reused connection exactly as on a
     new one, then that connection ends; the client's next request gets a fresh one."""
     with requests.Session() as session:
         assert session.get(mock.url + "health", timeout=5).status_code == 200
@@ -74,7 +74,7 @@ def test_a_connection_fault_on_a_kept_alive_connection_ends_it(
 
 
 def test_dribble_on_a_kept_alive_connection_keeps_it(mock: MockProGet) -> None:
-    """``dribble`` is a slow answer, not a broken one: the connection stays usable."""
+    """§7: ``dribble`` is a slow answer, not a broken one: the connection stays usable."""
     with requests.Session() as session:
         assert session.get(mock.url + "health", timeout=5).status_code == 200
         mock.faults.add(path="/health", action="dribble", chunks=3, duration_ms=150, times=1)
@@ -87,7 +87,7 @@ def test_dribble_on_a_kept_alive_connection_keeps_it(mock: MockProGet) -> None:
 
 
 def test_stale_after_n_requests_fails_a_client_that_does_not_retry(mock: MockProGet) -> None:
-    """``stale requests=2``: the connection answers 2 requests; the 3rd request sent on it
+    """§7 (pooled connections): ``stale requests=2``: the connection answers 2 requests; the 3rd request sent on it
     meets a closed connection (RemoteDisconnected), as when a server's keep-alive timeout
     races the client's reuse. The next request opens a new connection and succeeds."""
     mock.faults.add(name="pool", action="stale", requests=2, times=1)
@@ -105,7 +105,7 @@ def test_stale_after_n_requests_fails_a_client_that_does_not_retry(mock: MockPro
 
 
 def test_stale_is_survived_by_a_client_that_retries(mock: MockProGet) -> None:
-    """A client with a retry policy re-sends on a fresh connection: every call succeeds,
+    """§7: A client with a retry policy re-sends on a fresh connection: every call succeeds,
     POSTs too (the dropped request never reached the mock: nothing was created twice)."""
     mock.faults.add(action="stale", path="/api/*")  # every answer leaves its connection stale
     with _retrying_session() as session:
@@ -118,7 +118,7 @@ def test_stale_is_survived_by_a_client_that_retries(mock: MockProGet) -> None:
 
 
 def test_stale_with_rst_is_a_reset(mock: MockProGet) -> None:
-    """``signal=rst``: the reused connection is reset (ConnectionResetError, not a clean
+    """§7: ``signal=rst``: the reused connection is reset (ConnectionResetError, not a clean
     close)."""
     mock.faults.add(action="stale", signal="rst", times=1)
     with requests.Session() as session:
@@ -130,7 +130,7 @@ def test_stale_with_rst_is_a_reset(mock: MockProGet) -> None:
 
 
 def test_stale_after_idle_time(mock: MockProGet) -> None:
-    """``idle_ms=300``: reused at once the connection works; reused after 300 ms idle it
+    """§7: ``idle_ms=300``: reused at once the connection works; reused after 300 ms idle it
     fails, as a pooled connection the server timed out."""
     mock.faults.add(action="stale", idle_ms=300, path="/health")
     with requests.Session() as session:
@@ -142,7 +142,7 @@ def test_stale_after_idle_time(mock: MockProGet) -> None:
 
 
 def test_stale_draws_follow_the_seed() -> None:
-    """Seeded like every fault: the same seed drops the same requests."""
+    """§7, docs/faults.md: Seeded like every fault: the same seed drops the same requests."""
     def pattern(seed: int) -> list[bool]:
         with MockProGet(seed=seed) as server, requests.Session() as session:
             server.faults.add(action="stale", probability=0.5)
@@ -160,7 +160,7 @@ def test_stale_draws_follow_the_seed() -> None:
 
 
 def test_stale_rules_are_validated() -> None:
-    """The stale fields, as the other faults: refused with the field named."""
+    """§7, docs/faults.md: The stale fields, as the other faults: refused with the field named."""
     rule = parse_rule({"action": "stale", "requests": 3, "signal": "RST"})
     assert (rule.requests, rule.signal, rule.when) == (3, "rst", "response")
     assert parse_rule({"action": "stale"}).requests == 1
@@ -177,7 +177,7 @@ def test_stale_rules_are_validated() -> None:
 
 
 def test_stale_over_a_raw_socket_is_a_fin(mock: MockProGet) -> None:
-    """On the wire: the answer comes whole (no ``Connection: close``), and the next
+    """§7: On the wire: the answer comes whole (no ``Connection: close``), and the next
     request on the socket is met by end-of-stream."""
     mock.faults.add(action="stale", times=1)
     with socket.create_connection(("127.0.0.1", mock.port), timeout=5) as sock:

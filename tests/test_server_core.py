@@ -130,7 +130,7 @@ def test_a_truncated_chunk_is_a_400_that_shows_no_foreign_bytes() -> None:
 
 
 def test_werkzeug_dechunked_input_is_never_read_past_its_data() -> None:
-    """The app under werkzeug's own dev server: a chunk cut short is a 400 (after
+    """§7 and §4 before §2: The app under werkzeug's own dev server: a chunk cut short is a 400 (after
     authentication), not a body of heap bytes."""
     from werkzeug.serving import DechunkedInput
     from werkzeug.test import EnvironBuilder
@@ -236,7 +236,7 @@ def test_two_requests_on_one_socket_both_get_answers() -> None:
 
 
 def test_pipelined_requests_are_answered_in_order() -> None:
-    """Pipelined requests: answered in the order they were sent."""
+    """§7 (RFC 9112 §9.3.2): Pipelined requests: answered in the order they were sent."""
     with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(b"GET /health/json HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -258,7 +258,7 @@ def test_a_requests_session_reuses_one_connection() -> None:
 
 
 def test_keep_alive_off_closes_every_connection_after_its_answer() -> None:
-    """The setting turns keep-alive off: ``Connection: close``, then the socket closes."""
+    """§7: The setting turns keep-alive off: ``Connection: close``, then the socket closes."""
     with MockProGet(Config(port=0, server=ServerSettings(keep_alive=False))) as server:
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -288,7 +288,7 @@ def test_a_malformed_request_line_gets_a_400_in_text_through_the_access_log(
 
 
 def test_no_server_banner_on_any_answer(mock: MockProGet) -> None:
-    """Fidelity: no ``Server`` header (no werkzeug or waitress banner) on answers,
+    """§6: Fidelity: no ``Server`` header (no werkzeug or waitress banner) on answers,
     refusals and injected faults alike."""
     mock.faults.add(path="/api/*", status=503)
     for response in (requests.get(mock.url + "health", timeout=5),
@@ -311,7 +311,7 @@ def test_proget_header_names_keep_their_spelling(mock: MockProGet) -> None:
 
 
 def test_slow_headers_are_cut_off_at_the_header_timeout(quick: MockProGet) -> None:
-    """Slowloris: headers trickling in past ``header_timeout`` get a 408, then close."""
+    """§6 (a 408 in text): Slowloris: headers trickling in past ``header_timeout`` get a 408, then close."""
     with socket.create_connection(("127.0.0.1", quick.port)) as sock:
         started = time.monotonic()
         for byte in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ":
@@ -328,7 +328,7 @@ def test_slow_headers_are_cut_off_at_the_header_timeout(quick: MockProGet) -> No
 
 
 def test_a_slow_body_is_cut_off_at_the_body_timeout(quick: MockProGet) -> None:
-    """A body that never ends: 408 after ``body_timeout``, then close."""
+    """§6 (a 408 in text): A body that never ends: 408 after ``body_timeout``, then close."""
     with socket.create_connection(("127.0.0.1", quick.port)) as sock:
         sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{".encode())
         answer = _read_all(sock)
@@ -336,7 +336,7 @@ def test_a_slow_body_is_cut_off_at_the_body_timeout(quick: MockProGet) -> None:
 
 
 def test_an_idle_kept_alive_connection_is_closed_at_the_idle_timeout(quick: MockProGet) -> None:
-    """After ``idle_timeout`` with no request, the server closes the connection (FIN)."""
+    """§7: After ``idle_timeout`` with no request, the server closes the connection (FIN)."""
     with socket.create_connection(("127.0.0.1", quick.port)) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert _status(_recv_answer(sock)) == 200
@@ -355,7 +355,7 @@ def _raise_open_file_limit(wanted: int) -> int:
 
 
 def test_idle_and_stalled_connections_cost_no_thread_and_health_still_answers() -> None:
-    """Issue 7 acceptance: 1,000 idle connections and 50 half-sent requests; /health on a
+    """§7, Issue 7 acceptance: 1,000 idle connections and 50 half-sent requests; /health on a
     new connection answers within 1 s; the thread count stays within the pool; after the
     timeouts the stalled and idle connections are gone."""
     limit = _raise_open_file_limit(2 * 1100 + 200)
@@ -396,7 +396,7 @@ def test_idle_and_stalled_connections_cost_no_thread_and_health_still_answers() 
 
 
 def test_a_full_server_closes_the_longest_idle_connection_to_make_room() -> None:
-    """When every connection slot is taken, a new client is still served: the
+    """§7: When every connection slot is taken, a new client is still served: the
     longest-idle kept-alive connection is closed for it."""
     with MockProGet(Config(port=0, server=ServerSettings(connections=8))) as server:
         idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(6)]
@@ -437,7 +437,7 @@ def _cpu_seconds(pid: int) -> float:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads CPU time from /proc")
 def test_out_of_file_descriptors_the_server_backs_off_and_recovers() -> None:
-    """At the open-file limit (EMFILE) the accept loop does not spin: it pauses, logs
+    """§7 (docs/server.md): At the open-file limit (EMFILE) the accept loop does not spin: it pauses, logs
     once, and serves again when descriptors come free."""
     import subprocess
     import sys
@@ -488,7 +488,7 @@ def test_out_of_file_descriptors_the_server_backs_off_and_recovers() -> None:
 
 
 def test_the_server_table_sets_the_connection_lifecycle() -> None:
-    """docs/server.md: every lifecycle setting in ``[server]``; bad ones name the setting."""
+    """§7, docs/server.md: every lifecycle setting in ``[server]``; bad ones name the setting."""
     from mockproget.config import ConfigError, parse_config
 
     config = parse_config({"server": {"keep_alive": False, "idle_timeout": 5, "header_timeout": 2.5,
@@ -505,7 +505,7 @@ def test_the_server_table_sets_the_connection_lifecycle() -> None:
 
 
 def test_serve_flags_reach_the_server() -> None:
-    """``mockproget serve --no-keep-alive --workers 2 ...``: the running server closes
+    """§7: ``mockproget serve --no-keep-alive --workers 2 ...``: the running server closes
     after each answer; a bad value exits 2 naming the flag."""
     import subprocess
     import sys
