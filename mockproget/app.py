@@ -20,26 +20,30 @@ from .faults import CONTROL_PREFIX, FaultMiddleware, FaultSet
 from .feeds import register as register_feeds
 from .journal import Journal, JournalMiddleware
 from .masking import SecretText
+from .models import NewApiKey, SeedState
 from .openapi import openapi
 from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["create_app"]
+__all__ = ["ADMIN_KEY_NAME", "create_app", "seeded_state"]
 
 log = logging.getLogger("mockproget")
 
 
 def create_app(config: Config | None = None, backend: Backend | None = None) -> Flask:
-    """Build the mock's WSGI app around ``backend`` (made from ``config`` when not given)."""
+    """Build the mock's WSGI app around ``backend`` (made from ``config`` when not given:
+    with ``config.admin_key`` seeded as a full-control system key, as ``MockProGet`` does)."""
     config = config or Config()
     if backend is None:
-        backend = Backend(config.instance, config.state, seed=config.seed)
+        backend = Backend(config.instance, seeded_state(config), seed=config.seed)
     app = Flask("mockproget")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep ApiKeyInfo's order
     app.extensions["mockproget"] = backend
+    if config.admin_key:  # kept across a hand-written PUT /__mockproget__/state
+        app.extensions["mockproget.admin_key"] = SecretText(config.admin_key)
     app.register_blueprint(api_keys)
     app.register_blueprint(health)
     register_feeds(app)
@@ -51,6 +55,21 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     return app
 
 
+#: The display name of the admin key seeded from ``Config.admin_key``.
+ADMIN_KEY_NAME = "mockproget admin"
+
+
+def seeded_state(config: Config, admin_key: str | None = None) -> SeedState:
+    """``config.state`` plus the admin key (``admin_key``, else ``config.admin_key``, if
+    any) as a full-control system key: what :meth:`Backend.reset` goes back to."""
+    key = admin_key or config.admin_key
+    seeded = config.state
+    extra = [NewApiKey(type="system", key=key, system_apis=("full-control",),
+                       display_name=ADMIN_KEY_NAME, logging="none")] if key else []
+    return SeedState(list(seeded.users), list(seeded.feeds), list(seeded.feed_groups),
+                     list(seeded.api_keys) + extra)
+
+
 class _BufferChunkedBody:
     """Read a chunked request body (no Content-Length, as pgutil sends, spec §7) up front.
 
@@ -59,6 +78,12 @@ class _BufferChunkedBody:
     other, and a body within the limit reaches the views whole, with a Content-Length.
     A malformed chunk stream is noted under ``BODY_ERROR`` for the view that reads the
     body (a 400 after authentication), never a 500.
+
+    The stream is read with ``readinto`` into a buffer this class owns, and the count is
+    checked against that buffer: werkzeug's ``DechunkedInput.readinto`` reports the full
+    length when a chunk is cut short (the buffer shrinks), and ``read()`` on it would
+    hand back memory past the data. Under ``MockProGet``'s own server (waitress) bodies
+    arrive de-chunked with a Content-Length, and this layer passes them through.
     """
 
     def __init__(self, app: WSGIApplication, limit: int, control_limit: int | None = None) -> None:
@@ -72,7 +97,7 @@ class _BufferChunkedBody:
             limit = self.control_limit if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX) else self.limit
             try:
                 while size <= limit:
-                    chunk = stream.read(min(65536, limit + 1 - size))
+                    chunk = _read_some(stream, min(65536, limit + 1 - size))
                     if not chunk:
                         break
                     chunks.append(chunk)
@@ -85,6 +110,27 @@ class _BufferChunkedBody:
             environ.pop("wsgi.input_terminated", None)
             environ.pop("HTTP_TRANSFER_ENCODING", None)  # else werkzeug ignores the length
         return self.app(environ, start_response)
+
+
+def _read_some(stream: object, want: int) -> bytes:
+    """Up to ``want`` bytes of ``stream``, never more than it really wrote.
+
+    :raises ValueError: the stream reported more bytes than it put in the buffer (a chunk
+        cut short): the body is truncated.
+    """
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+        data = stream.read(want)  # type: ignore[attr-defined]
+        if not isinstance(data, bytes) or len(data) > want:
+            raise ValueError("the request body stream misbehaved")
+        return data
+    buffer = bytearray(want)
+    count = readinto(buffer)
+    if count is None:
+        return b""
+    if not 0 <= count <= len(buffer) or len(buffer) != want:
+        raise ValueError("the body ends inside a chunk")
+    return bytes(buffer[:count])
 
 
 def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> None:

@@ -29,6 +29,8 @@ def _serve(args: argparse.Namespace) -> int:
             control_token=args.control_token, journal_size=args.journal_size,
             journal_bytes=args.journal_bytes, control_check_host=False if args.control_any_host else None)
         config = _with_cli_faults(config, args.fault or [])
+        config = _with_server_flags(config, args)
+        _raise_descriptor_limit(config.server.connections)
         with warnings.catch_warnings():  # the banner below says it, in its own words
             warnings.simplefilter("ignore", ExposedWarning)
             server = MockProGet(config)
@@ -74,6 +76,38 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_server_flags(config: Config, args: argparse.Namespace) -> Config:
+    """``--no-keep-alive``, ``--idle-timeout``, ... over the ``[server]`` table."""
+    changes = {name: getattr(args, name) for name in
+               ("idle_timeout", "header_timeout", "body_timeout", "workers", "connections")
+               if getattr(args, name, None) is not None}
+    if getattr(args, "no_keep_alive", False):
+        changes["keep_alive"] = False
+    if not changes:
+        return config
+    try:
+        return config.with_overrides(server=config.server.updated(**changes))
+    except ValueError as error:
+        name, _, problem = str(error).partition(": ")
+        raise ConfigError("flags", f"--{name.replace('_', '-')}", problem) from None
+
+
+def _raise_descriptor_limit(connections: int) -> None:
+    """Room for ``connections`` sockets: the soft open-file limit up to the hard one."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass  # the server still survives running out: it pauses accepting
+
+
 def _with_cli_faults(config: Config, specs: list[str]) -> Config:
     """Append the ``--fault`` rules to the configured ones (validated: exit 2 when bad)."""
     rules = list(config.faults)
@@ -102,6 +136,13 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
 
 
 def _journal_size(text: str) -> int:
@@ -144,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault", action="append", metavar="SPEC",
                        help="add a fault rule (repeatable), e.g. "
                             "'POST /api/api-keys/create 503 probability=0.3' or "
-                            "'{path=\"/api/*\", action=\"reset\", times=1}'; see the README")
+                            "'{path=\"/api/*\", action=\"reset\", times=1}'; see docs/faults.md")
     serve.add_argument("--control-token", metavar="TOKEN",
                        help="require this token in the X-MockProGet-Token header of control API "
                             "requests (MOCKPROGET_CONTROL_TOKEN keeps it out of the process list)")
@@ -155,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--control-any-host", action="store_true",
                        help="let the control API answer requests whatever their Host header "
                             "(by default only the bound address, localhost and [control] allowed_hosts)")
+    lifecycle = serve.add_argument_group("connections (docs/server.md)")
+    lifecycle.add_argument("--no-keep-alive", action="store_true",
+                           help="close every connection after its answer (default: HTTP/1.1 keep-alive)")
+    lifecycle.add_argument("--idle-timeout", type=_seconds, metavar="S",
+                           help="close a kept-alive connection idle this long (default 120)")
+    lifecycle.add_argument("--header-timeout", type=_seconds, metavar="S",
+                           help="a request's headers must arrive within S seconds (default 30)")
+    lifecycle.add_argument("--body-timeout", type=_seconds, metavar="S",
+                           help="a request's body must arrive within S seconds (default 60)")
+    lifecycle.add_argument("--workers", type=_int, metavar="N",
+                           help="threads that run requests (default 16)")
+    lifecycle.add_argument("--connections", type=_int, metavar="N",
+                           help="open connections at most (default 1000)")
     serve.set_defaults(func=_serve)
     verify = commands.add_parser("verify", help="check a server against the api-keys contract, clause by clause",
                                  formatter_class=_Formatter, description=clihelp.VERIFY_DESCRIPTION,

@@ -19,7 +19,7 @@ from .journal import DEFAULT_MAX_BYTES, check_bytes, check_size
 from .models import FEED_TYPES, Feed, InstanceSettings, NewApiKey, SeedState, UserSeed, check_privileges
 from .schemas import load_new_api_key
 
-__all__ = ["DEFAULT_MAX_BODY", "Config", "ConfigError", "load_config"]
+__all__ = ["DEFAULT_MAX_BODY", "Config", "ConfigError", "ServerSettings", "load_config"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
 #: The control API's own body limit: a state of 100,000 keys is about 16 MB of JSON.
@@ -32,6 +32,47 @@ class ConfigError(ValueError):
     def __init__(self, source: str, setting: str, problem: str) -> None:
         super().__init__(f"{source}: {setting}: {problem}")
         self.source, self.setting, self.problem = source, setting, problem
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the server treats connections (the ``[server]`` table; docs/server.md).
+
+    :ivar keep_alive: HTTP/1.1 persistent connections; ``False`` closes after each answer.
+    :ivar idle_timeout: seconds a kept-alive connection may wait for its next request.
+    :ivar header_timeout: seconds from a request's first byte to the end of its headers.
+    :ivar body_timeout: seconds from the end of the headers to the end of the body.
+    :ivar workers: threads that run requests (the pool); more requests wait in a queue.
+    :ivar connections: open connections at most; when full, the longest-idle kept-alive
+        connection is closed to make room, or new ones wait in the listen backlog.
+    """
+
+    keep_alive: bool = True
+    idle_timeout: float = 120.0
+    header_timeout: float = 30.0
+    body_timeout: float = 60.0
+    workers: int = 16
+    connections: int = 1000
+
+    def updated(self, **changes: Any) -> ServerSettings:
+        """A copy with ``changes`` applied; :class:`ValueError` names the bad one."""
+        for name, value in changes.items():
+            if name == "keep_alive":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name}: must be true or false, not {value!r}")
+            elif name in ("idle_timeout", "header_timeout", "body_timeout"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                        or not 0 < value <= 86400:
+                    raise ValueError(f"{name}: must be a number of seconds above 0 and at most "
+                                     f"86400, not {value!r}")
+                changes[name] = float(value)
+            elif name in ("workers", "connections"):
+                high = 512 if name == "workers" else 100_000
+                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                    raise ValueError(f"{name}: must be an integer from 1 to {high}, not {value!r}")
+            else:
+                raise ValueError(f"{name}: unknown setting")
+        return replace(self, **changes)
 
 
 @dataclass
@@ -54,6 +95,7 @@ class Config:
     #: ``False``: the control API answers whatever the ``Host`` header says.
     control_check_host: bool = True
     faults: list[dict[str, Any]] = field(default_factory=list)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the non-``None`` overrides applied."""
@@ -62,7 +104,7 @@ class Config:
 
 _SECTIONS = {"seed", "server", "instance", "users", "feeds", "feed_groups", "api_keys",
              "journal", "control", "faults"}
-_SERVER_KEYS = {"host", "port", "max_body"}
+_SERVER_KEYS = {"host", "port", "max_body", *(f.name for f in fields(ServerSettings))}
 _INSTANCE_KEYS = {f.name for f in fields(InstanceSettings)}
 
 
@@ -118,6 +160,13 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", base: Config
         changes["port"] = _port(source, "server.port", server["port"])
     if "max_body" in server:
         changes["max_body"] = _positive(source, "server.max_body", server["max_body"])
+    lifecycle = {k: v for k, v in server.items() if k not in ("host", "port", "max_body")}
+    if lifecycle:
+        try:
+            changes["server"] = config.server.updated(**lifecycle)
+        except ValueError as error:
+            name, _, problem = str(error).partition(": ")
+            raise ConfigError(source, f"server.{name}", problem) from None
     instance = _table(source, "instance", data.get("instance", {}), _INSTANCE_KEYS)
     settings = config.instance
     for name, value in instance.items():  # one at a time, so the error names the setting

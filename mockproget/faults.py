@@ -19,10 +19,11 @@ Connection faults need the client socket, which WSGI does not give an app: for
 ``reset``, ``close``, ``garbage`` and ``hang`` the middleware raises
 :class:`ConnectionFault` (a :class:`ConnectionError`) carrying what to do, the journal
 records the request on the way out, and :class:`~mockproget.server.MockProGet`'s server
-applies the fault to its socket. Under another WSGI server (or the Flask test client)
-the exception reaches that server (or the caller) instead: werkzeug's own server treats
-it as a dropped connection. ``truncate`` and ``dribble`` are plain WSGI: they work
-anywhere.
+applies the fault to its connection (docs/server.md). Under another WSGI server (or the
+Flask test client) the exception reaches that server (or the caller) instead.
+``truncate`` and ``dribble`` are plain WSGI: they work anywhere. ``stale`` lets the
+answer through and leaves the rule under ``STALE_RULE`` in the environ: the server then
+closes that connection when its next request arrives.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "CONNECTION_APPLIED",
     "CONTROL_PREFIX",
     "DELAY_MS",
+    "STALE_RULE",
     "ConnectionFault",
     "FaultMiddleware",
     "FaultRule",
@@ -73,11 +75,13 @@ DELAY_MS = "mockproget.delay_ms"
 #: WSGI environ key: the connection fault applied, if any (``reset``, ``close``, ...).
 CONNECTION_APPLIED = "mockproget.connection_fault"
 
-CONNECTION_ACTIONS = ("reset", "close", "garbage", "truncate", "dribble", "hang")
+CONNECTION_ACTIONS = ("reset", "close", "garbage", "truncate", "dribble", "hang", "stale")
 ACTIONS = ("response", "delay", *CONNECTION_ACTIONS)
 #: Credential carriers a rule may match (spec §3), ``none`` for "no credential".
 CARRIERS = ("header", "query", "form", "json", "none")
-_RESPONSE_STAGE_ONLY = ("truncate", "dribble")
+_RESPONSE_STAGE_ONLY = ("truncate", "dribble", "stale")
+#: WSGI environ key: the ``stale`` rule that fired (the server reads its settings).
+STALE_RULE = "mockproget.stale_rule"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _METHOD = re.compile(r"[A-Z]{1,20}|\*")
 MAX_HANG_MS = 600_000.0
@@ -143,6 +147,9 @@ class FaultRule:
     size: int | None = None
     keep: float | None = None
     chunks: int | None = None
+    requests: int | None = None
+    idle_ms: float | None = None
+    signal: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -168,7 +175,7 @@ class FaultRule:
             out["times"] = self.times
         out["when"] = self.when
         for name in ("status", "body", "retry_after", "duration_ms", "lower_ms", "upper_ms",
-                     "median_ms", "sigma", "size", "keep", "chunks"):
+                     "median_ms", "sigma", "size", "keep", "chunks", "requests", "idle_ms", "signal"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -187,6 +194,7 @@ _ACTION_FIELDS: dict[str, frozenset[str]] = {
     "truncate": frozenset({"keep"}),
     "dribble": frozenset({"chunks", "duration_ms"}),
     "hang": frozenset({"duration_ms"}),
+    "stale": frozenset({"requests", "idle_ms", "signal"}),
 }
 _COMMON_FIELDS = frozenset({"name", "action", "method", "path", "carrier", "probability",
                             "after", "times", "every", "when"})
@@ -365,6 +373,18 @@ def _action_values(action: str, data: Mapping[str, Any], values: dict[str, Any])
     elif action == "hang":
         values["duration_ms"] = check(lambda: _number("duration_ms", data.get("duration_ms", 30_000), low=0,
                                                       high=MAX_HANG_MS, low_open=True))
+    elif action == "stale":
+        if "idle_ms" in data:
+            values["idle_ms"] = check(lambda: _number("idle_ms", data["idle_ms"], low=0, high=MAX_HANG_MS,
+                                                      low_open=True))
+        if "requests" in data or "idle_ms" not in data:
+            values["requests"] = check(lambda: _integer("requests", data.get("requests", 1), low=1,
+                                                        high=1_000_000))
+        signal = data.get("signal", "fin")
+        if not isinstance(signal, str) or signal.lower() not in ("fin", "rst"):
+            errors.append(("signal", f"must be 'fin' (a clean close) or 'rst' (a reset), not {signal!r}"))
+        else:
+            values["signal"] = signal.lower()
     if errors:
         raise FaultRuleError(*errors[0], errors[1:])
 
@@ -703,6 +723,12 @@ class FaultMiddleware:
                     headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status, headers)
             return [body]
+        if action == "stale":  # the answer goes out whole; the server marks the connection
+            assert answer is not None
+            environ[CONNECTION_APPLIED] = action
+            environ[STALE_RULE] = rule
+            start_response(answer[0], answer[1])
+            return [answer[2]]
         if action in ("truncate", "dribble"):
             assert answer is not None
             status, headers, body = answer

@@ -1,108 +1,98 @@
-"""``MockProGet``: the mock on a real socket, in a background thread.
+"""``MockProGet``: the mock on a real socket, served by waitress in a background thread.
 
-Binds port 0 by default and reads the real port back; ready to accept when ``start``
-returns (the socket listens before the thread runs); stops in milliseconds, because its
-loop waits on the listening socket *and* a wake-up pipe instead of polling every 0.5 s
-as werkzeug's ``serve_forever`` does.
+waitress (pure Python) owns the sockets: one loop thread multiplexes every connection
+with ``poll()``, so an idle or half-sent connection costs no thread; a fixed pool of
+worker threads runs the requests; it de-chunks request bodies itself (RFC 9112: with
+``Transfer-Encoding: chunked`` the ``Content-Length`` is ignored). The classes below
+subclass its documented seams (server, channel, parser, task) for what a mock of
+ProGet needs on top, and nothing else:
+
+- bodies: a malformed or truncated chunk stream, or a body over ``max_body``, reaches
+  the app (a 400 or 413 after authentication, see ``BODY_ERROR``), then the connection
+  closes; waitress's own early refusals become plain-text answers;
+- deadlines: idle, header-read and body-read timeouts (waitress has only an
+  inactivity timeout), checked by the loop; a full server makes room by closing the
+  longest-idle kept-alive connection; ``EMFILE`` pauses accepting instead of spinning;
+- connection faults (``reset``, ``close``, ``garbage``, ``hang``, ``stale``), carried
+  out on the connection by the loop thread;
+- the access log (``mockproget.access``), every line through :func:`_mask_log_line`.
+
+The connection lifecycle is tabled in docs/server.md.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import logging
 import random
+import re
 import secrets
 import select
-import selectors
 import socket
 import struct
+import sys
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import RequestEntityTooLarge
 
-from .app import create_app
+from .app import ADMIN_KEY_NAME, create_app
 from .backend import Backend
-from .config import Config
-from .faults import ConnectionFault, FaultSet
+from .config import Config, ServerSettings
+from .faults import CONNECTION_APPLIED, STALE_RULE, ConnectionFault, FaultRule, FaultSet
 from .journal import Journal
-from .masking import SecretText, mask_query, mask_text
-from .models import NewApiKey, SeedState
+from .masking import mask_query, mask_text
+from .views import BODY_ERROR
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
-
-__all__ = ["MockProGet"]
+__all__ = ["ADMIN_KEY_NAME", "MockProGet"]
 
 access_log = logging.getLogger("mockproget.access")
+server_log = logging.getLogger("mockproget.server")
 #: The most characters of a request line (or a message) an access-log line shows.
 LOG_CAP = 8192
 
+#: WSGI environ key: the request body came chunked (the server de-chunked it).
+CHUNKED = "mockproget.chunked"
+#: Waiting in the loop: at most this long, so deadlines are seen within it.
+_TICK = 0.05
+#: An answer is buffered in memory up to this size (a list of 100,000 keys is ~25 MB;
+#: waitress's default, 1 MiB, spills it to a temporary file and back).
+_OUTBUF_IN_MEMORY = 32 * 1024 * 1024
+#: After EMFILE/ENFILE at accept: stop accepting for this long.
+_ACCEPT_PAUSE = 0.25
+_OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_QUERY_IN_TARGET = re.compile(r"(\S*?)\?(\S*)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-class _RequestHandler(WSGIRequestHandler):
-    """werkzeug's handler with secrets masked in its log lines, logged to ``mockproget.access``."""
 
-    def _mask(self, text: str) -> str:
-        """Every live secret, in any encoding (the backend's masker), and ``key=`` values;
-        at most :data:`LOG_CAP` characters of it."""
-        backend = self.server.app.extensions["mockproget"]  # type: ignore[attr-defined]
-        shown = mask_text(backend.mask(_wsgi_text(text), LOG_CAP))
-        return shown if len(shown) <= LOG_CAP else shown[:LOG_CAP] + f"... ({len(text)} characters in all)"
+def _shown_line(first: object) -> str:
+    """A request line as sent (control characters are escaped when it is logged)."""
+    return first.decode("latin-1") if isinstance(first, bytes) else "-"
 
-    def _masked_request_line(self) -> str:
-        """The request line, every secret in it masked (whatever characters it holds,
-        however it is encoded), and the values of ``key=``-like parameters."""
-        method, _, rest = self.requestline.partition(" ")
-        target, _, version = rest.rpartition(" ")
-        line = self._mask(f"{method} {rest}")
-        if "?" in target:  # the query's secret-named parameters too
-            method, _, rest = line.partition(" ")
-            target, _, version = rest.rpartition(" ")
-            path, _, query = target.partition("?")
-            line = f"{method} {path}?{mask_query(query)} {version}"
-        return line
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        access_log.info('%s "%s" %s %s', self.address_string(), self._masked_request_line(), code, size)
+def _escaped(text: str) -> str:
+    """Control characters as ``\\xNN``: nothing in a log line steers a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
-    #: werkzeug's own refusals (a malformed request line, ...) as text, secrets masked.
-    error_content_type = "text/plain; charset=utf-8"
-    error_message_format = "%(code)d %(message)s\n%(explain)s\n"
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The standard reason only: the request's own text is never echoed (no oracle)."""
-        if message:
-            access_log.warning("%s refused (%s): %s", self.address_string(), code, self._mask(message))
-        super().send_error(code, None, explain)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        access_log.warning("%s %s", self.address_string(), self._mask(format % args))
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug signature
-        getattr(access_log, type if type in ("info", "warning", "error") else "info")(
-            "%s", self._mask(message % args if args else message))
-
-    def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
-        """The client went away, or the fault middleware asks for a connection fault:
-        apply it to this request's socket; either way the connection ends here."""
-        self.close_connection = True
-        if not isinstance(error, ConnectionFault):
-            return
-        access_log.info('%s "%s" - fault %s (rule %s)', self.address_string(),
-                        self._masked_request_line(), error.kind, error.rule)
-        connection = _RawConnection(self)
-        if error.kind == "reset":
-            connection.reset()
-        elif error.kind == "garbage":
-            connection.send(error.garbage)
-            connection.close()
-        elif error.kind == "hang":
-            connection.wait_closed(error.seconds, self.server.app.extensions["mockproget.stopping"])  # type: ignore[attr-defined]
-            connection.close()
-        else:  # close
-            connection.close()
+def _mask_log_line(app: Flask, text: str) -> str:
+    """The one door of every line this module logs: every live secret masked by value, in
+    any encoding (the backend's masker, before anything is cut), the values of
+    ``key=``-like query parameters, and at most :data:`LOG_CAP` characters of it."""
+    backend = app.extensions["mockproget"]
+    shown = mask_text(backend.mask(_wsgi_text(text), LOG_CAP))
+    shown = _QUERY_IN_TARGET.sub(lambda m: f"{m.group(1)}?{mask_query(m.group(2))}", shown)
+    return shown if len(shown) <= LOG_CAP else shown[:LOG_CAP] + f"... ({len(text)} characters in all)"
 
 
 def _wsgi_text(text: str) -> str:
@@ -113,101 +103,489 @@ def _wsgi_text(text: str) -> str:
         return text
 
 
-class _RawConnection:
-    """The client socket of one request, for the connection faults."""
+class _MaskedLogger:
+    """What waitress's classes log (``self.logger``), masked, to ``mockproget.server``,
+    without tracebacks (a frame's text could show a request's secrets)."""
 
-    def __init__(self, handler: WSGIRequestHandler) -> None:
-        self._handler = handler
+    def __init__(self, app: Flask, level: int = logging.INFO) -> None:
+        self.app, self.level = app, level
 
-    def __repr__(self) -> str:
-        return "<RawConnection>"
-
-    def send(self, data: bytes) -> None:
+    def _emit(self, level: int, message: object, *args: Any, **kwargs: Any) -> None:
+        if not server_log.isEnabledFor(level):
+            return
         try:
-            self._handler.wfile.write(data)
-        except OSError:
-            pass  # the client is gone already
+            text = str(message) % args if args else str(message)
+        except (TypeError, ValueError):
+            text = str(message)
+        server_log.log(level, "%s", _escaped(_mask_log_line(self.app, text)))
 
-    def close(self) -> None:
-        """FIN with no answer."""
-        self._handler.close_connection = True
-        try:
-            self._handler.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    def log(self, level: int, message: object, *args: Any, **kwargs: Any) -> None:
+        self._emit(min(level, self.level), message, *args)
 
-    def reset(self) -> None:
-        """RST: linger 0, then close the last references to the socket at once."""
-        handler = self._handler
-        handler.close_connection = True
-        sock = handler.connection
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        handler.rfile.close()  # the socket's makefile() reader holds a reference
-        sock.close()
+    def debug(self, message: object, *args: Any, **kwargs: Any) -> None:
+        self._emit(logging.DEBUG, message, *args)
 
-    def wait_closed(self, timeout: float, stop: threading.Event) -> None:
-        """Until the client closes its side, ``timeout`` passes, or the server stops."""
-        sock = self._handler.connection
-        deadline = time.monotonic() + timeout
-        while not stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                readable, _, _ = select.select([sock], [], [], min(remaining, 0.25))
-                if readable and not sock.recv(65536):
-                    return
-            except (OSError, ValueError):
-                return
+    def info(self, message: object, *args: Any, **kwargs: Any) -> None:
+        self._emit(min(logging.INFO, self.level), message, *args)
+
+    def warning(self, message: object, *args: Any, **kwargs: Any) -> None:
+        self._emit(min(logging.WARNING, self.level), message, *args)
+
+    def error(self, message: object, *args: Any, **kwargs: Any) -> None:
+        self._emit(logging.ERROR, message, *args)
+
+    def exception(self, message: object, *args: Any, **kwargs: Any) -> None:
+        """The message and the exception's type and text (masked), not its traceback."""
+        error = sys.exc_info()[1]
+        suffix = f": {type(error).__name__}: {error}" if error is not None else ""
+        self._emit(logging.ERROR, f"{message}{suffix}" if not args else str(message) % args + suffix)
 
 
-class _BindFailed(Exception):
-    """Carries a bind error past werkzeug, which would print it and call ``sys.exit(1)``."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(error)
-        self.error = error
+# -- parsing: bodies reach the app, waitress's refusals stay few ----------------------
 
 
-class _Server(ThreadedWSGIServer):
-    """Tracks open connections so that :meth:`close_connections` can end them at stop.
+class _Parser(HTTPRequestParser):
+    """waitress's parser, with what the app must judge handed to the app.
 
-    A port in use raises :class:`OSError` from :meth:`MockProGet.start` instead of
-    werkzeug's print-and-exit, which would end a test session.
+    - a chunk stream that is malformed, or that ends (half-close) before its last
+      chunk: ``body_problem`` (the app answers 400 after authentication);
+    - a body over ``max_body`` (by its Content-Length, or once de-chunked): ``oversized``
+      (the app answers 413); the rest of such a body is never read;
+    - anything the request line's parser chokes on (``GET http://[::1/x``): a 400;
+    - ``Transfer-Encoding`` on an HTTP/1.0 request: a 400 (RFC 9112 §6.1: its framing
+      cannot be trusted).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
+    body_problem: str | None = None
+    oversized = False
+    completed: bool  # waitress's, declared for the type checker
+    error: Any
 
-    def server_bind(self) -> None:
+    def __init__(self, adj: Adjustments, limit: int) -> None:
+        super().__init__(adj)
+        self.limit = limit
+        self.started = time.time()
+        self.headers_at = 0.0
+
+    def received(self, data: bytes) -> int:
+        if self.completed:
+            return 0
+        body = self.body_rcv
+        if body is None:  # in the headers
+            consumed = int(super().received(data))
+            if self.headers_finished and not self.headers_at:
+                self.headers_at = time.time()
+            if isinstance(self.error, RequestEntityTooLarge):  # its Content-Length says so
+                self.error, self.oversized = None, True
+            return consumed
+        consumed = int(body.received(data))
+        self.body_bytes_received += consumed
+        if body.error is not None:
+            self.problem(f"the chunked request body is malformed ({body.error.body})")
+        elif len(body) > self.limit:
+            self.oversized = self.completed = True
+        elif body.completed:
+            self.completed = True
+            if self.chunked:
+                self.headers["CONTENT_LENGTH"] = str(len(body))
+        return consumed
+
+    def problem(self, text: str) -> None:
+        """The body cannot be used: the app says so, after authentication."""
+        self.body_problem, self.completed = text, True
+
+    def ended_early(self) -> None:
+        """The client half-closed inside the body."""
+        what = "chunked request body" if self.chunked else "request body"
+        self.problem(f"the {what} ends before it is complete (the connection was closed "
+                     f"after {self.body_bytes_received} bytes of it)")
+
+    def parse_header(self, header_plus: bytes) -> None:
         try:
-            super().server_bind()
-        except OSError as error:
-            raise _BindFailed(error) from None
+            super().parse_header(header_plus)
+        except ValueError as error:  # urllib's URL splitter: "Invalid IPv6 URL", ...
+            raise ParsingError(f"the request target cannot be read ({error})") from None
+        if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
+            raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
 
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
+# -- tasks: the app's answer, the connection faults, the access log ------------------
 
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            open_ = list(self.connections)
-        for conn in open_:
+
+class _Task(WSGITask):
+    """One request through the app; a :class:`ConnectionFault` becomes what it says."""
+
+    fault: ConnectionFault | None = None
+
+    def __init__(self, channel: _Channel, request: _Parser) -> None:
+        super().__init__(channel, request)
+        self.logger = channel.logger
+
+    def build_response_header(self) -> bytes:
+        """waitress's, with the app's spelling of header names kept (``X-ProGet-Version``,
+        as ProGet writes it, not ``X-Proget-Version``)."""
+        spelled = {"-".join(p.capitalize() for p in name.split("-")): name
+                   for name, _ in self.response_headers}
+        head: bytes = super().build_response_header()
+        self._log_answer()  # before a byte of the answer leaves: a client that has it sees the line
+        for normal, name in spelled.items():
+            if normal != name:
+                head = head.replace(f"\r\n{normal}:".encode("latin-1"), f"\r\n{name}:".encode("latin-1"))
+        return head
+
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        request: _Parser = self.request
+        environ.pop("wsgi.input_terminated", None)  # the body is whole, with its length
+        if request.chunked:
+            environ[CHUNKED] = True
+        if request.body_problem:
+            environ[BODY_ERROR] = request.body_problem
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(), "0"
+        elif request.oversized:  # Flask refuses a length over MAX_CONTENT_LENGTH: 413
+            environ["wsgi.input"] = io.BytesIO()
+            environ["CONTENT_LENGTH"] = str(max(request.content_length, request.limit + 1))
+        return environ
+
+    def execute(self) -> None:
+        channel: _Channel = self.channel
+        request: _Parser = self.request
+        if not channel.server.settings.keep_alive or request.body_problem or request.oversized:
+            self.set_close_on_finish()  # what is left of a refused body is never read
+        try:
+            super().execute()
+        except ConnectionFault as fault:
+            self.fault = fault
+            channel.log(f'"{self.request_line()}" - fault {fault.kind} (rule {fault.rule})')
+            channel.apply(fault, self)
+            return
+        rule = (self.environ or {}).get(STALE_RULE)
+        if isinstance(rule, FaultRule):
+            channel.mark_stale(rule)
+
+    def finish(self) -> None:
+        if self.fault is None:
+            super().finish()
+        self.channel.served += 1
+
+    def write(self, data: bytes) -> None:
+        """waitress's, but the head and the first piece of the body leave in one send."""
+        if self.wrote_header or not self.complete:
+            super().write(data)
+            return
+        channel, held = self.channel, list[bytes]()
+        channel.write_soon = held.append  # only this task writes to its channel now
+        try:
+            super().write(data)
+        finally:
+            del channel.write_soon
+        if held:
+            channel.write_soon(b"".join(held))
+
+    def _log_answer(self) -> None:
+        environ = self.environ or {}
+        status = self.status.split(" ", 1)[0]
+        size = "-" if self.content_length is None else self.content_length
+        extra = f" fault {environ[CONNECTION_APPLIED]}" if environ.get(CONNECTION_APPLIED) else ""
+        self.channel.log(f'"{self.request_line()}" {status} {size}{extra}')
+
+    def request_line(self) -> str:
+        return _shown_line(getattr(self.request, "first_line", None))
+
+
+class _ErrorTask(ErrorTask):
+    """waitress's refusals (a malformed request line, headers too large, ...) as short
+    ``text/plain`` answers, secrets masked, logged like every request."""
+
+    def __init__(self, channel: _Channel, request: _Parser) -> None:
+        super().__init__(channel, request)
+        self.logger = channel.logger
+        if not getattr(request, "command", None):
+            self.version = "1.1"  # the request line could not be read: answer as HTTP/1.1
+
+    def execute(self) -> None:
+        error = self.request.error
+        body = f"{error.code} {error.reason}\n".encode()  # the standard reason only: no echo (no oracle)
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "text/plain; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        line = _shown_line(getattr(self.request, "first_line", None))
+        self.channel.log(f'"{line}" {error.code} {len(body)}')
+        self.write(body)
+
+
+# -- channels: one connection ---------------------------------------------------------
+
+
+class _Channel(HTTPChannel):
+    """One client connection: deadlines, connection faults, staleness."""
+
+    task_class = _Task
+    error_task_class = _ErrorTask
+    request: _Parser | None  # waitress's, declared for the type checker
+    will_close: bool
+    close_when_flushed: bool
+
+    def __init__(self, server: _Server, sock: socket.socket, addr: Any, adj: Adjustments,
+                 map: dict[int, Any] | None = None) -> None:  # noqa: A002 - waitress signature
+        self.logger = server.masked_logger
+        self.served = 0
+        self.abort: str | None = None  # "reset" / "close": how handle_close ends it
+        self.hang_until = 0.0
+        self.stale_after: int | None = None
+        self.stale_idle: float | None = None
+        self.stale_signal = "fin"
+        self.answered_at = time.time()
+        super().__init__(server, sock, addr, adj, map=map)
+
+    def __repr__(self) -> str:
+        return f"<connection {self.addr!r}>"
+
+    def parser_class(self, adj: Adjustments) -> _Parser:
+        return _Parser(adj, self.server.limit)
+
+    def log(self, text: str) -> None:
+        if access_log.isEnabledFor(logging.INFO):
+            host = self.addr[0] if isinstance(self.addr, tuple) else "-"
+            access_log.info("%s %s", host, _escaped(_mask_log_line(self.server.application, text)))
+
+    # reading
+
+    peer_closed = False
+
+    def readable(self) -> bool:
+        return not self.peer_closed and bool(super().readable())
+
+    def recv(self, buffer_size: int) -> bytes:
+        """wasyncore's, but end-of-stream is left to :meth:`handle_read` to judge."""
+        try:
+            return bytes(self.socket.recv(buffer_size))
+        except OSError:
+            self.handle_close()
+            return b""
+
+    def handle_read(self) -> None:
+        data = self.recv(self.adj.recv_bytes)
+        if data:
+            self.last_activity = time.time()
+            self.received(data)
+            return
+        if self.socket is None:
+            return  # closed already (an error)
+        # The peer closed its side. A request cut short inside its body is still
+        # answered (a 400, after authentication): the socket can carry the answer.
+        request = self.request
+        if isinstance(request, _Parser) and request.headers_finished and not request.completed \
+                and request.error is None and not self.hang_until:
+            self.peer_closed = True
+            request.ended_early()
+            with self.requests_lock:
+                self.requests.append(request)
+                self.request = None
+                if len(self.requests) == 1:
+                    self.server.add_task(self)
+        else:
+            self.handle_close()
+
+    def received(self, data: bytes) -> bool:
+        if self.hang_until:
+            return True  # a hung connection reads and drops what comes
+        if self.request is None and not self.requests and self._stale_now():
+            self._drop_stale()
+            return False
+        return bool(super().received(data))
+
+    # staleness
+
+    def mark_stale(self, rule: FaultRule) -> None:
+        """A ``stale`` rule fired on this connection (worker thread)."""
+        if rule.requests is not None:
+            after = self.served + 1 if rule.requests <= self.served + 1 else rule.requests
+            self.stale_after = after if self.stale_after is None else min(self.stale_after, after)
+        if rule.idle_ms is not None:
+            idle = rule.idle_ms / 1000
+            self.stale_idle = idle if self.stale_idle is None else min(self.stale_idle, idle)
+        self.stale_signal = rule.signal or "fin"
+
+    def _stale_now(self) -> bool:
+        if self.stale_after is not None and self.served >= self.stale_after:
+            return True
+        return self.stale_idle is not None and time.time() - self.answered_at >= self.stale_idle
+
+    def _drop_stale(self) -> None:
+        """The next request meets a connection the server has closed: FIN or RST."""
+        self.log(f"- stale connection closed ({self.stale_signal}) when its next request "
+                 f"arrived, after {self.served} answered")
+        self._drain()
+        self.abort = "reset" if self.stale_signal == "rst" else "close"
+        self.handle_close()
+
+    def _drain(self) -> None:
+        """Read what the client already sent, so a clean close stays a FIN (Linux sends
+        RST for a socket closed with unread data)."""
+        sock = self.socket
+        for _ in range(64):
             try:
-                conn.shutdown(socket.SHUT_RDWR)
+                if not sock.recv(65536):
+                    return
+            except OSError:
+                return
+
+    # connection faults (worker thread: mark; the loop thread acts)
+
+    def apply(self, fault: ConnectionFault, task: _Task) -> None:
+        if fault.kind == "hang":
+            self.hang_until = time.monotonic() + fault.seconds
+            task.close_on_finish = False
+            return
+        task.close_on_finish = True
+        if fault.kind == "garbage":
+            self.write_soon(fault.garbage)
+        elif fault.kind == "reset":
+            self.abort = "reset"
+        else:
+            self.abort = "close"
+
+    def service(self) -> None:
+        super().service()
+        self.answered_at = time.time()
+
+    def handle_close(self) -> None:
+        sock = self.socket
+        if sock is not None and self.abort == "reset":
+            try:  # RST: linger 0, then close
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             except OSError:
                 pass
+        elif sock is not None and self.abort == "close":
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        super().handle_close()
+
+    # deadlines (loop thread)
+
+    def check_deadlines(self, now: float, mono: float, settings: ServerSettings) -> None:
+        if self.will_close or self.close_when_flushed:
+            return
+        if self.hang_until:
+            if mono >= self.hang_until:
+                self.will_close = True
+            return
+        if self.requests:
+            return  # being answered
+        request = self.request
+        if request is None:
+            if now - self.last_activity >= settings.idle_timeout:
+                self.will_close = True  # idle: closed quietly, as a kept-alive connection is
+        elif not request.headers_finished:
+            if now - request.started >= settings.header_timeout:
+                self.time_out("headers", settings.header_timeout)
+        elif not request.completed and now - request.headers_at >= settings.body_timeout:
+            self.time_out("body", settings.body_timeout)
+
+    def time_out(self, what: str, seconds: float) -> None:
+        """A 408 in text, then close."""
+        body = (f"408 Request Timeout: the request {what} did not arrive within "
+                f"{seconds:g} seconds.\n").encode()
+        head = (f"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        with self.outbuf_lock:
+            self.outbufs[-1].append(head + body)
+            self.total_outbufs_len += len(head) + len(body)
+        if self.request is not None:
+            self.request.close()
+        self.request = None
+        self.close_when_flushed = True
+        self.log(f"- request {what} timed out after {seconds:g} s: 408")
+
+
+# -- the server ------------------------------------------------------------------------
+
+
+class _Dispatcher(ThreadedTaskDispatcher):
+    """The worker pool, its messages masked (the queue-depth warning is debug-level)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.logger = _MaskedLogger(app)
+        self.queue_logger = _MaskedLogger(app, logging.DEBUG)
+
+
+class _Server(TcpWSGIServer):
+    """waitress's TCP server with the mock's channel, deadlines and accept back-off."""
+
+    channel_class = _Channel
+
+    def __init__(self, app: Flask, settings: ServerSettings, limit: int, **kwargs: Any) -> None:
+        self.settings, self.limit = settings, limit
+        self.masked_logger = _MaskedLogger(app)
+        self.logger = self.masked_logger
+        self.accept_paused_until = 0.0
+        self.out_of_descriptors = False
+        self.next_check = 0.0
+        super().__init__(app, **kwargs)
+
+    def readable(self) -> bool:
+        now, mono = time.time(), time.monotonic()
+        if mono >= self.next_check:
+            self.next_check = mono + _TICK
+            for channel in list(self.active_channels.values()):
+                channel.check_deadlines(now, mono, self.settings)
+            if len(self._map) >= self.adj.connection_limit and self._someone_waits():
+                self._make_room()
+        if mono < self.accept_paused_until:
+            return False
+        return bool(super().readable())
+
+    def _someone_waits(self) -> bool:
+        """A connection waits in the listen backlog."""
+        try:
+            return bool(select.select([self.socket], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
+    def _make_room(self) -> None:
+        """Full: close the longest-idle kept-alive connection (one at a time)."""
+        idle = []
+        for channel in self.active_channels.values():
+            if channel.will_close or channel.close_when_flushed:
+                return  # one is closing already: its slot comes free
+            if not channel.requests and channel.request is None and not channel.hang_until:
+                idle.append(channel)
+        if idle:
+            oldest = min(idle, key=lambda c: c.last_activity)
+            oldest.will_close = True
+            oldest.log("- idle connection closed to make room (connection limit reached)")
+
+    def handle_accept(self) -> None:
+        try:
+            pair = self.accept()
+        except OSError as error:
+            if error.errno in _OUT_OF_DESCRIPTORS:
+                self.accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
+                if not self.out_of_descriptors:
+                    self.out_of_descriptors = True
+                    server_log.warning("cannot accept connections (%s): pausing accept until "
+                                       "descriptors are free", error.strerror)
+            return
+        if pair is None:
+            return
+        conn, addr = pair
+        if self.out_of_descriptors:
+            self.out_of_descriptors = False
+            server_log.warning("accepting connections again")
+        try:
+            self.set_socket_options(conn)
+        except OSError:
+            conn.close()
+            return
+        self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
+
+    def maintenance(self, now: float) -> None:
+        """Deadlines are checked in :meth:`readable`; waitress's own sweep is not used."""
 
 
 class MockProGet:
@@ -232,23 +610,17 @@ class MockProGet:
         seed: int | None = None,
     ) -> None:
         config = config or Config(port=0)
-        self.config = config.with_overrides(host=host, port=port, admin_key=admin_key, seed=seed)
-        self.admin_key: str = self.config.admin_key or _new_admin_key(self.config.seed)
-        seeded = self.config.state
-        state = SeedState(list(seeded.users), list(seeded.feeds), list(seeded.feed_groups),
-                          list(seeded.api_keys) + [NewApiKey(
-                              type="system", key=self.admin_key, system_apis=("full-control",),
-                              display_name=ADMIN_KEY_NAME, logging="none")])
-        self.backend = Backend(self.config.instance, state, seed=self.config.seed)
-        self.app: Flask = create_app(self.config, self.backend)
-        self.app.extensions["mockproget.admin_key"] = SecretText(self.admin_key)  # kept across PUT /state
+        config = config.with_overrides(host=host, port=port, admin_key=admin_key, seed=seed)
+        self.admin_key: str = config.admin_key or _new_admin_key(config.seed)
+        self.config = config
+        self.app: Flask = create_app(config.with_overrides(admin_key=self.admin_key))
+        self.backend: Backend = self.app.extensions["mockproget"]
         self.faults: FaultSet = self.app.extensions["mockproget.faults"]
         self.journal: Journal = self.app.extensions["mockproget.journal"]
         self._stopping: threading.Event = self.app.extensions["mockproget.stopping"]
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
+        self._quit = False
 
     def __repr__(self) -> str:
         where = self.url if self._server else "not started"
@@ -264,13 +636,28 @@ class MockProGet:
         if self._server is not None:
             raise RuntimeError("this MockProGet is already started")
         self._stopping.clear()
+        settings = self.config.server
+        host = self.config.host
+        listen = f"[{host}]:{self.config.port}" if ":" in host else f"{host}:{self.config.port}"
+        adj = Adjustments(
+            listen=listen, threads=settings.workers, connection_limit=settings.connections,
+            ident="", asyncore_use_poll=True, asyncore_loop_timeout=_TICK,
+            max_request_body_size=self.config.max_body + 1, expose_tracebacks=False,
+            clear_untrusted_proxy_headers=False, log_socket_errors=False,
+            outbuf_overflow=_OUTBUF_IN_MEMORY,
+            channel_timeout=settings.idle_timeout, cleanup_interval=3600)
+        socket_map: dict[int, Any] = {}
+        dispatcher = _Dispatcher(self.app)
         try:
-            self._server = _Server(self.config.host, self.config.port, self.app,
-                                   handler=_RequestHandler)
-        except _BindFailed as failed:
-            raise failed.error from None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._thread = threading.Thread(target=self._serve, name=f"mockproget:{self.port}", daemon=True)
+            server = _Server(self.app, settings, self.config.max_body, map=socket_map,
+                             dispatcher=dispatcher, adj=adj)
+        except OSError:
+            wasyncore.close_all(socket_map)
+            raise
+        dispatcher.set_thread_count(settings.workers)
+        self._server, self._quit = server, False
+        self._thread = threading.Thread(target=self._serve, args=(server, socket_map),
+                                        name=f"mockproget:{self.port}", daemon=True)
         self._thread.start()
         return self
 
@@ -279,27 +666,24 @@ class MockProGet:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        assert self._wake_w is not None and self._wake_r is not None
         self._stopping.set()  # injected delays, dribbles and hangs end now
-        self._wake_w.send(b"\0")
+        self._quit = True
+        server.pull_trigger()
         thread.join()
-        server.close_connections()
-        server.server_close()
-        self._wake_w.close()
-        self._wake_r.close()
-        self._server = self._thread = self._wake_r = self._wake_w = None
+        # the workers end first (idle ones at once, busy ones as their interrupted waits
+        # end), so that none writes to a connection closed under it
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        for channel in list(server.active_channels.values()):
+            try:
+                channel.handle_close()
+            except OSError:
+                pass
+        server.close()
+        self._server = self._thread = None
 
-    def _serve(self) -> None:
-        server, wake = self._server, self._wake_r
-        assert server is not None and wake is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(server, selectors.EVENT_READ)
-            selector.register(wake, selectors.EVENT_READ)
-            while True:
-                for key, _ in selector.select():
-                    if key.fileobj is wake:
-                        return
-                    server._handle_request_noblock()
+    def _serve(self, server: _Server, socket_map: dict[int, Any]) -> None:
+        while not self._quit:
+            wasyncore.poll2(_TICK, socket_map)
 
     def __enter__(self) -> MockProGet:
         return self.start()
@@ -322,7 +706,7 @@ class MockProGet:
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("this MockProGet is not started")
-        return int(self._server.server_address[1])
+        return int(self._server.effective_port)
 
     @property
     def url(self) -> str:
@@ -335,6 +719,11 @@ class MockProGet:
         return f"http://{host}:{self.port}/"
 
     @property
+    def connection_count(self) -> int:
+        """Client connections open now (0 when stopped)."""
+        return len(self._server.active_channels) if self._server is not None else 0
+
+    @property
     def seed(self) -> int | None:
         """The seed driving every random choice (keys, fault draws, delays), or ``None``."""
         return self.config.seed
@@ -345,9 +734,6 @@ class MockProGet:
         self.backend.reset()
         self.faults.reset()
         self.journal.clear()
-
-
-ADMIN_KEY_NAME = "mockproget admin"
 
 
 def _new_admin_key(seed: int | None) -> str:

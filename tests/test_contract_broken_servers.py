@@ -263,7 +263,8 @@ def chunked_body_not_read(server: MockProGet) -> None:
     inner = server.app.wsgi_app
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+        if environ.get("mockproget.chunked") or (environ.get("wsgi.input_terminated")
+                                                 and not environ.get("CONTENT_LENGTH")):
             environ["wsgi.input"].read()
             environ["wsgi.input"] = io.BytesIO(b"")
             environ["CONTENT_LENGTH"] = "0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from http import client as http_client
 import threading
 import time
@@ -117,27 +118,38 @@ def test_dribble_sends_the_normal_body_over_the_duration(mock: MockProGet, http:
     assert 0.55 <= elapsed < 3.0
 
 
-def _request_threads() -> int:
-    return sum("process_request_thread" in t.name for t in threading.enumerate())
+def test_hang_times_out_the_client_and_holds_no_thread(http: requests.Session) -> None:
+    """Issue 3 §1 ``hang``: no answer, the client times out; a hung connection holds no
+    worker (the one worker keeps serving), and it ends when the client gives up, not at
+    the (long) bound."""
+    import socket
 
+    from mockproget.config import Config, ServerSettings
 
-def test_hang_times_out_the_client_and_frees_its_thread(http: requests.Session) -> None:
-    """Issue 3 §1 ``hang``: no answer, the client times out; the server's thread ends
-    when the client gives up, not at the (long) bound."""
-    with MockProGet() as server:
+    with MockProGet(Config(port=0, server=ServerSettings(workers=1))) as server:
         server.faults.add(path="/health", action="hang", duration_ms=20_000)
-        before = _request_threads()
         started = time.perf_counter()
         with pytest.raises(requests.exceptions.ReadTimeout):
             http.get(server.url + "health", timeout=0.4)
         assert time.perf_counter() - started < 5
-        http.close()  # the client gives up: its socket closes
-        deadline = time.monotonic() + 5
-        while _request_threads() > before and time.monotonic() < deadline:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as hung:
+            hung.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.3)
+            # the one worker is free while the connection hangs
+            assert requests.get(server.url + "health/json", timeout=5).status_code == 200
+            gc.collect()  # the timed-out client socket, kept by the caught exception, closes
+            deadline = time.monotonic() + 3
+            while server.connection_count > 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert server.connection_count == 1  # the hung one, still open
+        deadline = time.monotonic() + 5  # the client gave up: its socket closed
+        while server.connection_count > 0 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert _request_threads() <= before
-        [entry] = server.journal.entries(path="/health")
-        assert entry["connection"] == "hang" and entry["status"] is None and entry["faults"] == ["hang-1"]
+        assert server.connection_count == 0
+        entries = server.journal.entries(path="/health")
+        assert len(entries) == 2
+        for entry in entries:
+            assert entry["connection"] == "hang" and entry["status"] is None and entry["faults"] == ["hang-1"]
 
 
 def test_hang_is_bounded_by_its_duration(mock: MockProGet, http: requests.Session) -> None:

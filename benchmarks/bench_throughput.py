@@ -1,0 +1,275 @@
+"""Throughput of the mock over real sockets, every figure beside its baseline, in one run.
+
+    pip install -e . && python benchmarks/bench_throughput.py [--seconds S] [--rounds R] [--connections N]
+
+A load generator in a child process (threads over keep-alive sockets, raw HTTP/1.1;
+it reconnects when a server closes) posts ``api/api-keys/create`` and counts answers,
+after a short warm-up; the servers compared run side by side and are measured in
+interleaved rounds, so a change in the machine's load hits them all. Printed, as ratios measured in this run:
+
+1. the mock over its default server (``MockProGet``: waitress) vs a bare Flask create
+   handler under waitress with the same settings (target >= 0.8);
+2. the mock over its default server vs the mock over werkzeug's threaded server, the
+   server ``mockproget serve`` used before (kept here, in this script, as the baseline;
+   target >= 2);
+3. the cost per create with 10 and with 100,000 stored keys (flat: ratio about 1);
+4. the latency of ``GET api/api-keys/list`` at 100,000 keys for the admin (all of them),
+   beside the same list over werkzeug's server, and for a user who owns 10.
+
+The machine's load average is printed with the figures: the ratios, not the absolute
+numbers, are what to compare between machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from flask import Flask, jsonify, request
+from waitress.server import create_server
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from mockproget import Config, MockProGet, NewApiKey, create_app
+from mockproget.models import Credential
+
+ADMIN = "bench-admin-key-0001"
+BODY = json.dumps({"type": "system", "systemApis": ["sca"], "logging": "none"}).encode()
+
+
+def _request(port: int) -> bytes:
+    return (f"POST /api/api-keys/create HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"X-ApiKey: {ADMIN}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+
+
+def _client(port: int, stop_at: float, count_from: float, counts: list[int]) -> None:
+    """One keep-alive connection: request, read the whole answer, again."""
+    payload = _request(port)
+    sock: socket.socket | None = None
+    done = 0
+    while time.monotonic() < stop_at:
+        if sock is None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            buffered = b""
+        try:
+            sock.sendall(payload)
+            while b"\r\n\r\n" not in buffered:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                buffered += chunk
+            head, _, rest = buffered.partition(b"\r\n\r\n")
+            lower = head.lower()
+            length = int(lower.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            while len(rest) < length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                rest += chunk
+            buffered = rest[length:]
+            if not head.startswith(b"HTTP/1.1 200") and not head.startswith(b"HTTP/1.0 200"):
+                raise RuntimeError(head[:200].decode("latin-1"))
+            if time.monotonic() >= count_from:
+                done += 1
+            if b"connection: close" in lower or head.startswith(b"HTTP/1.0"):
+                sock.close()
+                sock = None
+        except (ConnectionError, OSError):
+            if sock is not None:
+                sock.close()
+            sock = None
+    if sock is not None:
+        sock.close()
+    counts.append(done)
+
+
+def _load(port: int, connections: int, seconds: float, warmup: float,
+          out: multiprocessing.Queue[float]) -> None:
+    """In the child process: ``connections`` threads; answers per second."""
+    start = time.monotonic()
+    counts: list[int] = []
+    threads = [threading.Thread(target=_client, args=(port, start + warmup + seconds, start + warmup, counts))
+               for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put(sum(counts) / seconds)
+
+
+def measure(port: int, connections: int, seconds: float) -> float:
+    """Creates per second against ``port``, from a child process."""
+    context = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue[float] = context.Queue()
+    child = context.Process(target=_load, args=(port, connections, seconds, 0.5, out))
+    child.start()
+    rate = out.get(timeout=seconds + 60)
+    child.join()
+    return rate
+
+
+# -- the servers compared --------------------------------------------------------------
+
+
+def bare_app() -> Flask:
+    """A bare Flask create handler: read JSON, store it, answer it with an id and a key."""
+    app = Flask("bare")
+    ids, store = itertools.count(1), {}
+
+    @app.post("/api/api-keys/create")
+    def create() -> Any:
+        if request.headers.get("X-ApiKey") != ADMIN:
+            return "refused", 403
+        data = request.get_json()
+        key_id = next(ids)
+        store[key_id] = data
+        return jsonify({"id": key_id, **data, "key": secrets.token_hex(20)})
+
+    return app
+
+
+@contextmanager
+def under_waitress(app: Any, workers: int) -> Iterator[int]:
+    server = create_server(app, host="127.0.0.1", port=0, threads=workers, ident="",
+                           asyncore_use_poll=True, clear_untrusted_proxy_headers=False)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield int(server.effective_port)
+    finally:
+        server.task_dispatcher.shutdown()
+        server.close()
+
+
+@contextmanager
+def under_werkzeug(app: Any) -> Iterator[int]:
+    """What ``mockproget serve`` ran before: werkzeug's threaded server, a thread per
+    connection, no keep-alive."""
+    class Quiet(WSGIRequestHandler):  # it logged through a logger that was off by default
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_port)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def under_mockproget(config: Config) -> Iterator[MockProGet]:
+    with MockProGet(config) as server:
+        yield server
+
+
+def _fill(server: MockProGet, total: int, user: str | None = None) -> None:
+    """Store keys directly in the backend until it holds ``total``."""
+    backend = server.backend
+    principal = backend.authenticate(Credential("header", ADMIN), manage_keys=True)
+    new = NewApiKey(type="system", system_apis=("sca",), logging="none")
+    for _ in range(total - len(backend.api_keys)):
+        backend.create_api_key(principal, new)
+
+
+def _list_latency(url: str, key: str, rounds: int = 3) -> tuple[float, int]:
+    """Median seconds per list and the number of keys returned, from a child process
+    (a client in the server's process would share its interpreter lock)."""
+    context = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue[tuple[float, int]] = context.Queue()
+    child = context.Process(target=lambda: out.put(_list_here(url, key, rounds)))
+    child.start()
+    result = out.get(timeout=600)
+    child.join()
+    return result
+
+
+def _list_here(url: str, key: str, rounds: int) -> tuple[float, int]:
+    times, count = [], 0
+    with requests.Session() as session:
+        for _ in range(rounds):
+            began = time.perf_counter()
+            response = session.get(url + "api/api-keys/list", headers={"X-ApiKey": key}, timeout=120)
+            times.append(time.perf_counter() - began)
+            count = len(response.json())
+    return statistics.median(times), count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per server, in all")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive client connections")
+    parser.add_argument("--keys", type=int, default=100_000, help="stored keys for the flatness figure")
+    args = parser.parse_args()
+    n, s = args.connections, args.seconds
+    config = Config(port=0, admin_key=ADMIN)
+    workers = config.server.workers
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"{os.cpu_count()} CPUs; {n} keep-alive connections, {s:g} s per server")
+
+    rates: dict[str, list[float]] = {}
+    with under_waitress(bare_app(), workers) as bare, under_mockproget(config) as server, \
+            under_waitress(create_app(config), workers) as plain, \
+            under_werkzeug(create_app(config)) as before:
+        ports = {"bare Flask create, waitress": bare, "mock, MockProGet (waitress)": server.port,
+                 "mock, plain waitress": plain, "mock, werkzeug threaded (before)": before}
+        for _ in range(args.rounds):  # interleaved: a change in the machine's load hits all
+            for name, port in ports.items():
+                rates.setdefault(name, []).append(measure(port, n, s / args.rounds))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(f"\ncreates per second (median of {args.rounds} interleaved rounds; all rounds)")
+    for name, rate in median.items():
+        print(f"  {name:<36} {rate:8.0f}   {' '.join(f'{v:.0f}' for v in rates[name])}")
+    mock = median["mock, MockProGet (waitress)"]
+    print(f"  ratio mock / bare Flask (same server)    {mock / median['bare Flask create, waitress']:.2f}"
+          "   (target >= 0.8)")
+    print(f"  ratio new server / werkzeug (before)     {mock / median['mock, werkzeug threaded (before)']:.2f}"
+          "   (target >= 2)")
+
+    with under_mockproget(config) as server:
+        _fill(server, 10)
+        few = measure(server.port, n, s / args.rounds)
+        began = time.perf_counter()
+        _fill(server, args.keys)
+        filled = time.perf_counter() - began
+        many = measure(server.port, n, s / args.rounds)
+        print(f"\nper create: {1e6 / few:.0f} us at 10 keys, {1e6 / many:.0f} us at "
+              f"{len(server.backend.api_keys):,} keys; ratio {few / many:.2f} (flat: about 1); "
+              f"filling took {filled:.1f} s")
+        server.backend.add_user("bench", "bench-password", admin=False)
+        user_key = "bench:bench-password"
+        principal = server.backend.authenticate(Credential("header", user_key), manage_keys=True)
+        for _ in range(10):
+            server.backend.create_api_key(principal, NewApiKey(type="personal", user="bench", logging="none"))
+        few_latency, few_count = _list_latency(server.url, user_key, rounds=10)
+        with under_werkzeug(create_app(config, server.backend)) as port:  # the same keys
+            news, olds = [], []
+            for _ in range(3):  # interleaved: a change in the machine's load hits both
+                latency, all_count = _list_latency(server.url, ADMIN, rounds=1)
+                news.append(latency)
+                olds.append(_list_latency(f"http://127.0.0.1:{port}/", ADMIN, rounds=1)[0])
+            all_latency, old_latency = statistics.median(news), statistics.median(olds)
+        print(f"list at {len(server.backend.api_keys):,} keys: {all_latency * 1000:.0f} ms for the admin "
+              f"({all_count:,} returned; {old_latency * 1000:.0f} ms over werkzeug, before: ratio "
+              f"{old_latency / all_latency:.2f}), {few_latency * 1000:.1f} ms for a user ({few_count} returned)")
+    print(f"\nload average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
