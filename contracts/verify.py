@@ -348,8 +348,9 @@ def _url(text: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``verify`` flags. Each may also come from its ``MOCKPROGET_TARGET_*`` variable
     (secrets had better: that keeps them out of the process list)."""
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    if parser.epilog is None:  # ``mockproget verify`` brings its own (mockproget.clihelp)
+        parser.epilog = EPILOG
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--url", type=_url, default=None,
                         help="base URL of the server to check (default: $MOCKPROGET_TARGET_URL)")
     parser.add_argument("--api-key", metavar="KEY", default=None,

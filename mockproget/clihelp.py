@@ -63,17 +63,23 @@ examples:
   mockproget verify --url http://127.0.0.1:8624/ --api-key KEY --readonly
   mockproget verify --url http://127.0.0.1:8624/ --api-key KEY -k validation
 
-environment variables:
+environment variables (each stands in for the flag of the same name):
   MOCKPROGET_TARGET_URL       the server to check, when --url is not given
   MOCKPROGET_TARGET_API_KEY   the API key, when --api-key is not given (keeps it out of
                               the process list)
-  MOCKPROGET_TARGET_PASSWORD  the password for --username
+  MOCKPROGET_TARGET_USERNAME, MOCKPROGET_TARGET_PASSWORD
+                              a user and its password, for the pseudo-key clauses
+  MOCKPROGET_TARGET_FEED, MOCKPROGET_TARGET_FEED_GROUP, MOCKPROGET_TARGET_USER
+                              names that exist on the target
+  MOCKPROGET_TARGET_FEED_TYPE, MOCKPROGET_TARGET_MAY_PUBLISH
+                              the feed's type and consent to publish, for the feed clauses
 
 exit codes:
   0    the server conforms
-  1    the server does not conform (at least one clause failed)
-  2    usage error (missing or bad option)
-  3    the target is unreachable or unusable (not ProGet, key refused)
-  130  interrupted (Ctrl+C); the clauses that ran are reported
+  1    the server does not conform (a clause failed, or keys were left behind)
+  2    usage error (a bad option, or -k matching no clause)
+  3    the target is unreachable or unusable (not ProGet, key refused), found by a
+       pre-flight before any clause runs
+  130  interrupted (Ctrl+C): only the clauses that ran are reported
 
 more: docs/conformance.md"""

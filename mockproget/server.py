@@ -305,7 +305,10 @@ class _ErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        body = f"{error.code} {error.reason}\n".encode()  # the standard reason only: no echo (no oracle)
+        # waitress's explanation, without what it quotes of the request (a malformed method
+        # or header line): nothing of the request is echoed (no oracle), the reason is named
+        detail = str(error.body).split('"', 1)[0].strip().rstrip(":")
+        body = (f"{error.code} {error.reason}: {detail}\n" if detail else f"{error.code} {error.reason}\n").encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "text/plain; charset=utf-8"))
         self.set_close_on_finish()

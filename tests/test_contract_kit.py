@@ -371,6 +371,7 @@ def test_help_documents_the_exit_statuses() -> None:
     run = _verify_cli("--help")
     assert run.returncode == 0
     text = " ".join(run.stdout.split())
-    for said in ("0 the server conforms", "1 it does not", "2 usage error", "3 the target is unreachable or unusable",
-                 "130 interrupted", "MOCKPROGET_TARGET_URL", "--junitxml", "--profile"):
+    for said in ("0 the server conforms", "1 the server does not conform", "2 usage error",
+                 "3 the target is unreachable or unusable", "130 interrupted", "MOCKPROGET_TARGET_URL",
+                 "--junitxml", "--profile"):
         assert said in text, said

@@ -243,7 +243,7 @@ def test_pipelined_requests_are_answered_in_order() -> None:
                      b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         answers = _answers(_read_all(sock))
     assert [status for status, _ in answers] == [200, 404, 200]
-    assert b"Not found: /nothing" in answers[1][1]
+    assert answers[1][1].startswith(b"Not found: ")  # the path is not echoed (no oracle)
 
 
 def test_a_requests_session_reuses_one_connection() -> None:
