@@ -182,10 +182,11 @@ def _render_error(error: Exception) -> Response:
                         headers=error.headers)
     if isinstance(error, HTTPException):
         status = error.code or 500
+        valid_methods: list[str] = list(getattr(error, "valid_methods", None) or [])  # MethodNotAllowed's
         if status == 405 and (refusal := missing_before_2024_3()) is not None:
             return _render_error(refusal)
         if status == 405:
-            allowed = ", ".join(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
+            allowed = ", ".join(m for m in valid_methods if m not in ("HEAD", "OPTIONS"))
             method = request.method if request.method in _KNOWN_METHODS else "this method"
             text = f"Method {method} is not allowed on {shown_path()}; use {allowed}."
         elif status == 404:
@@ -196,8 +197,8 @@ def _render_error(error: Exception) -> Response:
         else:
             text = f"{error.name}: {error.description}"
         response = Response(backend_of().mask(text) + "\n", status=status, mimetype="text/plain")
-        if status == 405 and error.valid_methods:
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+        if status == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
         return response
     # A bug in the mock: answer as ProGet does (message and stack trace, also logged, §6).
     mask = backend_of().mask
