@@ -181,6 +181,29 @@ def test_chunked_wins_over_content_length_and_the_limit_is_the_decoded_body() ->
         assert _status(answer) == 200 and len(server.backend.api_keys) == 2
 
 
+def test_the_control_limit_is_only_the_control_apis() -> None:
+    """Issue 8 §3 on the wire: a body past ``max_body`` but within the control API's own
+    limit is a 413 on an api-keys path (told by its Content-Length, before it is read) and
+    is read whole on a control path."""
+    with MockProGet(Config(port=0, max_body=1024, control_max_body=1024 * 1024)) as server:
+        body = json.dumps({**SYSTEM, "description": "x" * 4096}).encode()
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nX-ApiKey: {server.admin_key}\r\n"
+                         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+            answer = _read_all(sock)
+        assert _status(answer) == 413 and len(server.backend.api_keys) == 1
+        state = json.dumps({"users": [{"name": "Admin", "password": "Admin", "admin": True}],
+                            "feeds": [f"feed-{i:04d}" for i in range(400)]}).encode()
+        assert 1024 < len(state) < 1024 * 1024
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(f"PUT /__mockproget__/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                         f"Content-Type: application/json\r\nContent-Length: {len(state)}\r\n\r\n".encode()
+                         + state)
+            answer = _read_all(sock)
+        assert _status(answer) == 200, answer[:300]
+        assert len(server.backend.feeds) == 400
+
+
 def test_a_malformed_chunk_stream_is_judged_after_authentication() -> None:
     """§3-§4 before §2: no key → 403, a good key → 400 naming the chunk problem."""
     with MockProGet() as server:
