@@ -79,3 +79,17 @@ def test_python_examples_of_the_feeds_page_run() -> None:
     assert examples
     for source in examples:
         exec(compile(source, str(DOC), "exec"), {"__name__": "feeds_doc"})  # noqa: S102
+
+
+def test_the_readme_client_lines_are_the_ones_this_page_runs() -> None:
+    """Issue 11: the README's one line per client is, word for word, a line of
+    docs/feeds.md that the test above runs (npm, pip, twine, the Universal upload) or
+    checks (the dotnet push, no .NET SDK here)."""
+    readme = (DOC.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("The one line each client needs", 1)[1]
+    [shown] = [text for lang, text in BLOCK.findall(section) if lang == "text"][:1]
+    page_lines = {line.strip() for kind in ("sh", "text") for block in blocks(kind) for line in block.splitlines()}
+    lines = [line.strip() for line in shown.splitlines() if line.strip()]
+    assert {line.split()[0] for line in lines} == {"npm", "pip", "twine", "dotnet", "curl"}
+    for line in lines:
+        assert line in page_lines, line
