@@ -49,7 +49,7 @@ from waitress.utilities import RequestEntityTooLarge
 from .app import ADMIN_KEY_NAME, create_app
 from .backend import Backend
 from .config import Config, ServerSettings
-from .faults import CONNECTION_APPLIED, STALE_RULE, ConnectionFault, FaultRule, FaultSet
+from .faults import CONNECTION_APPLIED, CONTROL_PREFIX, STALE_RULE, ConnectionFault, FaultRule, FaultSet
 from .journal import Journal
 from .masking import mask_query, mask_text
 from .views import BODY_ERROR
@@ -161,9 +161,10 @@ class _Parser(HTTPRequestParser):
     completed: bool  # waitress's, declared for the type checker
     error: Any
 
-    def __init__(self, adj: Adjustments, limit: int) -> None:
+    def __init__(self, adj: Adjustments, limit: int, control_limit: int | None = None) -> None:
         super().__init__(adj)
         self.limit = limit
+        self.control_limit = control_limit or limit  # the control API's own body limit
         self.started = time.time()
         self.headers_at = 0.0
 
@@ -177,6 +178,8 @@ class _Parser(HTTPRequestParser):
                 self.headers_at = time.time()
             if isinstance(self.error, RequestEntityTooLarge):  # its Content-Length says so
                 self.error, self.oversized = None, True
+            elif self.headers_finished and self.error is None and self.content_length > self.limit:
+                self.oversized = self.completed = True  # over this path's limit, under waitress's
             return consumed
         consumed = int(body.received(data))
         self.body_bytes_received += consumed
@@ -207,6 +210,8 @@ class _Parser(HTTPRequestParser):
             raise ParsingError(f"the request target cannot be read ({error})") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
+        if str(getattr(self, "path", "")).startswith(CONTROL_PREFIX):
+            self.limit = self.control_limit
 
 
 # -- tasks: the app's answer, the connection faults, the access log ------------------
@@ -346,7 +351,7 @@ class _Channel(HTTPChannel):
         return f"<connection {self.addr!r}>"
 
     def parser_class(self, adj: Adjustments) -> _Parser:
-        return _Parser(adj, self.server.limit)
+        return _Parser(adj, self.server.limit, self.server.control_limit)
 
     def log(self, text: str) -> None:
         if access_log.isEnabledFor(logging.INFO):
@@ -522,8 +527,9 @@ class _Server(TcpWSGIServer):
 
     channel_class = _Channel
 
-    def __init__(self, app: Flask, settings: ServerSettings, limit: int, **kwargs: Any) -> None:
-        self.settings, self.limit = settings, limit
+    def __init__(self, app: Flask, settings: ServerSettings, limit: int, control_limit: int | None = None,
+                 **kwargs: Any) -> None:
+        self.settings, self.limit, self.control_limit = settings, limit, control_limit or limit
         self.masked_logger = _MaskedLogger(app)
         self.logger = self.masked_logger
         self.accept_paused_until = 0.0
@@ -645,15 +651,16 @@ class MockProGet:
         adj = Adjustments(
             listen=listen, threads=settings.workers, connection_limit=settings.connections,
             ident="", asyncore_use_poll=True, asyncore_loop_timeout=_TICK,
-            max_request_body_size=self.config.max_body + 1, expose_tracebacks=False,
+            max_request_body_size=max(self.config.max_body, self.config.control_max_body) + 1,
+            expose_tracebacks=False,
             clear_untrusted_proxy_headers=False, log_socket_errors=False,
             outbuf_overflow=_OUTBUF_IN_MEMORY,
             channel_timeout=settings.idle_timeout, cleanup_interval=3600)
         socket_map: dict[int, Any] = {}
         dispatcher = _Dispatcher(self.app)
         try:
-            server = _Server(self.app, settings, self.config.max_body, map=socket_map,
-                             dispatcher=dispatcher, adj=adj)
+            server = _Server(self.app, settings, self.config.max_body, self.config.control_max_body,
+                             map=socket_map, dispatcher=dispatcher, adj=adj)
         except OSError:
             wasyncore.close_all(socket_map)
             raise
