@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -15,6 +16,8 @@ import requests
 import schemathesis
 from schemathesis import APIOperation
 from hypothesis import HealthCheck, settings
+from openapi_schema_validator import OAS31Validator
+from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import validate
 from schemathesis.checks import positive_data_acceptance
 
@@ -156,6 +159,46 @@ def test_the_servers_own_answers_are_on_every_operation() -> None:
     for method, path, operation in _operations():
         for status, _ in seen:
             assert _text_plain(doc, operation["responses"][str(status)]), (method, path, status)
+
+
+def _conforms(instance: Any, schema: str) -> None:
+    """``instance`` is valid against ``components/schemas/<schema>`` (OpenAPI 3.1 dialect)."""
+    validate_instance(instance, {"$ref": f"#/components/schemas/{schema}", "components": document()["components"]},
+                      cls=OAS31Validator)
+
+
+def test_a_full_state_and_a_journal_page_are_as_described(server: MockProGet) -> None:
+    """Control API: a state holding every kind of thing (a user with feed privileges, a
+    typed feed in a group, a bare feed, a package) and a journal page with a ``next`` are
+    valid against the document, and the state read back restores as it was."""
+    content = base64.b64encode(b"package bytes").decode("ascii")
+    written = {
+        "users": [{"name": "dev", "password": "pw", "privileges": {"npm-feed": ["view", "add"], "*": ["view"]}}],
+        "feeds": [{"name": "npm-feed", "type": "npm", "groups": ["group"], "anonymous": []}, "plain"],
+        "feedGroups": ["group"],
+        "packages": [{"feed": "npm-feed", "name": "left-pad", "version": "1.0.0", "filename": "left-pad-1.0.0.tgz",
+                      "nameKey": "left-pad", "ident": ["left-pad"], "metadata": {"description": "x"},
+                      "published": "2025-01-02T03:04:05+00:00", "content": content}],
+    }
+    control = server.url + "__mockproget__/"
+    try:
+        put = requests.put(control + "state", json=written, timeout=10)
+        assert put.status_code == 200, put.text[:300]
+        state = requests.get(control + "state", timeout=10).json()
+        assert [p["name"] for p in state["packages"]] == ["left-pad"] and state["users"][0]["privileges"]
+        _conforms(state, "State")
+        assert requests.put(control + "state", json=state, timeout=10).json() == state
+        for _ in range(2):
+            requests.get(server.url + "health", timeout=10)
+        page = requests.get(control + "journal?limit=1", timeout=10).json()
+        assert len(page["entries"]) == 1 and page["next"] is not None
+        schema = document()["paths"]["/__mockproget__/journal"]["get"]["responses"]["200"]
+        body = schema["content"]["application/json"]["schema"]
+        _conforms(page["entries"][0], "JournalEntry")
+        assert set(body["required"]) == set(page)
+        _conforms(requests.get(control + "settings", timeout=10).json(), "SettingsAnswer")
+    finally:
+        server.reset()
 
 
 SCHEMA = schemathesis.openapi.from_dict(document())
