@@ -164,7 +164,7 @@ class _Parser(HTTPRequestParser):
     def __init__(self, adj: Adjustments, limit: int, control_limit: int | None = None) -> None:
         super().__init__(adj)
         self.limit = limit
-        self.control_limit = control_limit or limit  # the control API's own body limit
+        self.control_limit = control_limit or limit
         self.started = time.time()
         self.headers_at = 0.0
 
@@ -176,10 +176,12 @@ class _Parser(HTTPRequestParser):
             consumed = int(super().received(data))
             if self.headers_finished and not self.headers_at:
                 self.headers_at = time.time()
-            if isinstance(self.error, RequestEntityTooLarge):  # its Content-Length says so
+                if (getattr(self, "path", None) or "").startswith(CONTROL_PREFIX):
+                    self.limit = self.control_limit  # the control API has its own limit
+                if not self.chunked and self.content_length > self.limit:  # its Content-Length says so
+                    self.oversized = self.completed = True
+            if isinstance(self.error, RequestEntityTooLarge):  # over both limits
                 self.error, self.oversized = None, True
-            elif self.headers_finished and self.error is None and self.content_length > self.limit:
-                self.oversized = self.completed = True  # over this path's limit, under waitress's
             return consumed
         consumed = int(body.received(data))
         self.body_bytes_received += consumed
@@ -210,8 +212,6 @@ class _Parser(HTTPRequestParser):
             raise ParsingError(f"the request target cannot be read ({error})") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
-        if str(getattr(self, "path", "")).startswith(CONTROL_PREFIX):
-            self.limit = self.control_limit
 
 
 # -- tasks: the app's answer, the connection faults, the access log ------------------
@@ -659,8 +659,8 @@ class MockProGet:
         socket_map: dict[int, Any] = {}
         dispatcher = _Dispatcher(self.app)
         try:
-            server = _Server(self.app, settings, self.config.max_body, self.config.control_max_body,
-                             map=socket_map, dispatcher=dispatcher, adj=adj)
+            server = _Server(self.app, settings, self.config.max_body, self.config.control_max_body, map=socket_map,
+                             dispatcher=dispatcher, adj=adj)
         except OSError:
             wasyncore.close_all(socket_map)
             raise
