@@ -17,6 +17,8 @@ import base64
 import hmac
 import ipaddress
 import json
+import math
+import re
 import secrets
 import threading
 import warnings
@@ -315,6 +317,10 @@ def remove_fault(name: str) -> Response:
     return jsonify({"removed": _backend().mask(name)})
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,4000}")
+_NUMBER = re.compile(r"-?[0-9]{1,4000}(?:\.[0-9]{1,4000})?(?:[eE][+-]?[0-9]{1,4})?")
+
+
 @control.get("/journal")
 def get_journal() -> Response:
     """A page of entries, oldest first: ``?path=GLOB&status=N&since=EPOCH_SECONDS&method=M
@@ -326,18 +332,18 @@ def get_journal() -> Response:
     numbers: dict[str, int | None] = {"status": None, "after": None, "limit": DEFAULT_PAGE}
     for name in numbers:
         if args.get(name):
-            try:
+            if _INTEGER.fullmatch(args[name]):  # int() would also take "1_0", " 1" or "١"
                 numbers[name] = int(args[name])
-            except ValueError:
+            else:
                 problems.append(f"{name}: not an integer")
     limit = numbers["limit"]
     if limit is not None and not 1 <= limit <= MAX_PAGE:
         problems.append(f"limit: must be from 1 to {MAX_PAGE}")
     since = None
     if args.get("since"):
-        try:
-            since = float(args["since"])
-        except ValueError:
+        if _NUMBER.fullmatch(args["since"]) and math.isfinite(float(args["since"])):
+            since = float(args["since"])  # float() alone would also take "nan", "inf", "1_0"
+        else:
             problems.append("since: not a number of seconds since the epoch")
     carrier = args.get("carrier") or None
     if carrier is not None and carrier not in ("header", "query", "form", "json", "none"):

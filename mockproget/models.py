@@ -122,6 +122,8 @@ class InstanceSettings:
     create_response: Literal["json", "text"] = "json"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.version, str):  # 2025.10 as a number would read as 2025.1
+            raise ValueError(f"version must be a string such as \"2025.10\", not {self.version!r}")
         ProGetVersion.parse(self.version)
         if self.edition not in EDITIONS:
             raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, not {self.edition!r}")
@@ -193,8 +195,8 @@ class Feed:
     anonymous: tuple[str, ...] = DEFAULT_ANONYMOUS
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("a feed name must be non-empty")
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"a feed name must be a non-empty string, not {self.name!r}")
         if self.type is not None and self.type not in FEED_TYPES:
             raise ValueError(f"a feed type must be one of {', '.join(FEED_TYPES)}, not {self.type!r}")
         check_privileges(self.anonymous, "anonymous")

@@ -88,6 +88,7 @@ def test_flags_override_the_environment() -> None:
 @pytest.mark.parametrize("text, setting, words", [
     ('[instance]\nedition = "Gold"', "instance.edition", "Free, Basic, Enterprise"),
     ('[instance]\nversion = "next"', "instance.version", "2025.10"),
+    ('[instance]\nversion = 2025.10', "instance.version", "string"),  # a float: 2025.1
     ('[instance]\nhash_keys = "yes"', "instance.hash_keys", "true or false"),
     ('[instance]\ncolour = "red"', "instance.colour", "unknown setting"),
     ('[server]\nport = 70000', "server.port", "65535"),

@@ -179,6 +179,14 @@ def test_state_keeps_the_admin_key_once(mock: MockProGet, http: requests.Session
     ("PATCH", "settings", b'{"seed": 1}', 400),
     ("GET", "journal?status=abc", b"", 400),
     ("GET", "journal?since=yesterday", b"", 400),
+    ("GET", "journal?limit=1_0", b"", 400),
+    ("GET", "journal?limit=%D9%A5", b"", 400),
+    ("GET", "journal?after=%201", b"", 400),
+    ("GET", "journal?since=nan", b"", 400),
+    ("GET", "journal?since=inf", b"", 400),
+    ("PUT", "state", b'{"feeds": [{"name": 5}]}', 400),
+    ("PUT", "state", b'{"settings": {"version": 2024.3}}', 400),
+    ("PATCH", "settings", b'{"instance": {"version": 2025.1}}', 400),
     ("DELETE", "faults/none-such", b"", 404),
     ("GET", "reset", b"", 405),
     ("GET", "nowhere", b"", 404),
@@ -362,6 +370,24 @@ def test_control_body_limit_is_its_own() -> None:
                          timeout=10).status_code == 201
 
 
+def test_the_server_reads_a_control_body_past_the_api_limit() -> None:
+    """Issue 8 §3: under the real server a control body larger than ``max_body`` but within
+    ``[control] max_body`` is read whole (sized or chunked), while an API body past
+    ``max_body`` is still a 413."""
+    with MockProGet(Config(port=0, max_body=1000, control_max_body=100_000)) as server, \
+            requests.Session() as http:
+        for name in ("sized", "chunked"):
+            data = json.dumps({"name": name, "path": "/x" + "y" * 5000, "status": 503}).encode()
+            body = data if name == "sized" else iter([data[:3000], data[3000:]])
+            answer = http.post(server.url + C + "faults", data=body, timeout=10,
+                               headers={"Content-Type": "application/json"})
+            assert answer.status_code == 201, (name, answer.text[:200])
+        assert [rule.name for rule in server.faults.rules] == ["sized", "chunked"]
+        too_big = http.post(server.url + CREATE, data=b"{" + b" " * 5000 + b"}", timeout=10,
+                            headers={"X-ApiKey": server.admin_key, "Content-Type": "application/json"})
+        assert too_big.status_code == 413 and "1000 bytes" in too_big.text
+
+
 @pytest.mark.parametrize(("method", "path", "body"), [
     ("POST", "reset", b""),
     ("POST", "faults", b'{"path": "/api/*", "action": "hang"}'),
@@ -489,6 +515,24 @@ def test_every_problem_of_a_settings_patch_is_listed(mock: MockProGet, http: req
                  "journal_bytes", "colour"):
         assert f"- {name}: " in answer.text, name
     assert mock.backend.settings.edition == "Enterprise" and mock.journal.size == 1000
+
+
+def test_a_version_given_as_a_number_is_refused(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §5 (proget-api-keys spec §6, the version form): ``2025.10`` as a JSON number
+    would read as 2025.1; it is a 400 naming the setting, and the version stays a string."""
+    answer = http.patch(mock.url + C + "settings", json={"instance": {"version": 2025.10}}, timeout=10)
+    assert answer.status_code == 400 and "- instance.version: " in answer.text
+    assert http.get(mock.url + C + "settings", timeout=10).json()["instance"]["version"] == "2025.10"
+    assert http.get(mock.url + "health", timeout=10).headers["X-ProGet-Version"] == "25.0.10"
+
+
+def test_a_feed_named_by_a_number_is_refused(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 3 §5 (proget-feeds spec §1): a feed's name is a non-empty string; ``5`` is a 400
+    naming the feed, and the state is unchanged."""
+    before = http.get(mock.url + C + "state", timeout=10).json()
+    answer = http.put(mock.url + C + "state", json={"feeds": [{"name": 5, "type": "npm"}]}, timeout=10)
+    assert answer.status_code == 400 and "feeds[0]" in answer.text
+    assert http.get(mock.url + C + "state", timeout=10).json()["feeds"] == before["feeds"]
 
 
 def test_repr_of_the_app_hides_the_control_token() -> None:
