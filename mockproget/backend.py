@@ -11,7 +11,7 @@ import hmac
 import random
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -559,6 +559,10 @@ class Backend:
         (see :class:`~mockproget.masking.Masker`): the one call for logs and answers.
         With ``keep``, the caller cuts the answer to that many characters afterwards."""
         return self.masker.mask(text, keep)
+
+    def mask_many(self, items: Sequence[tuple[str, int | None]]) -> list[str]:
+        """``[mask(text, keep) for text, keep in items]``, in one pass of the masker."""
+        return self.masker.mask_many(items)
 
     def is_secret(self, text: str) -> bool:
         """Whether ``text`` is the text of a stored key or a user's password (for masking)."""
