@@ -104,7 +104,7 @@ def mask_tokens(text: str, is_secret: Callable[[str], bool]) -> str:
 # it came from, so a secret written partly raw and partly escaped is found too.
 #
 # Automata are immutable once built. New secrets go into a small new automaton; automata
-# of similar sizes are merged (a binary counter over levels), so adding one secret costs
+# of similar sizes are merged (a base-4 counter over levels), so adding one secret costs
 # O(log n) amortised and masking costs one pass per level, not one per secret.
 
 _PERCENT_OR_PLUS = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+")
@@ -347,6 +347,11 @@ class _Level:
             yield end - length + 1, end + 1
 
 
+def _size_class(size: int) -> int:
+    """``floor(log4(size))``: the masker merges four levels of a class into one."""
+    return (max(size, 1).bit_length() - 1) // 2
+
+
 #: What joins the texts :meth:`Masker.mask_many` looks at: not part of any escape, of a
 #: base64 token or of a word, so no decoded view runs across it.
 _SEPARATOR = "\x00"
@@ -441,9 +446,13 @@ class Masker:
             return
         levels = list(self._levels)
         merged = {item: tuple(secret_forms(*item)) for item in new}
-        # a binary counter: merge while the newest level is at least as big as the last
-        while levels and len(levels[-1].secrets) <= len(merged):
-            merged = {**levels.pop().secrets, **merged}
+        # a base-4 counter: once the newest levels are four of one size class, they merge
+        # (each secret is rebuilt about log4(n) times; at most three levels per class)
+        while len(levels) >= 3 and len({_size_class(len(level.secrets)) for level in levels[-3:]}
+                                       | {_size_class(len(merged))}) == 1:
+            for level in levels[-3:]:
+                merged = {**level.secrets, **merged}
+            del levels[-3:]
         levels.append(_Level(merged))
         self._set_levels(tuple(levels))
 
