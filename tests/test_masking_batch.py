@@ -63,11 +63,12 @@ def test_mask_many_hides_a_secret_in_each_text_of_a_batch() -> None:
     masker.add("s3cret/key+1", "carol")
     items: list[tuple[str, int | None]] = [
         ("POST", 32), ("/api/s3cret%2Fkey%2B1/x", 8192), ("key=s3cret%2Fkey%2B1", 8192),
-        ("Basic " + base64.b64encode(b"carol:s3cret/key+1").decode(), 1024), ("gzip", 1024)]
+        ("Basic " + base64.b64encode(b"carol:s3cret/key+1").decode(), 1024), ("gzip", 1024),
+        ("s3cret/key+1", None)]  # as long as the shortest form: still looked at
     shown = masker.mask_many(items)
     assert shown[0] == "POST" and shown[4] == "gzip"
     assert shown[1] == f"/api/{MASK}/x" and shown[2] == f"key={MASK}"
-    assert shown[3] == f"Basic {MASK}"
+    assert shown[3] == f"Basic {MASK}" and shown[5] == MASK
 
 
 def test_the_journal_masks_every_header_in_one_request(mock: MockProGet) -> None:
