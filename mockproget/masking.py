@@ -51,11 +51,16 @@ def mask_query(query: str, is_secret: Callable[[str], bool] = lambda text: False
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask ``key=...`` in URLs within ``text`` and every literal secret given, also one
     cut short at the end of ``text`` (an answer truncated mid-key)."""
-    text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+    if "=" in text:  # every match of _QUERY_SECRET holds one
+        text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
     for secret in secrets:
         if not secret:
             continue
         text = text.replace(secret, MASK)
+        # a cut-short secret at the end starts with its first MIN_PREFIX characters,
+        # within the last len(secret) - 1 characters: without them, no size can match
+        if len(secret) <= MIN_PREFIX or secret[:MIN_PREFIX] not in text[-(len(secret) - 1):]:
+            continue
         for size in range(min(len(secret) - 1, len(text)), MIN_PREFIX - 1, -1):
             if text.endswith(secret[:size]):
                 text = text[:-size] + MASK
