@@ -183,7 +183,8 @@ def main() -> None:
                         rounds)
     print("\nthe masker")
     print(f"  add a secret: {adds['10'] * 1e6:.1f} us from 10 secrets, {adds['many'] * 1e6:.1f} us from "
-          f"{args.keys:,}; ratio {adds["many"] / adds["10"]:.2f} (new secrets go to small automata; the rare merge into the largest one is not in this window: amortised, the cost grows as log n)")
+          f"{args.keys:,}; ratio {adds['many'] / adds['10']:.2f} (new secrets go to small automata; a rare\n"
+          "    merge into the largest one is not in this window: amortised, the cost grows as log n)")
     print(f"  mask a request's texts: {masks['10'] * 1e6:.1f} us at 10 secrets, {masks['many'] * 1e6:.1f} us at "
           f"{args.keys:,}; ratio {masks['many'] / masks['10']:.2f} (about 1: flat); "
           f"{masks['short'] * 1e6:.1f} us when an 8-character password is among them (every text looked at)")
