@@ -160,7 +160,7 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
 
     app.wsgi_app = JournalMiddleware(  # type: ignore[method-assign]
         FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body,
-        backend.mask)
+        backend.mask, backend.mask_many)
 
 
 def _proget_headers(response: Response) -> Response:

@@ -22,7 +22,8 @@ __all__ = ["BODY", "credential_from_environ", "find_credential", "json_root"]
 
 #: WSGI environ key: the request body, read whole once (bytes), or ``None`` when too large.
 BODY = "mockproget.body"
-_CREDENTIAL = "mockproget.credential"
+#: WSGI environ key: the request's credential once found (see credential_from_environ).
+CREDENTIAL = _CREDENTIAL = "mockproget.credential"
 _JSON_ROOT = "mockproget.json_root"
 
 

@@ -11,7 +11,7 @@ import hmac
 import random
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -83,6 +83,9 @@ class Backend:
             self._feed_groups: dict[str, FeedGroup] = {}
             self._keys: dict[int, ApiKey] = {}
             self._by_digest: dict[bytes, int] = {}
+            # each user's personal keys, by id in creation order: a user's list costs what
+            # it returns (kept with ``_keys`` under the lock, see ``_index_keys_locked``)
+            self._personal: dict[str, dict[int, None]] = {}
             self._next_id = 1
             self._packages = FeedStore()
             self._rng = random.Random(self.seed) if self.seed is not None else None
@@ -129,6 +132,7 @@ class Backend:
             self._key_texts = state["key_texts"]  # type: ignore[assignment]
             self._passwords = state["passwords"]  # type: ignore[assignment]
             self._packages = state["packages"]  # type: ignore[assignment]
+            self._index_keys_locked()
             self._sync_masker()
             if state["rng"] is not None:
                 self._rng = random.Random()
@@ -335,9 +339,10 @@ class Backend:
         """Every key for an admin; a user's own personal keys otherwise (spec §4)."""
         with self._lock:
             self._require_key_management(principal)
-            keys = [copy.copy(k) for k in self._keys.values()
-                    if principal.admin or (k.type == "personal" and k.user == principal.user)]
-            return keys
+            if principal.admin:
+                return [copy.copy(k) for k in self._keys.values()]
+            own = self._personal.get(principal.user, {}) if principal.user is not None else {}
+            return [copy.copy(self._keys[key_id]) for key_id in own]
 
     def delete_api_key(self, principal: Principal, key_id: int) -> None:
         with self._lock:
@@ -350,6 +355,11 @@ class Backend:
                 raise NotFound(f"There is no API key with ID={key_id}.")
             del self._keys[key_id]
             del self._by_digest[key.digest]
+            if key.type == "personal" and key.user is not None:
+                own = self._personal.get(key.user, {})
+                own.pop(key_id, None)
+                if not own:
+                    self._personal.pop(key.user, None)
             self.masker.discard(self._key_texts.pop(key.digest, None))
 
     # -- proget-feeds spec §1: feed endpoints ------------------------------------------
@@ -520,6 +530,8 @@ class Backend:
         self._next_id += 1
         self._keys[key.id] = key
         self._by_digest[key.digest] = key.id
+        if key.type == "personal" and key.user is not None:
+            self._personal.setdefault(key.user, {})[key.id] = None
         self._key_texts[key.digest] = text
         if not self._bulk:
             self.masker.add(text)
@@ -529,6 +541,13 @@ class Backend:
         """Several :meth:`add_api_key` calls under one lock."""
         with self._lock:
             return [self.add_api_key(k) for k in keys]
+
+    def _index_keys_locked(self) -> None:
+        """Rebuild the per-user index of personal keys from ``_keys`` (a bulk change)."""
+        self._personal = {}
+        for key in self._keys.values():
+            if key.type == "personal" and key.user is not None:
+                self._personal.setdefault(key.user, {})[key.id] = None
 
     def _sync_masker(self) -> None:
         """Tell the masker exactly the live secrets (after a bulk change)."""
@@ -540,6 +559,10 @@ class Backend:
         (see :class:`~mockproget.masking.Masker`): the one call for logs and answers.
         With ``keep``, the caller cuts the answer to that many characters afterwards."""
         return self.masker.mask(text, keep)
+
+    def mask_many(self, items: Sequence[tuple[str, int | None]]) -> list[str]:
+        """``[mask(text, keep) for text, keep in items]``, in one pass of the masker."""
+        return self.masker.mask_many(items)
 
     def is_secret(self, text: str) -> bool:
         """Whether ``text`` is the text of a stored key or a user's password (for masking)."""
@@ -613,6 +636,7 @@ class Backend:
                 for key in self._keys.values():
                     key.key = None
             self._by_digest = {k.digest: k.id for k in self._keys.values()}
+            self._index_keys_locked()
             self._next_id = dump.next_id
             texts = {**self._key_texts, **dump.key_texts,
                      **{k.digest: k.key for k in dump.keys if k.key is not None}}

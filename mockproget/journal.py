@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from urllib.parse import parse_qsl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .auth import BODY, credential_from_environ
@@ -36,8 +36,20 @@ class MaskFunction(Protocol):
     def __call__(self, text: str, keep: int | None = None) -> str: ...
 
 
+class MaskManyFunction(Protocol):
+    """``backend.mask_many``: ``[mask(text, keep) for text, keep in items]`` in one pass."""
+
+    def __call__(self, items: Sequence[tuple[str, int | None]]) -> list[str]: ...
+
+
 def _no_mask(text: str, keep: int | None = None) -> str:
     return text
+
+
+def _one_by_one(mask: MaskFunction) -> MaskManyFunction:
+    def mask_many(items: Sequence[tuple[str, int | None]]) -> list[str]:
+        return [mask(text, keep) for text, keep in items]
+    return mask_many
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_PAGE", "DEFAULT_SIZE", "HeaderDict", "Journal", "JournalMiddleware"]
@@ -251,9 +263,10 @@ class JournalMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, journal: Journal, max_body: int,
-                 mask: MaskFunction = _no_mask) -> None:
+                 mask: MaskFunction = _no_mask, mask_many: MaskManyFunction | None = None) -> None:
         self.app, self.journal, self.max_body = app, journal, max_body
         self.mask = mask
+        self.mask_many = mask_many or _one_by_one(mask)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
@@ -288,7 +301,7 @@ class JournalMiddleware:
                 seen: dict[str, Any], chunks: list[bytes]) -> None:
         entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
                             status=seen["status"], response_type=seen["content_type"],
-                            response=b"".join(chunks), mask=self.mask)
+                            response=b"".join(chunks), mask=self.mask, mask_many=self.mask_many)
         entry["seq"] = seen["seq"]
         self.journal.record(entry)
 
@@ -384,12 +397,6 @@ def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     return pairs
 
 
-def _cap(text: str, cap: int, mask: MaskFunction) -> str:
-    """``text`` masked, then cut to ``cap`` characters (saying how long it was)."""
-    shown = mask(text, cap)
-    return shown if len(shown) <= cap else shown[:cap] + f"... ({len(text)} characters in all)"
-
-
 def render_body(data: bytes, content_type: str, secrets: list[str],
                 mask: MaskFunction = _no_mask) -> str:
     """A body as journal text: JSON with secret properties masked, forms with ``key``
@@ -412,31 +419,63 @@ def render_body(data: bytes, content_type: str, secrets: list[str],
     return text
 
 
-def _query(query: str, secrets: list[str], mask: MaskFunction) -> str:
-    """The query string, decoded for reading, secret values masked (before it is cut)."""
+def _query_text(query: str, secrets: list[str]) -> str:
+    """The query string, decoded for reading, secret values masked by name and value
+    (the masker's pass and the cut come after)."""
     pairs = parse_qsl(query, keep_blank_values=True)
     text = "&".join(f"{name}={MASK if name.lower() in SECRET_NAMES else value}" for name, value in pairs)
-    return _cap(mask_text(text, secrets), URL_CAP, mask)
+    return mask_text(text, secrets)
+
+
+def _shown(masked: str, original: str, cap: int) -> str:
+    """A masked text cut to ``cap`` characters (saying how long it was), as :func:`_cap`."""
+    return masked if len(masked) <= cap else masked[:cap] + f"... ({len(original)} characters in all)"
+
+
+#: Headers are masked this many at a time (with the method, path and query in the first
+#: batch): a request's usual headers cost one pass of the masker, and once the headers'
+#: budget is spent the rest are dropped unread.
+_HEADER_BATCH = 32
 
 
 def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, status: int | None,
                 response_type: str, response: bytes,
-                mask: MaskFunction = _no_mask) -> dict[str, Any]:
+                mask: MaskFunction = _no_mask,
+                mask_many: MaskManyFunction | None = None) -> dict[str, Any]:
     """One journal entry for a finished request: every secret masked, whole, first; then
     each field cut to its cap (path, query, headers, bodies)."""
+    many = mask_many or _one_by_one(mask)
     credential = credential_from_environ(environ)
     principal = environ.get(PRINCIPAL)
     secrets = [s for s in (credential.value if credential else None, environ.get(CREATED_KEY)) if s]
+    method = environ.get("REQUEST_METHOD", "")
+    path = mask_text(_text(environ.get("PATH_INFO", "")), secrets)
+    query = _query_text(_text(environ.get("QUERY_STRING", "")), secrets)
+    pairs = list(mask_headers(_headers(environ)).items())
     headers = HeaderDict()
     budget, dropped = HEADERS_CAP, 0
-    for name, value in mask_headers(_headers(environ)).items():
+    first: list[str] = []
+    for at in range(0, max(len(pairs), 1), _HEADER_BATCH):
+        batch = pairs[at:at + _HEADER_BATCH]
         if budget <= 0:  # dropped unread: a flood of headers costs no masking
-            dropped += 1
+            dropped += len(batch)
             continue
-        shown = _cap(mask_text(value, secrets), HEADER_CAP, mask)
-        shown = shown[:max(budget - len(name), 0)]
-        budget -= len(name) + len(shown)
-        headers[mask(name, 256)[:256]] = shown
+        values = [mask_text(value, secrets) for _, value in batch]
+        items: list[tuple[str, int | None]] = [(v, HEADER_CAP) for v in values]
+        items += [(name, 256) for name, _ in batch]
+        if at == 0:
+            items += [(method, 32), (path, URL_CAP), (query, URL_CAP)]
+        masked = many(items)
+        if at == 0:
+            first = masked[-3:]
+        for i, (name, _) in enumerate(batch):
+            if budget <= 0:
+                dropped += 1
+                continue
+            shown = _shown(masked[i], values[i], HEADER_CAP)
+            shown = shown[:max(budget - len(name), 0)]
+            budget -= len(name) + len(shown)
+            headers[masked[len(batch) + i][:256]] = shown
     logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
     request_body = response_body = None
     if logging in ("request", "both"):
@@ -448,9 +487,9 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
     entry = {
         "seq": 0,
         "time": when,
-        "method": _cap(environ.get("REQUEST_METHOD", ""), 32, mask),
-        "path": _cap(mask_text(_text(environ.get("PATH_INFO", "")), secrets), URL_CAP, mask),
-        "query": _query(_text(environ.get("QUERY_STRING", "")), secrets, mask),
+        "method": _shown(first[0], method, 32),
+        "path": _shown(first[1], path, URL_CAP),
+        "query": _shown(first[2], query, URL_CAP),
         "headers": headers,
         "carrier": credential.carrier if credential else None,
         "principal": principal.describe() if principal is not None else None,

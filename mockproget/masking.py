@@ -8,7 +8,7 @@ import bisect
 import codecs
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode
 
 import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no type hints
@@ -51,11 +51,16 @@ def mask_query(query: str, is_secret: Callable[[str], bool] = lambda text: False
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask ``key=...`` in URLs within ``text`` and every literal secret given, also one
     cut short at the end of ``text`` (an answer truncated mid-key)."""
-    text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+    if "=" in text:  # every match of _QUERY_SECRET holds one
+        text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
     for secret in secrets:
         if not secret:
             continue
         text = text.replace(secret, MASK)
+        # a cut-short secret at the end starts with its first MIN_PREFIX characters,
+        # within the last len(secret) - 1 characters: without them, no size can match
+        if len(secret) <= MIN_PREFIX or secret[:MIN_PREFIX] not in text[-(len(secret) - 1):]:
+            continue
         for size in range(min(len(secret) - 1, len(text)), MIN_PREFIX - 1, -1):
             if text.endswith(secret[:size]):
                 text = text[:-size] + MASK
@@ -104,7 +109,7 @@ def mask_tokens(text: str, is_secret: Callable[[str], bool]) -> str:
 # it came from, so a secret written partly raw and partly escaped is found too.
 #
 # Automata are immutable once built. New secrets go into a small new automaton; automata
-# of similar sizes are merged (a binary counter over levels), so adding one secret costs
+# of similar sizes are merged (a base-4 counter over levels), so adding one secret costs
 # O(log n) amortised and masking costs one pass per level, not one per secret.
 
 _PERCENT_OR_PLUS = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+")
@@ -317,22 +322,44 @@ def secret_forms(text: str, user: str | None = None) -> set[str]:
 
 
 class _Level:
-    """One immutable automaton over the forms of some secrets."""
+    """One immutable automaton over the forms of some secrets.
 
-    __slots__ = ("secrets", "automaton")
+    ``secrets`` maps each secret to its forms (computed once per secret and carried into
+    the merged levels, so a merge costs the automaton, not the encodings); ``shortest``
+    is the length of its shortest form.
+    """
 
-    def __init__(self, secrets: frozenset[tuple[str, str | None]]) -> None:
+    __slots__ = ("secrets", "automaton", "shortest")
+
+    def __init__(self, secrets: Mapping[tuple[str, str | None], tuple[str, ...]]) -> None:
         self.secrets = secrets
         automaton = ahocorasick.Automaton()
-        for text, user in secrets:
-            for form in secret_forms(text, user):
+        shortest = 0
+        for forms in secrets.values():
+            for form in forms:
                 automaton.add_word(form, len(form))
+                shortest = len(form) if not shortest else min(shortest, len(form))
         automaton.make_automaton()
         self.automaton = automaton
+        self.shortest = shortest
+
+    @classmethod
+    def of(cls, items: Iterable[tuple[str, str | None]]) -> _Level:
+        return cls({item: tuple(secret_forms(*item)) for item in items})
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         for end, length in self.automaton.iter(text):
             yield end - length + 1, end + 1
+
+
+def _size_class(size: int) -> int:
+    """``floor(log4(size))``: the masker merges four levels of a class into one."""
+    return (max(size, 1).bit_length() - 1) // 2
+
+
+#: What joins the texts :meth:`Masker.mask_many` looks at: not part of any escape, of a
+#: base64 token or of a word, so no decoded view runs across it.
+_SEPARATOR = "\x00"
 
 
 class Masker:
@@ -349,6 +376,8 @@ class Masker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._levels: tuple[_Level, ...] = ()
+        #: the levels and the length of the shortest form they know, swapped in together
+        self._current: tuple[tuple[_Level, ...], int] = ((), 0)
         self._pinned: set[tuple[str, str | None]] = set()
         self._live: dict[tuple[str, str | None], int] = {}
         self._dead = 0
@@ -408,8 +437,7 @@ class Masker:
 
     def _rebuild_locked(self) -> None:
         self._dead = 0
-        items = frozenset(self._live)
-        self._levels = (_Level(items),) if items else ()
+        self._set_levels((_Level.of(self._live),) if self._live else ())
 
     def _add_locked(self, items: list[tuple[str, str | None]]) -> None:
         new = []
@@ -422,18 +450,28 @@ class Masker:
         if not new:
             return
         levels = list(self._levels)
-        merged = frozenset(new)
-        # a binary counter: merge while the newest level is at least as big as the last
-        while levels and len(levels[-1].secrets) <= len(merged):
-            merged = levels.pop().secrets | merged
+        merged = {item: tuple(secret_forms(*item)) for item in new}
+        # a base-4 counter: once the newest levels are four of one size class, they merge
+        # (each secret is rebuilt about log4(n) times; at most three levels per class)
+        while len(levels) >= 3 and len({_size_class(len(level.secrets)) for level in levels[-3:]}
+                                       | {_size_class(len(merged))}) == 1:
+            for level in levels[-3:]:
+                merged = {**level.secrets, **merged}
+            del levels[-3:]
         levels.append(_Level(merged))
-        self._levels = tuple(levels)
+        self._set_levels(tuple(levels))
+
+    def _set_levels(self, levels: tuple[_Level, ...]) -> None:
+        self._levels = levels
+        self._current = (levels, min((level.shortest for level in levels), default=0))
 
     # -- masking -----------------------------------------------------------------------
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The spans of ``text`` that hold a secret in some encoding, merged, in order."""
-        levels = self._levels
+        return self._spans(text, self._levels)
+
+    def _spans(self, text: str, levels: tuple[_Level, ...]) -> list[tuple[int, int]]:
         if not levels or not text:
             return []
         found: list[tuple[int, int]] = []
@@ -487,18 +525,50 @@ class Masker:
             ``text`` as a secret starting before the cut can reach is looked at (and
             returned, masked), so a long text costs what its kept part does.
         """
-        if keep is not None and len(text) > keep + self.margin:
-            text = text[:keep + self.margin]
-        spans = self.spans(text)
+        return self.mask_many([(text, keep)])[0]
+
+    def mask_many(self, items: Sequence[tuple[str, int | None]]) -> list[str]:
+        """``[mask(text, keep) for text, keep in items]``, in one pass over the texts.
+
+        The texts are looked at joined by :data:`_SEPARATOR` (a character no decoder
+        produces from, or folds into, its neighbours: a view of the joined text is the
+        views of the texts, joined), and each span found is cut back to the texts it
+        covers: every secret one text holds is found there, and is masked. A text shorter
+        than the shortest form of any secret cannot hold one in any encoding (every view
+        of a text is at most as long as the text) and is not looked at.
+        """
+        levels, shortest = self._current
+        margin = self.margin
+        texts = [text[:keep + margin] if keep is not None and len(text) > keep + margin else text
+                 for text, keep in items]
+        if not levels:
+            return texts
+        looked = [i for i, text in enumerate(texts) if len(text) >= shortest]
+        if not looked:
+            return texts
+        joined = _SEPARATOR.join(texts[i] for i in looked)
+        spans = self._spans(joined, levels)
         if not spans:
-            return text
-        parts, done = [], 0
-        for start, end in spans:
-            parts.append(text[done:start])
-            parts.append(MASK)
-            done = end
-        parts.append(text[done:])
-        return "".join(parts)
+            return texts
+        at, s = 0, 0
+        for i in looked:
+            text = texts[i]
+            end = at + len(text)
+            while s < len(spans) and spans[s][1] <= at:
+                s += 1
+            parts, done, j = [], 0, s
+            while j < len(spans) and spans[j][0] < end:
+                start, stop = max(spans[j][0], at) - at, min(spans[j][1], end) - at
+                if stop > start:
+                    parts.append(text[done:max(start, done)])
+                    parts.append(MASK)
+                    done = max(done, stop)
+                j += 1
+            if parts:
+                parts.append(text[done:])
+                texts[i] = "".join(parts)
+            at = end + len(_SEPARATOR)
+        return texts
 
     def mask_json(self, value: object) -> object:
         """A copy of a JSON value with every string masked (keys too)."""

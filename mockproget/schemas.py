@@ -95,13 +95,16 @@ class ApiKeyInfoIn(Schema):
     expiration = IsoDateTime(allow_none=True)
     logging = Choice(LOGGING_MODES, required=True)
     user = Text(allow_none=True)
+    _canonical: dict[str, str] | None = None
 
     @pre_load
     def _fold_names(self, data: Any, **kwargs: Any) -> Any:
         """Case-insensitive property names; ``id`` and ``API_Key`` are not key properties."""
         if not isinstance(data, dict):
             raise ValidationError("the body must be a JSON object (an ApiKeyInfo)")
-        canonical = {name.lower(): name for name in self.fields}
+        canonical = self._canonical
+        if canonical is None:  # the fields are fixed once the schema exists: fold once
+            canonical = self._canonical = {name.lower(): name for name in self.fields}
         folded: dict[str, Any] = {}
         for name, value in data.items():
             target = canonical.get(name.lower())

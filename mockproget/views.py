@@ -9,7 +9,7 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .auth import find_credential
+from .auth import CREDENTIAL, find_credential
 from .backend import Backend
 from .errors import InvalidInput, NotFound
 from .models import NewApiKey, Principal
@@ -83,7 +83,12 @@ def _only_since_2024_3() -> None:
 def _authenticate() -> Principal:
     """Spec §3-§4: judged before the body is validated, so a caller that may not use the
     api-keys endpoints (no key, a bad key, a feed key, ...) gets 403, never a 400."""
-    principal = backend_of().authenticate(find_credential(request), manage_keys=True)
+    credential = find_credential(request)
+    if credential is not None and credential.carrier in ("header", "query"):
+        # what the journal and the fault rules read again from the environ: the same
+        # first carrier (spec §3); one found in the body is left for them to find
+        request.environ[CREDENTIAL] = credential
+    principal = backend_of().authenticate(credential, manage_keys=True)
     request.environ["mockproget.principal"] = principal
     return principal
 
