@@ -239,6 +239,18 @@ def _infer_action(data: Mapping[str, Any]) -> str:
                                    f"(or give status for a response, duration_ms for a delay)")
 
 
+def _collector(errors: list[tuple[str, str]]) -> Callable[[Callable[[], Any]], Any]:
+    """``check(step)``: run one validation step, note its problems in ``errors`` (if any)
+    and go on with the next, so that one error lists every problem."""
+    def check(step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except FaultRuleError as error:
+            errors.extend(error.errors)
+            return None
+    return check
+
+
 def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> FaultRule:
     """Validate a rule's fields; :class:`FaultRuleError` names every bad field.
 
@@ -248,14 +260,7 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
     if not isinstance(data, Mapping):
         raise FaultRuleError("rule", f"must be a table/object of fields, not {type(data).__name__}")
     errors: list[tuple[str, str]] = []
-
-    def check(step: Callable[[], Any]) -> Any:
-        """Run one validation step; note its problem (if any) and go on with the next."""
-        try:
-            return step()
-        except FaultRuleError as error:
-            errors.extend(error.errors)
-            return None
+    check = _collector(errors)
 
     for key in data:
         if not isinstance(key, str) or key not in _ALL_FIELDS:
@@ -316,13 +321,7 @@ def parse_rule(data: Mapping[str, Any], *, default_name: str = "fault") -> Fault
 def _action_values(action: str, data: Mapping[str, Any], values: dict[str, Any]) -> None:
     """The settings of ``action`` into ``values``; every problem in one :class:`FaultRuleError`."""
     errors: list[tuple[str, str]] = []
-
-    def check(step: Callable[[], Any]) -> Any:
-        try:
-            return step()
-        except FaultRuleError as error:
-            errors.extend(error.errors)
-            return None
+    check = _collector(errors)
 
     if action == "response":
         if "status" not in data:
