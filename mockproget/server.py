@@ -28,7 +28,6 @@ import logging
 import random
 import re
 import secrets
-import select
 import socket
 import struct
 import sys
@@ -529,6 +528,7 @@ class _Server(TcpWSGIServer):
         self.accept_paused_until = 0.0
         self.out_of_descriptors = False
         self.next_check = 0.0
+        self.room = False  # full, and an idle connection can be closed for a newcomer
         super().__init__(app, **kwargs)
 
     def readable(self) -> bool:
@@ -537,33 +537,33 @@ class _Server(TcpWSGIServer):
             self.next_check = mono + _TICK
             for channel in list(self.active_channels.values()):
                 channel.check_deadlines(now, mono, self.settings)
-            if len(self._map) >= self.adj.connection_limit and self._someone_waits():
-                self._make_room()
+            self.room = self._longest_idle() is not None
         if mono < self.accept_paused_until:
             return False
-        return bool(super().readable())
+        # full: still accept while an idle connection can make room for the newcomer
+        return bool(super().readable()) or (self.accepting and self.room)
 
-    def _someone_waits(self) -> bool:
-        """A connection waits in the listen backlog."""
-        try:
-            return bool(select.select([self.socket], [], [], 0)[0])
-        except (OSError, ValueError):
+    def _longest_idle(self) -> _Channel | None:
+        """The kept-alive connection idle longest (nothing read, nothing left to send)."""
+        idle = [channel for channel in self.active_channels.values()
+                if not (channel.will_close or channel.close_when_flushed or channel.requests
+                        or channel.request is not None or channel.hang_until
+                        or channel.total_outbufs_len)]
+        return min(idle, key=lambda c: c.last_activity) if idle else None
+
+    def _make_room(self) -> bool:
+        """Full: close the longest-idle kept-alive connection (FIN) for the one waiting."""
+        oldest = self._longest_idle()
+        if oldest is None:
+            self.room = False  # the newcomer waits in the listen backlog
             return False
-
-    def _make_room(self) -> None:
-        """Full: close the longest-idle kept-alive connection (one at a time)."""
-        idle = []
-        for channel in self.active_channels.values():
-            if channel.will_close or channel.close_when_flushed:
-                return  # one is closing already: its slot comes free
-            if not channel.requests and channel.request is None and not channel.hang_until:
-                idle.append(channel)
-        if idle:
-            oldest = min(idle, key=lambda c: c.last_activity)
-            oldest.will_close = True
-            oldest.log("- idle connection closed to make room (connection limit reached)")
+        oldest.log("- idle connection closed to make room (connection limit reached)")
+        oldest.handle_close()
+        return True
 
     def handle_accept(self) -> None:
+        if len(self._map) >= self.adj.connection_limit and not self._make_room():
+            return
         try:
             pair = self.accept()
         except OSError as error:

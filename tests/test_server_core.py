@@ -409,6 +409,24 @@ def test_a_full_server_closes_the_longest_idle_connection_to_make_room() -> None
                 sock.close()
 
 
+def test_a_full_server_reaches_a_client_queued_behind_hundreds_of_idle_openers() -> None:
+    """§7 (docs/server.md, connections): a flood of connections that send nothing, twice the
+    limit, fills every slot and the listen backlog; a client queued behind them is still
+    served: room is made for each waiting connection as it is accepted, not one per tick
+    (which left the client waiting 50 ms per connection ahead of it: over 10 s here)."""
+    _raise_open_file_limit(1200)
+    limit, flood = 40, 280
+    with MockProGet(Config(port=0, server=ServerSettings(connections=limit))) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(flood)]
+        try:
+            assert requests.get(server.url + "health", timeout=8).status_code == 200
+            assert server.connection_count <= limit
+            assert idle[0].recv(10) == b""  # the first openers were closed, with a FIN
+        finally:
+            for sock in idle:
+                sock.close()
+
+
 # -- the admin key, whatever builds the app -------------------------------------------------
 
 
