@@ -40,7 +40,7 @@ from flask import Flask
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
@@ -152,7 +152,8 @@ class _Parser(HTTPRequestParser):
       (the app answers 413); the rest of such a body is never read;
     - anything the request line's parser chokes on (``GET http://[::1/x``): a 400;
     - ``Transfer-Encoding`` on an HTTP/1.0 request: a 400 (RFC 9112 §6.1: its framing
-      cannot be trusted).
+      cannot be trusted); a transfer coding other than ``chunked``: a 400 (waitress says
+      501; nothing but an injected fault answers 5xx).
     """
 
     body_problem: str | None = None
@@ -204,6 +205,8 @@ class _Parser(HTTPRequestParser):
             super().parse_header(header_plus)
         except ValueError as error:  # urllib's URL splitter: "Invalid IPv6 URL", ...
             raise ParsingError(f"the request target cannot be read ({error})") from None
+        except TransferEncodingNotImplemented:  # waitress's 501: the client's error, a 400
+            raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
 
