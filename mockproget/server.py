@@ -48,7 +48,7 @@ from waitress.utilities import RequestEntityTooLarge
 from .app import ADMIN_KEY_NAME, create_app
 from .backend import Backend
 from .config import Config, ServerSettings
-from .faults import CONNECTION_APPLIED, STALE_RULE, ConnectionFault, FaultRule, FaultSet
+from .faults import CONNECTION_APPLIED, CONTROL_PREFIX, STALE_RULE, ConnectionFault, FaultRule, FaultSet
 from .journal import Journal
 from .masking import mask_query, mask_text
 from .views import BODY_ERROR
@@ -148,7 +148,8 @@ class _Parser(HTTPRequestParser):
 
     - a chunk stream that is malformed, or that ends (half-close) before its last
       chunk: ``body_problem`` (the app answers 400 after authentication);
-    - a body over ``max_body`` (by its Content-Length, or once de-chunked): ``oversized``
+    - a body over ``max_body`` (the control API's paths: ``control_max_body``; by its
+      Content-Length, or once de-chunked): ``oversized``
       (the app answers 413); the rest of such a body is never read;
     - anything the request line's parser chokes on (``GET http://[::1/x``): a 400;
     - ``Transfer-Encoding`` on an HTTP/1.0 request: a 400 (RFC 9112 §6.1: its framing
@@ -158,12 +159,14 @@ class _Parser(HTTPRequestParser):
 
     body_problem: str | None = None
     oversized = False
+    body_rcv: Any  # waitress's, declared for the type checker
     completed: bool  # waitress's, declared for the type checker
     error: Any
 
-    def __init__(self, adj: Adjustments, limit: int) -> None:
+    def __init__(self, adj: Adjustments, limit: int, control_limit: int | None = None) -> None:
         super().__init__(adj)
-        self.limit = limit
+        self.limit = self.api_limit = limit
+        self.control_limit = control_limit or limit
         self.started = time.time()
         self.headers_at = 0.0
 
@@ -175,8 +178,13 @@ class _Parser(HTTPRequestParser):
             consumed = int(super().received(data))
             if self.headers_finished and not self.headers_at:
                 self.headers_at = time.time()
+                if str(getattr(self, "path", "")).startswith(CONTROL_PREFIX):
+                    self.limit = self.control_limit  # the control API's own body limit
             if isinstance(self.error, RequestEntityTooLarge):  # its Content-Length says so
                 self.error, self.oversized = None, True
+            elif self.headers_finished and not self.chunked and self.content_length > self.limit:
+                self.oversized = self.completed = True  # over this path's limit: never read
+                self.body_rcv = None
             return consumed
         consumed = int(body.received(data))
         self.body_bytes_received += consumed
@@ -348,7 +356,7 @@ class _Channel(HTTPChannel):
         return f"<connection {self.addr!r}>"
 
     def parser_class(self, adj: Adjustments) -> _Parser:
-        return _Parser(adj, self.server.limit)
+        return _Parser(adj, self.server.limit, self.server.control_limit)
 
     def log(self, text: str) -> None:
         if access_log.isEnabledFor(logging.INFO):
@@ -526,6 +534,7 @@ class _Server(TcpWSGIServer):
 
     def __init__(self, app: Flask, settings: ServerSettings, limit: int, **kwargs: Any) -> None:
         self.settings, self.limit = settings, limit
+        self.control_limit: int = kwargs.pop("control_limit", limit)
         self.masked_logger = _MaskedLogger(app)
         self.logger = self.masked_logger
         self.accept_paused_until = 0.0
@@ -648,7 +657,7 @@ class MockProGet:
         adj = Adjustments(
             listen=listen, threads=settings.workers, connection_limit=settings.connections,
             ident="", asyncore_use_poll=True, asyncore_loop_timeout=_TICK,
-            max_request_body_size=self.config.max_body + 1, expose_tracebacks=False,
+            max_request_body_size=max(self.config.max_body, self.config.control_max_body) + 1, expose_tracebacks=False,
             clear_untrusted_proxy_headers=False, log_socket_errors=False,
             outbuf_overflow=_OUTBUF_IN_MEMORY,
             channel_timeout=settings.idle_timeout, cleanup_interval=3600)
@@ -656,6 +665,7 @@ class MockProGet:
         dispatcher = _Dispatcher(self.app)
         try:
             server = _Server(self.app, settings, self.config.max_body, map=socket_map,
+                             control_limit=max(self.config.max_body, self.config.control_max_body),
                              dispatcher=dispatcher, adj=adj)
         except OSError:
             wasyncore.close_all(socket_map)
