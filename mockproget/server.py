@@ -28,7 +28,6 @@ import logging
 import random
 import re
 import secrets
-import select
 import socket
 import struct
 import sys
@@ -41,7 +40,7 @@ from flask import Flask
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
@@ -149,15 +148,18 @@ class _Parser(HTTPRequestParser):
 
     - a chunk stream that is malformed, or that ends (half-close) before its last
       chunk: ``body_problem`` (the app answers 400 after authentication);
-    - a body over ``max_body`` (by its Content-Length, or once de-chunked): ``oversized``
+    - a body over ``max_body`` (the control API's paths: ``control_max_body``; by its
+      Content-Length, or once de-chunked): ``oversized``
       (the app answers 413); the rest of such a body is never read;
     - anything the request line's parser chokes on (``GET http://[::1/x``): a 400;
     - ``Transfer-Encoding`` on an HTTP/1.0 request: a 400 (RFC 9112 §6.1: its framing
-      cannot be trusted).
+      cannot be trusted); a transfer coding other than ``chunked``: a 400 (waitress says
+      501; nothing but an injected fault answers 5xx).
     """
 
     body_problem: str | None = None
     oversized = False
+    body_rcv: Any  # waitress's, declared for the type checker
     completed: bool  # waitress's, declared for the type checker
     error: Any
 
@@ -176,12 +178,13 @@ class _Parser(HTTPRequestParser):
             consumed = int(super().received(data))
             if self.headers_finished and not self.headers_at:
                 self.headers_at = time.time()
-                if (getattr(self, "path", None) or "").startswith(CONTROL_PREFIX):
-                    self.limit = self.control_limit  # the control API has its own limit
-                if not self.chunked and self.content_length > self.limit:  # its Content-Length says so
-                    self.oversized = self.completed = True
-            if isinstance(self.error, RequestEntityTooLarge):  # over both limits
+                if str(getattr(self, "path", "")).startswith(CONTROL_PREFIX):
+                    self.limit = self.control_limit  # the control API's own body limit
+            if isinstance(self.error, RequestEntityTooLarge):  # its Content-Length says so
                 self.error, self.oversized = None, True
+            elif self.headers_finished and not self.chunked and self.content_length > self.limit:
+                self.oversized = self.completed = True  # over this path's limit: never read
+                self.body_rcv = None
             return consumed
         consumed = int(body.received(data))
         self.body_bytes_received += consumed
@@ -210,6 +213,8 @@ class _Parser(HTTPRequestParser):
             super().parse_header(header_plus)
         except ValueError as error:  # urllib's URL splitter: "Invalid IPv6 URL", ...
             raise ParsingError(f"the request target cannot be read ({error})") from None
+        except TransferEncodingNotImplemented:  # waitress's 501: the client's error, a 400
+            raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
 
@@ -535,6 +540,7 @@ class _Server(TcpWSGIServer):
         self.accept_paused_until = 0.0
         self.out_of_descriptors = False
         self.next_check = 0.0
+        self.room = False  # full, and an idle connection can be closed for a newcomer
         super().__init__(app, **kwargs)
 
     def readable(self) -> bool:
@@ -543,33 +549,33 @@ class _Server(TcpWSGIServer):
             self.next_check = mono + _TICK
             for channel in list(self.active_channels.values()):
                 channel.check_deadlines(now, mono, self.settings)
-            if len(self._map) >= self.adj.connection_limit and self._someone_waits():
-                self._make_room()
+            self.room = self._longest_idle() is not None
         if mono < self.accept_paused_until:
             return False
-        return bool(super().readable())
+        # full: still accept while an idle connection can make room for the newcomer
+        return bool(super().readable()) or (self.accepting and self.room)
 
-    def _someone_waits(self) -> bool:
-        """A connection waits in the listen backlog."""
-        try:
-            return bool(select.select([self.socket], [], [], 0)[0])
-        except (OSError, ValueError):
+    def _longest_idle(self) -> _Channel | None:
+        """The kept-alive connection idle longest (nothing read, nothing left to send)."""
+        idle = [channel for channel in self.active_channels.values()
+                if not (channel.will_close or channel.close_when_flushed or channel.requests
+                        or channel.request is not None or channel.hang_until
+                        or channel.total_outbufs_len)]
+        return min(idle, key=lambda c: c.last_activity) if idle else None
+
+    def _make_room(self) -> bool:
+        """Full: close the longest-idle kept-alive connection (FIN) for the one waiting."""
+        oldest = self._longest_idle()
+        if oldest is None:
+            self.room = False  # the newcomer waits in the listen backlog
             return False
-
-    def _make_room(self) -> None:
-        """Full: close the longest-idle kept-alive connection (one at a time)."""
-        idle = []
-        for channel in self.active_channels.values():
-            if channel.will_close or channel.close_when_flushed:
-                return  # one is closing already: its slot comes free
-            if not channel.requests and channel.request is None and not channel.hang_until:
-                idle.append(channel)
-        if idle:
-            oldest = min(idle, key=lambda c: c.last_activity)
-            oldest.will_close = True
-            oldest.log("- idle connection closed to make room (connection limit reached)")
+        oldest.log("- idle connection closed to make room (connection limit reached)")
+        oldest.handle_close()
+        return True
 
     def handle_accept(self) -> None:
+        if len(self._map) >= self.adj.connection_limit and not self._make_room():
+            return
         try:
             pair = self.accept()
         except OSError as error:

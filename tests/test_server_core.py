@@ -225,6 +225,20 @@ def test_transfer_encoding_on_http_1_0_is_refused_in_text() -> None:
     assert _status(answer) == 400 and b"text/plain" in answer and b"Transfer-Encoding" in answer
 
 
+@pytest.mark.parametrize("coding", ["gzip", "gzip, chunked", "chunked, gzip", "identity", "x-bogus"])
+def test_a_transfer_coding_other_than_chunked_is_a_400_in_text_not_a_501(coding: str) -> None:
+    """§6 (errors are text, docs/fidelity.md "The server"): only ``chunked`` is read; any
+    other transfer coding is the client's error, a 400 naming the header, then close; no
+    5xx comes from anything but an injected fault."""
+    with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {coding}\r\n"
+                     f"Content-Length: 2\r\n\r\n{{}}".encode())
+        answer = _read_all(sock)
+        assert _status(answer) == 400 and b"text/plain" in answer
+        assert b"Transfer-Encoding" in answer.partition(b"\r\n\r\n")[2]
+        assert requests.get(server.url + "health", timeout=5).status_code == 200
+
+
 def test_expect_100_continue_gets_one_interim_answer() -> None:
     """§7: one ``100 Continue``, then the answer."""
     body = json.dumps(SYSTEM).encode()
@@ -427,6 +441,24 @@ def test_a_full_server_closes_the_longest_idle_connection_to_make_room() -> None
             time.sleep(0.2)
             assert requests.get(server.url + "health", timeout=5).status_code == 200
             assert idle[0].recv(10) == b""  # the oldest was closed
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_a_full_server_reaches_a_client_queued_behind_hundreds_of_idle_openers() -> None:
+    """§7 (docs/server.md, connections): a flood of connections that send nothing, twice the
+    limit, fills every slot and the listen backlog; a client queued behind them is still
+    served: room is made for each waiting connection as it is accepted, not one per tick
+    (which left the client waiting 50 ms per connection ahead of it: over 10 s here)."""
+    _raise_open_file_limit(1200)
+    limit, flood = 40, 280
+    with MockProGet(Config(port=0, server=ServerSettings(connections=limit))) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(flood)]
+        try:
+            assert requests.get(server.url + "health", timeout=8).status_code == 200
+            assert server.connection_count <= limit
+            assert idle[0].recv(10) == b""  # the first openers were closed, with a FIN
         finally:
             for sock in idle:
                 sock.close()
