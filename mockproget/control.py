@@ -226,7 +226,7 @@ def reset() -> Response:
     """Everything back: state, settings, fault rules (fresh counters), journal, seed."""
     _backend().reset()
     _faults().reset()
-    _journal().clear()
+    _journal().reset()
     return jsonify({"reset": True, "seed": _faults().seed})
 
 

@@ -148,6 +148,7 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[tuple[dict[str, Any], int]] = deque()
         self._size, self._max_bytes = size, max_bytes
+        self._configured = (size, max_bytes)  # what reset() goes back to
         self._bytes = 0
         self._total = self._seq = 0
 
@@ -218,6 +219,13 @@ class Journal:
     def clear(self) -> None:
         """Forget every entry; ``seq`` starts again at 1."""
         with self._lock:
+            self._entries.clear()
+            self._bytes = self._total = self._seq = 0
+
+    def reset(self) -> None:
+        """Empty, with the bounds it was made with (a ``PATCH /settings`` undone)."""
+        with self._lock:
+            self._size, self._max_bytes = self._configured
             self._entries.clear()
             self._bytes = self._total = self._seq = 0
 

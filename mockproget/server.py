@@ -746,10 +746,11 @@ class MockProGet:
 
     def reset(self) -> None:
         """Everything back: the seeded state and settings, the configured fault rules with
-        fresh counters and re-seeded random streams, an empty journal."""
+        fresh counters and re-seeded random streams, an empty journal with its configured
+        bounds."""
         self.backend.reset()
         self.faults.reset()
-        self.journal.clear()
+        self.journal.reset()
 
 
 def _new_admin_key(seed: int | None) -> str:

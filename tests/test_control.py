@@ -328,6 +328,19 @@ def test_a_refused_settings_change_changes_nothing(mock: MockProGet, http: reque
     assert mock.journal.size == mock.config.journal_size
 
 
+def test_reset_puts_the_journal_bounds_back(mock: MockProGet, http: requests.Session) -> None:
+    """A reset undoes a ``PATCH /settings`` of the journal bounds too (the ``proget``
+    fixture resets between tests: one test's journal size must not reach the next)."""
+    size, max_bytes = mock.journal.size, mock.journal.max_bytes
+    answer = http.patch(mock.url + "__mockproget__/settings", json={"journal_size": 7, "journal_bytes": 2**21})
+    assert answer.status_code == 200 and mock.journal.size == 7
+    mock.reset()
+    assert (mock.journal.size, mock.journal.max_bytes) == (size, max_bytes)
+    http.patch(mock.url + "__mockproget__/settings", json={"journal_size": 7})
+    assert http.post(mock.url + "__mockproget__/reset", json={}).status_code == 200
+    assert mock.journal.size == size
+
+
 # -- issue 8: big states, browsers, Host, every problem listed ----------------------------
 
 
