@@ -41,6 +41,7 @@ from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
+from waitress.receiver import ChunkedReceiver
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
@@ -69,6 +70,10 @@ _TICK = 0.05
 _OUTBUF_IN_MEMORY = 32 * 1024 * 1024
 #: After EMFILE/ENFILE at accept: stop accepting for this long.
 _ACCEPT_PAUSE = 0.25
+#: The longest chunk-size line (size and extensions) read before it is refused.
+CHUNK_LINE_CAP = 4096
+#: The most bytes of trailer fields after the last chunk read before they are refused.
+TRAILER_CAP = 65536
 _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _QUERY_IN_TARGET = re.compile(r"(\S*?)\?(\S*)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -188,10 +193,15 @@ class _Parser(HTTPRequestParser):
             return consumed
         consumed = int(body.received(data))
         self.body_bytes_received += consumed
+        # a chunk announced is counted when its size line is read: one that can never fit
+        # is refused then, not waited for
+        announced = body.chunk_remainder if isinstance(body, ChunkedReceiver) else 0
         if body.error is not None:
             self.problem(f"the chunked request body is malformed ({body.error.body})")
-        elif len(body) > self.limit:
+        elif len(body) + announced > self.limit:
             self.oversized = self.completed = True
+        elif (overlong := _overlong(body)) is not None:
+            self.problem(f"the chunked request body is malformed ({overlong})")
         elif body.completed:
             self.completed = True
             if self.chunked:
@@ -217,6 +227,17 @@ class _Parser(HTTPRequestParser):
             raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
+
+
+def _overlong(body: Any) -> str | None:
+    """What of a chunk stream is longer than its cap (refused, not buffered), or ``None``."""
+    if not isinstance(body, ChunkedReceiver):
+        return None
+    if len(body.control_line) > CHUNK_LINE_CAP:
+        return f"a chunk-size line is longer than {CHUNK_LINE_CAP} bytes"
+    if len(body.trailer) > TRAILER_CAP:
+        return f"its trailer is longer than {TRAILER_CAP} bytes"
+    return None
 
 
 # -- tasks: the app's answer, the connection faults, the access log ------------------

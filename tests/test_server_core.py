@@ -91,9 +91,10 @@ def quick() -> Iterator[MockProGet]:
 
 
 def _crash_attempt(port: int, key: str | None) -> int:
-    """The reproduction: a chunk header promising more than is sent, then a half-close."""
+    """The reproduction: a chunk header promising more than is sent (128 KiB, within
+    ``max_body``: a chunk that can never fit is refused at its size line), then a half-close."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(_chunked_create(key, b"200000\r\n" + b"A" * 10))
+        sock.sendall(_chunked_create(key, b"20000\r\n" + b"A" * 10))
         sock.shutdown(socket.SHUT_WR)
         answer = _read_all(sock, 10)
     return _status(answer)
@@ -120,7 +121,7 @@ def test_the_truncated_chunk_crash_from_16_threads_leaves_the_server_answering()
 def test_a_truncated_chunk_is_a_400_that_shows_no_foreign_bytes() -> None:
     """§6: the 400 names the problem; its body holds no byte that was not sent."""
     with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(_chunked_create(server.admin_key, b"200000\r\n" + b"A" * 10))
+        sock.sendall(_chunked_create(server.admin_key, b"20000\r\n" + b"A" * 10))
         sock.shutdown(socket.SHUT_WR)
         answer = _read_all(sock)
     assert _status(answer) == 400

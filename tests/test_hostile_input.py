@@ -1,0 +1,169 @@
+"""Hostile input on the wire: chunk-size lines that announce more than can ever be read,
+chunk-size lines without end, and the raw-socket header edge cases (RFC 9112).
+
+Spec sections: §3-§4 (a caller is judged before its body: an oversized body is a 403
+without a valid key, a 413 with one), §6 (errors are text), §7 (the official client sends
+chunked bodies). The limits are the mock's (docs/server.md).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from mockproget import Config, MockProGet
+
+CREATE = "/api/api-keys/create"
+#: Long enough that a test waiting on it fails instead of passing late.
+SLOW = 30.0
+
+
+def _read_all(sock: socket.socket, limit: float = 5.0) -> bytes:
+    """Everything until the server closes (or ``limit`` seconds pass)."""
+    sock.settimeout(limit)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError, socket.timeout):
+        pass
+    return answer
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
+
+
+def _send(port: int, data: bytes, *, limit: float = 5.0) -> tuple[bytes, float]:
+    """Send ``data`` without closing, and read the answer; how long it took."""
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as sock:
+        started = time.monotonic()
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before all of it was read: the answer is already there
+        answer = _read_all(sock, limit)
+    return answer, time.monotonic() - started
+
+
+def _chunked(path: str, key: str | None, host: str = "x", method: str = "POST") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
+             "Transfer-Encoding: chunked"]
+    if key:
+        lines.append(f"X-ApiKey: {key}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@pytest.fixture
+def patient() -> Iterator[MockProGet]:
+    """A mock whose body timeout is far longer than any test waits for an answer."""
+    from mockproget.config import ServerSettings
+
+    settings = ServerSettings(body_timeout=SLOW, header_timeout=SLOW)
+    with MockProGet(Config(port=0, max_body=4096, control_max_body=65536, server=settings)) as server:
+        yield server
+
+
+# -- a chunk size that can never fit ---------------------------------------------------
+
+
+def _oversized_by_length(port: int, path: str, key: str | None, host: str, size: int,
+                         method: str = "POST") -> tuple[int, bytes]:
+    """The answer (status, body) a body whose Content-Length is over the limit gets."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
+             f"Content-Length: {size}"] + ([f"X-ApiKey: {key}"] if key else [])
+    answer, _ = _send(port, ("\r\n".join(lines) + "\r\n\r\n").encode())
+    return _status(answer), answer.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize("size", [b"ffffffffffff", b"1001", b"ffffffffffffffffffffffffffffffff"])
+def test_a_chunk_size_over_the_limit_is_refused_when_its_line_is_read(patient: MockProGet, size: bytes) -> None:
+    """§3-§4 before §2, docs/server.md: a chunk-size line announcing more than ``max_body``
+    (4096 here) is answered at once, with what a body whose Content-Length is over the
+    limit gets: 403 for a wrong key, 413 for the admin key, and 413 without a key (the
+    JSON body, one of the credential carriers, cannot be read); the server does not wait
+    for the body timeout, creates nothing, and still answers."""
+    for key, expected in ((None, 413), ("Admin:wrong", 403), (patient.admin_key, 413)):
+        answer, took = _send(patient.port, _chunked(CREATE, key) + size + b"\r\n{")
+        assert _status(answer) == expected, answer[:300]
+        assert took < 5 and b"text/plain" in answer.partition(b"\r\n\r\n")[0]
+        reference = _oversized_by_length(patient.port, CREATE, key, "x", 4097)
+        assert (_status(answer), answer.partition(b"\r\n\r\n")[2]) == reference
+    assert b"too large" in answer.partition(b"\r\n\r\n")[2]
+    assert len(patient.backend.api_keys) == 1
+    assert requests.get(patient.url + "health", timeout=5).status_code == 200
+
+
+def test_chunks_that_add_up_past_the_limit_are_refused_at_the_size_line(patient: MockProGet) -> None:
+    """§3-§4, docs/server.md: the body read so far plus the chunk announced next is what
+    counts: 4000 bytes read, then a 0x100-byte chunk announced → 413 at once."""
+    body = b"fa0\r\n" + b"x" * 4000 + b"\r\n100\r\n"
+    answer, took = _send(patient.port, _chunked(CREATE, patient.admin_key) + body)
+    assert _status(answer) == 413 and took < 5
+
+
+def test_a_chunk_size_within_the_limit_still_waits_for_its_data(patient: MockProGet) -> None:
+    """§7: a chunk that fits is read as it comes: a 2-byte JSON body in a chunk announced
+    before its data, sent in two pieces, creates a key (with the type it names)."""
+    with socket.create_connection(("127.0.0.1", patient.port), timeout=5) as sock:
+        body = b'{"type":"system","systemApis":["sca"],"logging":"none"}'
+        sock.sendall(_chunked(CREATE, patient.admin_key) + f"{len(body):x}\r\n".encode())
+        time.sleep(0.3)
+        sock.sendall(body + b"\r\n0\r\n\r\n")
+        sock.settimeout(5)
+        answer = sock.recv(65536)
+    assert _status(answer) == 200, answer[:300]
+
+
+def test_the_control_api_refuses_a_chunk_over_its_own_limit_at_once(patient: MockProGet) -> None:
+    """Issue 8 §3, docs/control-api.md: on ``/__mockproget__/`` the limit is
+    ``control_max_body`` (65536 here): a chunk of 0x10000 + 1 bytes announced is a 413 at
+    once; one of 0x8000 (past ``max_body``, within the control limit) is waited for."""
+    answer, took = _send(patient.port, _chunked("/__mockproget__/state", None, "127.0.0.1", "PUT") + b"10001\r\n")
+    assert _status(answer) == 413 and took < 5, answer[:300]
+    reference = _oversized_by_length(patient.port, "/__mockproget__/state", None, "127.0.0.1", 65537, "PUT")
+    assert (_status(answer), answer.partition(b"\r\n\r\n")[2]) == reference
+    answer, took = _send(patient.port, _chunked("/__mockproget__/state", None, "127.0.0.1", "PUT") + b"8000\r\n",
+                         limit=1.0)
+    assert answer == b"" and took >= 0.9  # still reading: no answer yet
+
+
+# -- a chunk-size line without end --------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", [b"0" * 100_000, b"1;" + b"e" * 100_000, b"1;e=" + b"v" * 100_000])
+def test_an_endless_chunk_size_line_is_refused_not_buffered(patient: MockProGet, line: bytes) -> None:
+    """§3-§4 before §2, §6, docs/server.md: a chunk-size line (hex digits or extensions)
+    past 4 KiB without its CRLF is a 400 naming the problem (403 without a key), answered
+    while the client is still sending, not a buffer that grows until the body timeout."""
+    for key, expected in ((None, 403), (patient.admin_key, 400)):
+        answer, took = _send(patient.port, _chunked(CREATE, key) + line)
+        assert _status(answer) == expected, answer[:300]
+        assert took < 5
+    assert b"chunk-size line" in answer.partition(b"\r\n\r\n")[2]
+    assert requests.get(patient.url + "health", timeout=5).status_code == 200
+
+
+def test_an_endless_trailer_is_refused_not_buffered(patient: MockProGet) -> None:
+    """§6, docs/server.md: trailer fields after the last chunk past 64 KiB without the
+    blank line that ends them: a 400 naming the problem, not an unbounded buffer."""
+    trailer = b"0\r\n" + b"X-T: " + b"t" * 100_000
+    answer, took = _send(patient.port, _chunked(CREATE, patient.admin_key) + trailer)
+    assert _status(answer) == 400 and took < 5, answer[:300]
+    assert b"trailer" in answer.partition(b"\r\n\r\n")[2]
+
+
+def test_a_long_but_bounded_chunk_extension_is_still_read(patient: MockProGet) -> None:
+    """RFC 9112 §7.1.1: chunk extensions are allowed and ignored: a 1 KiB one is fine."""
+    body = b'{"type":"system","systemApis":["sca"],"logging":"none"}'
+    data = (_chunked(CREATE, patient.admin_key) + f"{len(body):x};e=".encode() + b"v" * 1024 + b"\r\n"
+            + body + b"\r\n0\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", patient.port), timeout=5) as sock:
+        sock.sendall(data)
+        sock.settimeout(5)
+        answer = sock.recv(65536)
+    assert _status(answer) == 200, answer[:300]
