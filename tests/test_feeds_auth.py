@@ -312,3 +312,20 @@ def test_package_storage_is_bounded(feeds: MockProGet, monkeypatch: pytest.Monke
     assert requests.delete(f"{feeds.url}upack/universal-a/delete/tools/demo/1.0.0", headers=headers,
                            timeout=10).status_code == 200
     assert requests.put(url, data=upack(version="2.0.0"), headers=headers, timeout=10).status_code == 201
+
+
+def test_a_non_ascii_key_works_in_every_feed_carrier(feeds: MockProGet) -> None:
+    """§1.4 (proget-feeds), api-keys spec §3 (docs/fidelity.md): a feed-reading key with
+    non-ASCII text works as UTF-8 bytes in ``X-ApiKey`` and ``X-NuGet-ApiKey``, in the
+    query and as the Basic password alike; a near miss does not."""
+    text = "ключ-feeds-é"
+    created = requests.post(feeds.url + "api/api-keys/create", headers={"X-ApiKey": feeds.admin_key}, timeout=10,
+                            json={"type": "system", "systemApis": ["feeds"], "logging": "none", "key": text})
+    assert created.status_code == 200, created.text
+    path = READS["npm"]
+    raw = text.encode("utf-8")
+    assert ok(get(feeds, path, headers={"X-ApiKey": raw}))
+    assert ok(get(feeds, path, headers={"X-NuGet-ApiKey": raw}))
+    assert ok(get(feeds, path, params={"key": text}))
+    assert ok(get(feeds, path, headers={"Authorization": "Basic " + base64.b64encode(b"api:" + raw).decode()}))
+    assert get(feeds, path, headers={"X-ApiKey": raw + b"x"}).status_code == 403
