@@ -16,26 +16,11 @@ import pytest
 import requests
 
 from mockproget import Config, MockProGet
+from netkit import read_all, status_of
 
 CREATE = "/api/api-keys/create"
 #: Long enough that a test waiting on it fails instead of passing late.
 SLOW = 30.0
-
-
-def _read_all(sock: socket.socket, limit: float = 5.0) -> bytes:
-    """Everything until the server closes (or ``limit`` seconds pass)."""
-    sock.settimeout(limit)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except (ConnectionResetError, TimeoutError, socket.timeout):
-        pass
-    return answer
-
-
-def _status(answer: bytes) -> int:
-    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
 
 
 def _send(port: int, data: bytes, *, limit: float = 5.0) -> tuple[bytes, float]:
@@ -46,7 +31,7 @@ def _send(port: int, data: bytes, *, limit: float = 5.0) -> tuple[bytes, float]:
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # refused before all of it was read: the answer is already there
-        answer = _read_all(sock, limit)
+        answer = read_all(sock, limit)
     return answer, time.monotonic() - started
 
 
@@ -77,7 +62,7 @@ def _oversized_by_length(port: int, path: str, key: str | None, host: str, size:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
              f"Content-Length: {size}"] + ([f"X-ApiKey: {key}"] if key else [])
     answer, _ = _send(port, ("\r\n".join(lines) + "\r\n\r\n").encode())
-    return _status(answer), answer.partition(b"\r\n\r\n")[2]
+    return status_of(answer), answer.partition(b"\r\n\r\n")[2]
 
 
 @pytest.mark.parametrize("size", [b"ffffffffffff", b"1001", b"ffffffffffffffffffffffffffffffff"])
@@ -89,10 +74,10 @@ def test_a_chunk_size_over_the_limit_is_refused_when_its_line_is_read(patient: M
     for the body timeout, creates nothing, and still answers."""
     for key, expected in ((None, 413), ("Admin:wrong", 403), (patient.admin_key, 413)):
         answer, took = _send(patient.port, _chunked(CREATE, key) + size + b"\r\n{")
-        assert _status(answer) == expected, answer[:300]
+        assert status_of(answer) == expected, answer[:300]
         assert took < 5 and b"text/plain" in answer.partition(b"\r\n\r\n")[0]
         reference = _oversized_by_length(patient.port, CREATE, key, "x", 4097)
-        assert (_status(answer), answer.partition(b"\r\n\r\n")[2]) == reference
+        assert (status_of(answer), answer.partition(b"\r\n\r\n")[2]) == reference
     assert b"too large" in answer.partition(b"\r\n\r\n")[2]
     assert len(patient.backend.api_keys) == 1
     assert requests.get(patient.url + "health", timeout=5).status_code == 200
@@ -103,7 +88,7 @@ def test_chunks_that_add_up_past_the_limit_are_refused_at_the_size_line(patient:
     counts: 4000 bytes read, then a 0x100-byte chunk announced → 413 at once."""
     body = b"fa0\r\n" + b"x" * 4000 + b"\r\n100\r\n"
     answer, took = _send(patient.port, _chunked(CREATE, patient.admin_key) + body)
-    assert _status(answer) == 413 and took < 5
+    assert status_of(answer) == 413 and took < 5
 
 
 def test_a_chunk_size_within_the_limit_still_waits_for_its_data(patient: MockProGet) -> None:
@@ -116,7 +101,7 @@ def test_a_chunk_size_within_the_limit_still_waits_for_its_data(patient: MockPro
         sock.sendall(body + b"\r\n0\r\n\r\n")
         sock.settimeout(5)
         answer = sock.recv(65536)
-    assert _status(answer) == 200, answer[:300]
+    assert status_of(answer) == 200, answer[:300]
 
 
 def test_the_control_api_refuses_a_chunk_over_its_own_limit_at_once(patient: MockProGet) -> None:
@@ -124,9 +109,9 @@ def test_the_control_api_refuses_a_chunk_over_its_own_limit_at_once(patient: Moc
     ``control_max_body`` (65536 here): a chunk of 0x10000 + 1 bytes announced is a 413 at
     once; one of 0x8000 (past ``max_body``, within the control limit) is waited for."""
     answer, took = _send(patient.port, _chunked("/__mockproget__/state", None, "127.0.0.1", "PUT") + b"10001\r\n")
-    assert _status(answer) == 413 and took < 5, answer[:300]
+    assert status_of(answer) == 413 and took < 5, answer[:300]
     reference = _oversized_by_length(patient.port, "/__mockproget__/state", None, "127.0.0.1", 65537, "PUT")
-    assert (_status(answer), answer.partition(b"\r\n\r\n")[2]) == reference
+    assert (status_of(answer), answer.partition(b"\r\n\r\n")[2]) == reference
     answer, took = _send(patient.port, _chunked("/__mockproget__/state", None, "127.0.0.1", "PUT") + b"8000\r\n",
                          limit=1.0)
     assert answer == b"" and took >= 0.9  # still reading: no answer yet
@@ -142,7 +127,7 @@ def test_an_endless_chunk_size_line_is_refused_not_buffered(patient: MockProGet,
     while the client is still sending, not a buffer that grows until the body timeout."""
     for key, expected in ((None, 403), (patient.admin_key, 400)):
         answer, took = _send(patient.port, _chunked(CREATE, key) + line)
-        assert _status(answer) == expected, answer[:300]
+        assert status_of(answer) == expected, answer[:300]
         assert took < 5
     assert b"chunk-size line" in answer.partition(b"\r\n\r\n")[2]
     assert requests.get(patient.url + "health", timeout=5).status_code == 200
@@ -153,7 +138,7 @@ def test_an_endless_trailer_is_refused_not_buffered(patient: MockProGet) -> None
     blank line that ends them: a 400 naming the problem, not an unbounded buffer."""
     trailer = b"0\r\n" + b"X-T: " + b"t" * 100_000
     answer, took = _send(patient.port, _chunked(CREATE, patient.admin_key) + trailer)
-    assert _status(answer) == 400 and took < 5, answer[:300]
+    assert status_of(answer) == 400 and took < 5, answer[:300]
     assert b"trailer" in answer.partition(b"\r\n\r\n")[2]
 
 
@@ -166,4 +151,4 @@ def test_a_long_but_bounded_chunk_extension_is_still_read(patient: MockProGet) -
         sock.sendall(data)
         sock.settimeout(5)
         answer = sock.recv(65536)
-    assert _status(answer) == 200, answer[:300]
+    assert status_of(answer) == 200, answer[:300]
