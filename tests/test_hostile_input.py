@@ -8,6 +8,7 @@ chunked bodies). The limits are the mock's (docs/server.md).
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -152,3 +153,132 @@ def test_a_long_but_bounded_chunk_extension_is_still_read(patient: MockProGet) -
         sock.settimeout(5)
         answer = sock.recv(65536)
     assert status_of(answer) == 200, answer[:300]
+
+
+# -- the request head: Host, framing, Connection, Expect (RFC 9112) ------------------------
+
+HEALTH = b"GET /health HTTP/1.1\r\n"
+B = b'{"type":"system","systemApis":["sca"],"logging":"none"}'
+CREATE_HEAD = f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[MockProGet]:
+    """One mock for the head tests, with short deadlines: a request that hangs fails fast."""
+    from mockproget.config import ServerSettings
+
+    with MockProGet(Config(port=0, server=ServerSettings(header_timeout=SLOW, body_timeout=SLOW))) as server:
+        yield server
+
+
+def _head_refused(server: MockProGet, data: bytes, reason: bytes) -> None:
+    answer, took = _send(server.port, data)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert status_of(answer) == 400 and b"text/plain" in head, answer[:300]
+    assert reason in body and took < 5
+    assert requests.get(server.url + "health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("host, reason", [
+    (None, b"needs a Host"),
+    (b"Host: x\r\nHost: x", b"more than one Host"),
+    (b"Host: 127.0.0.1\r\nHost: evil.example", b"more than one Host"),
+    (b"Host: a b", b"not host[:port]"),
+    (b"Host: [::1", b"not host[:port]"),
+    (b"Host: [127.0.0.1]", b"not host[:port]"),
+    (b"Host: x:80:80", b"not host[:port]"),
+    (b"Host: x@y", b"not host[:port]"),
+])
+def test_an_http_1_1_request_without_one_valid_host_is_a_400(served: MockProGet, host: bytes | None,
+                                                               reason: bytes) -> None:
+    """§6, RFC 9112 §3.2 (MUST): an HTTP/1.1 request with no Host, more than one, or one
+    that is not ``host[:port]`` gets a 400 in text naming the problem, on every path."""
+    for path in (b"/health", b"/__mockproget__/state"):
+        data = b"GET " + path + b" HTTP/1.1\r\n" + (host + b"\r\n" if host else b"") + b"Connection: close\r\n\r\n"
+        _head_refused(served, data, reason)
+
+
+@pytest.mark.parametrize("host", [b"", b"x", b"127.0.0.1:8624", b"[::1]:1", b"[v1.fe]", b"a%20b.example",
+                                  b"Mock.Internal:", b"sub-delims!$&'()*+,;=.example"])
+def test_valid_hosts_and_http_1_0_without_one_are_answered(served: MockProGet, host: bytes) -> None:
+    """RFC 9112 §3.2, RFC 3986 §3.2.2: any ``host[:port]`` (an empty one too) is served;
+    an HTTP/1.0 request may leave Host out."""
+    answer, _ = _send(served.port, HEALTH + b"Host: " + host + b"\r\nConnection: close\r\n\r\n")
+    assert status_of(answer) == 200, answer[:300]
+    answer, _ = _send(served.port, b"GET /health HTTP/1.0\r\n\r\n")
+    assert status_of(answer) == 200, answer[:300]
+
+
+@pytest.mark.parametrize("coding, reason", [
+    (b"chunked, chunked", b"chunked more than once"),
+    (b"chunked\r\nTransfer-Encoding: chunked", b"chunked more than once"),
+    (b"", b"names no transfer coding"),
+])
+def test_a_transfer_encoding_that_frames_nothing_clearly_is_a_400(served: MockProGet, coding: bytes,
+                                                                  reason: bytes) -> None:
+    """§6, RFC 9112 §6.1 (chunked MUST NOT be applied twice) and §6.3 (MUST: chunked not
+    the final coding → 400, then close): no key is created from such a body."""
+    before = len(served.backend.api_keys)
+    body = b"%x\r\n" % len(B) + B + b"\r\n0\r\n\r\n"
+    _head_refused(served, CREATE_HEAD + f"X-ApiKey: {served.admin_key}\r\n".encode() + b"Transfer-Encoding: "
+                  + coding + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body, reason)
+    assert len(served.backend.api_keys) == before
+
+
+@pytest.mark.parametrize("smuggled", [
+    b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG",
+    b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
+])
+def test_a_request_framed_both_ways_closes_its_connection(served: MockProGet, smuggled: bytes) -> None:
+    """RFC 9112 §6.1 (MUST close after answering a request with both Transfer-Encoding
+    and Content-Length): the answer carries ``Connection: close`` and the connection
+    ends, so nothing after the chunked body is read as a next request."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(CREATE_HEAD + f"X-ApiKey: {served.admin_key}\r\n".encode() + smuggled)
+        answer = read_all(sock, 5)
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+    assert status_of(answer) == 400 and b"\r\nConnection: close\r\n" in answer
+
+
+@pytest.mark.parametrize("connection", [b"keep-alive, close", b"Close", b"foo ,\tclose"])
+def test_close_among_the_connection_options_closes(served: MockProGet, connection: bytes) -> None:
+    """RFC 9112 §9.6: ``close`` as one of the Connection header's options (any case, in
+    a list) ends the connection after the answer, which says ``Connection: close``."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(HEALTH + b"Host: x\r\nConnection: " + connection + b"\r\n\r\n")
+        started = time.monotonic()
+        answer = read_all(sock, 5)
+    assert status_of(answer) == 200 and b"\r\nConnection: close\r\n" in answer
+    assert time.monotonic() - started < 4  # closed by the server, not by our timeout
+
+
+@pytest.mark.parametrize("request_head", [
+    HEALTH + b"Host: x\r\nExpect: 100-continue\r\n\r\n",
+    CREATE_HEAD + b"Content-Length: 0\r\nExpect: 100-continue\r\n\r\n",
+    CREATE_HEAD + b"Content-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
+])
+def test_expect_100_continue_without_a_body_to_wait_for_is_answered_at_once(served: MockProGet,
+                                                                              request_head: bytes) -> None:
+    """§7, RFC 9110 §10.1.1: ``Expect: 100-continue`` on a request with no body to read
+    (a GET, ``Content-Length: 0``, a body over the limit that is never read) gets its
+    final answer at once, not a ``100 Continue`` and a wait until the body timeout."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(request_head)
+        sock.settimeout(5)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 ") and not answer.startswith(b"HTTP/1.1 100"), answer[:200]
+    assert status_of(answer) in (200, 403, 413)
+
+
+@pytest.mark.parametrize("data", [
+    HEALTH + b"Host: x\nConnection: close\n\n",
+    b"GET /health HTTP/1.1\nHost: x\r\n\r\n",
+    CREATE_HEAD + b"X-ApiKey: {key}\r\nTransfer-Encoding: chunked\r\n\r\n" + b"%x\n" % len(B) + B + b"\n0\n\n",
+])
+def test_a_bare_lf_is_a_400_at_once(served: MockProGet, data: bytes) -> None:
+    """§6, RFC 9112 §2.2 and §7.1 (lines end with CRLF): a head or a chunk-size line
+    ended by a bare LF is a 400 in text naming it, at once, not a wait for a CRLF that
+    never comes."""
+    answer, took = _send(served.port, data.replace(b"{key}", served.admin_key.encode()))
+    assert status_of(answer) == 400 and took < 5, answer[:300]
+    assert re.search(rb"(?i)bare (cr or )?lf", answer.partition(b"\r\n\r\n")[2]), answer
