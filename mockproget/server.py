@@ -15,7 +15,10 @@ ProGet needs on top, and nothing else:
   longest-idle kept-alive connection; ``EMFILE`` pauses accepting instead of spinning;
 - connection faults (``reset``, ``close``, ``garbage``, ``hang``, ``stale``), carried
   out on the connection by the loop thread;
-- the access log (``mockproget.access``), every line through :func:`_mask_log_line`.
+- the access log (``mockproget.access``), every line through :func:`_mask_log_line`;
+- heads: what RFC 9112 makes a MUST and waitress leaves out (one valid ``Host``,
+  ``chunked`` once and last, close after a request framed both ways or asking to
+  close), bare LFs refused at once, ``Expect: 100-continue`` without a body answered.
 
 The connection lifecycle is tabled in docs/server.md.
 """
@@ -282,15 +285,15 @@ def _field(header_plus: bytes, name: bytes) -> bytes:
 
 
 def _check_host(header_plus: bytes, host: str | None, version: str) -> None:
-    """RFC 9112 §3.2: an HTTP/1.1 request has one Host, and it is ``host[:port]``."""
-    lines = _field_lines(header_plus, b"host")
-    if len(lines) > 1:
+    """RFC 9112 §3.2: an HTTP/1.1 request has one Host line, and its value (as read,
+    folded lines joined) is ``host[:port]``."""
+    if len(_field_lines(header_plus, b"host")) > 1:
         raise ParsingError("the request has more than one Host header")
-    if not lines:
+    if host is None:
         if version == "1.1":
             raise ParsingError("an HTTP/1.1 request needs a Host header")
         return
-    match = _HOST.fullmatch(lines[0])
+    match = _HOST.fullmatch(host.encode("latin-1"))
     literal = match["literal"] if match else None
     if match is None or (literal is not None and not _ip_literal(literal)):
         raise ParsingError("the Host header is not host[:port]")

@@ -188,6 +188,7 @@ def _head_refused(server: MockProGet, data: bytes, reason: bytes) -> None:
     (b"Host: [127.0.0.1]", b"not host[:port]"),
     (b"Host: x:80:80", b"not host[:port]"),
     (b"Host: x@y", b"not host[:port]"),
+    (b"Host: x\r\n y", b"not host[:port]"),  # obs-fold: the value read is "x y"
 ])
 def test_an_http_1_1_request_without_one_valid_host_is_a_400(served: MockProGet, host: bytes | None,
                                                                reason: bytes) -> None:
