@@ -84,6 +84,8 @@ _QUERY_IN_TARGET = re.compile(r"(\S*?)\?(\S*)")
 #: (an IPv4 address is one), then an optional port.
 _HOST = re.compile(rb"(?:\[(?P<literal>[^\[\]]*)\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?")
 _IPVFUTURE = re.compile(rb"v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
+#: What the request target may not hold (RFC 9112 §3.2, RFC 3986 §2: no controls).
+_TARGET_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: A line feed without its carriage return (RFC 9112 §2.2: lines end with CRLF).
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -171,6 +173,7 @@ class _Parser(HTTPRequestParser):
       cannot be trusted); a transfer coding other than ``chunked``: a 400 (waitress says
       501; nothing but an injected fault answers 5xx); ``chunked`` listed twice, or a
       ``Transfer-Encoding`` that names no coding: a 400 (RFC 9112 §6.1, §6.3);
+    - a control character in the request target (``GET \x00/health``): a 400;
     - no ``Host`` in an HTTP/1.1 request, more than one, or one that is not
       ``host[:port]``: a 400 (RFC 9112 §3.2);
     - a bare LF in the head or in a chunk-size line: a 400 at once, not a wait for the
@@ -257,6 +260,8 @@ class _Parser(HTTPRequestParser):
             raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
+        if _TARGET_CONTROL.search(self.request_uri):  # urllib would drop a leading one
+            raise ParsingError("the request target holds a control character")
         _check_host(header_plus, self.headers.get("HOST"), self.version)
         codings = [c.strip(b" \t").lower() for c in _field(header_plus, b"transfer-encoding").split(b",")]
         if codings.count(b"chunked") > 1:

@@ -283,3 +283,12 @@ def test_a_bare_lf_is_a_400_at_once(served: MockProGet, data: bytes) -> None:
     answer, took = _send(served.port, data.replace(b"{key}", served.admin_key.encode()))
     assert status_of(answer) == 400 and took < 5, answer[:300]
     assert re.search(rb"(?i)bare (cr or )?lf", answer.partition(b"\r\n\r\n")[2]), answer
+
+
+@pytest.mark.parametrize("target", [b"\x00/health", b"\x01/health", b"/health\x00", b"/hea\x7flth", b"\t/health"])
+def test_a_control_character_in_the_request_target_is_a_400(served: MockProGet, target: bytes) -> None:
+    """§6, RFC 9112 §3.2 / RFC 3986 §2: a request target holding a control character
+    (which Python's URL splitter would quietly drop from its start, serving
+    ``/health``) is a 400 in text."""
+    _head_refused(served, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  b"400 Bad Request")
