@@ -164,7 +164,8 @@ CREATE_HEAD = f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/j
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[MockProGet]:
-    """One mock for the head tests, with short deadlines: a request that hangs fails fast."""
+    """One mock for the head tests, its deadlines far past the tests' 5 s waits: a request
+    left hanging fails the test instead of getting a 408 in time."""
     from mockproget.config import ServerSettings
 
     with MockProGet(Config(port=0, server=ServerSettings(header_timeout=SLOW, body_timeout=SLOW))) as server:
