@@ -32,7 +32,7 @@ def app() -> Flask:
 
 def _status(app: Flask, host: str) -> tuple[int, str]:
     answer = app.test_client().get(SETTINGS, headers={"Host": host})
-    return answer.status_code, answer.mimetype
+    return answer.status_code, answer.mimetype or ""
 
 
 @pytest.mark.parametrize("host", MALFORMED)
