@@ -3,7 +3,9 @@
 The first carrier present, in the order header, querystring, form, JSON, is the one
 judged [model]. An empty value counts as absent [model]. The form ``key`` counts only in
 an ``application/x-www-form-urlencoded`` body, the ``API_Key`` property only on the root
-object of an ``application/json`` body (charset allowed) [doc].
+object of an ``application/json`` body (charset allowed) [doc]. Every carrier is read as
+UTF-8 text, the header's bytes too, so a key with non-ASCII text works in all four
+(docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from werkzeug.wrappers import Request as WsgiRequest
 
 from .models import Credential
 
-__all__ = ["BODY", "credential_from_environ", "find_credential", "json_root"]
+__all__ = ["BODY", "credential_from_environ", "find_credential", "header_text", "json_root"]
 
 #: WSGI environ key: the request body, read whole once (bytes), or ``None`` when too large.
 BODY = "mockproget.body"
@@ -59,10 +61,22 @@ def _json_key(request: Request) -> str | None:
     return None
 
 
+def header_text(value: str | None) -> str | None:
+    """A header value as the text its bytes spell in UTF-8, as the query, form and JSON
+    carriers are read (WSGI hands header bytes over as Latin-1); bytes that are not UTF-8
+    stay the Latin-1 text they spell."""
+    if value is None or value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def find_credential(request: Request) -> Credential | None:
     """The credential to judge for ``request``, or ``None`` when none is present."""
     candidates: tuple[tuple[str, Callable[[], str | None]], ...] = (
-        ("header", lambda: request.headers.get("X-ApiKey")),
+        ("header", lambda: header_text(request.headers.get("X-ApiKey"))),
         ("query", lambda: request.args.get("key")),
         ("form", lambda: request.form.get("key")
             if request.mimetype == "application/x-www-form-urlencoded" else None),

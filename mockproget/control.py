@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from .backend import Backend, StateDump
 from .errors import Forbidden, InvalidInput, NotFound, ProGetError
-from .faults import FaultRuleError, FaultSet
+from .faults import CONTROL_PREFIX, FaultRuleError, FaultSet
 from .journal import DEFAULT_PAGE, MAX_PAGE, Journal, check_bytes, check_size
 from .models import (DEFAULT_ANONYMOUS, ApiKey, Feed, InstanceSettings, NewApiKey, Package, User,
                      check_privileges, digest)
@@ -89,21 +89,37 @@ class _HostRule:
         return f"<HostRule {sorted(self.names)}>"
 
     def allows(self, header: str) -> bool:
-        host = header.strip().lower()
-        if host.startswith("["):
-            name = host[1:host.find("]")] if "]" in host else host[1:]
-        elif host.count(":") == 1:
-            name = host.partition(":")[0]
-        else:
-            name = host
-        name = name.rstrip(".")
-        if name in self.names or name.endswith(".localhost"):
+        """Whether ``header`` names this server; a malformed value never does."""
+        parsed = _parse_host(header)
+        if parsed is None:
+            return False
+        name, literal = parsed
+        if not literal and (name in self.names or name.endswith(".localhost")):
             return True
         try:
             address = ipaddress.ip_address(name)
         except ValueError:
             return False
         return address.is_loopback or self.wildcard
+
+
+#: ``Host`` as RFC 9110 §7.2 / RFC 3986 §3.2.2 write it: ``[IPv6]`` or a name (an IPv4
+#: address is one), then an optional port of digits. Names: DNS-like labels, one final dot.
+_HOST_FORM = re.compile(r"(?:\[(?P<literal>[0-9a-f:.]+)\]|(?P<name>(?:[a-z0-9_-]+\.)*[a-z0-9_-]+\.?))"
+                        r"(?::(?P<port>[0-9]{0,5}))?", re.ASCII)
+
+
+def _parse_host(header: str) -> tuple[str, bool] | None:
+    """``(name, is_ipv6_literal)`` of a well-formed Host value, or ``None``."""
+    match = _HOST_FORM.fullmatch(header.strip(" \t").lower())
+    if match is None or (match["port"] and int(match["port"]) > 65535):
+        return None
+    if match["literal"] is not None:
+        try:
+            return str(ipaddress.IPv6Address(match["literal"])), True
+        except ValueError:
+            return None
+    return match["name"].removesuffix("."), False
 
 
 def control_hosts(config: Config) -> _HostRule | None:
@@ -182,17 +198,26 @@ def _json_body() -> dict[str, Any]:
     return value
 
 
-@control.before_request
-def _check_request() -> None:
-    """Host first (a rebinding page learns nothing), then the content type of writes,
-    then the token; the control API's own body limit applies to its bodies."""
-    request.max_content_length = current_app.extensions["mockproget.control_max_body"]
+@control.before_app_request
+def _check_host() -> None:
+    """Host first (a rebinding page learns nothing), on every path under the control
+    API's prefix that no other blueprint serves: also where routing failed (a Host that
+    werkzeug cannot route, an unknown control path), before a 400 or 404 says anything."""
+    if not request.path.startswith(CONTROL_PREFIX) or request.blueprint not in (None, control.name):
+        return
     rule: _HostRule | None = _ext("mockproget.control_hosts")
     given_host = request.environ.get("HTTP_HOST")
     if rule is not None and given_host is not None and not rule.allows(given_host):
         raise Forbidden("The control API answers only requests addressed to this server by its "
                         "bound address or localhost (Host header); add the name to [control] "
                         "allowed_hosts, or turn the check off with --control-any-host.")
+
+
+@control.before_request
+def _check_request() -> None:
+    """After the Host (:func:`_check_host`): the content type of writes, then the token;
+    the control API's own body limit applies to its bodies."""
+    request.max_content_length = current_app.extensions["mockproget.control_max_body"]
     if request.method in _WRITES and request.mimetype != "application/json":
         request.get_data()  # consume it: the connection stays usable
         raise ProGetError("The control API takes JSON: send Content-Type: application/json "

@@ -15,7 +15,10 @@ ProGet needs on top, and nothing else:
   longest-idle kept-alive connection; ``EMFILE`` pauses accepting instead of spinning;
 - connection faults (``reset``, ``close``, ``garbage``, ``hang``, ``stale``), carried
   out on the connection by the loop thread;
-- the access log (``mockproget.access``), every line through :func:`_mask_log_line`.
+- the access log (``mockproget.access``), every line through :func:`_mask_log_line`;
+- heads: what RFC 9112 makes a MUST and waitress leaves out (one valid ``Host``,
+  ``chunked`` once and last, close after a request framed both ways or asking to
+  close), bare LFs refused at once, ``Expect: 100-continue`` without a body answered.
 
 The connection lifecycle is tabled in docs/server.md.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import io
+import ipaddress
 import logging
 import random
 import re
@@ -41,9 +45,10 @@ from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
+from waitress.receiver import ChunkedReceiver
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
-from waitress.utilities import RequestEntityTooLarge
+from waitress.utilities import BadRequest, RequestEntityTooLarge, find_double_newline
 
 from .app import ADMIN_KEY_NAME, create_app
 from .backend import Backend
@@ -69,8 +74,20 @@ _TICK = 0.05
 _OUTBUF_IN_MEMORY = 32 * 1024 * 1024
 #: After EMFILE/ENFILE at accept: stop accepting for this long.
 _ACCEPT_PAUSE = 0.25
+#: The longest chunk-size line (size and extensions) read before it is refused.
+CHUNK_LINE_CAP = 4096
+#: The most bytes of trailer fields after the last chunk read before they are refused.
+TRAILER_CAP = 65536
 _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _QUERY_IN_TARGET = re.compile(r"(\S*?)\?(\S*)")
+#: ``Host`` as RFC 9112 §3.2 / RFC 3986 §3.2.2 write it: an IP-literal or a reg-name
+#: (an IPv4 address is one), then an optional port.
+_HOST = re.compile(rb"(?:\[(?P<literal>[^\[\]]*)\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?")
+_IPVFUTURE = re.compile(rb"v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
+#: What the request target may not hold (RFC 9112 §3.2, RFC 3986 §2: no controls).
+_TARGET_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: A line feed without its carriage return (RFC 9112 §2.2: lines end with CRLF).
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -154,11 +171,22 @@ class _Parser(HTTPRequestParser):
     - anything the request line's parser chokes on (``GET http://[::1/x``): a 400;
     - ``Transfer-Encoding`` on an HTTP/1.0 request: a 400 (RFC 9112 §6.1: its framing
       cannot be trusted); a transfer coding other than ``chunked``: a 400 (waitress says
-      501; nothing but an injected fault answers 5xx).
+      501; nothing but an injected fault answers 5xx); ``chunked`` listed twice, or a
+      ``Transfer-Encoding`` that names no coding: a 400 (RFC 9112 §6.1, §6.3);
+    - a control character in the request target (``GET \x00/health``): a 400;
+    - no ``Host`` in an HTTP/1.1 request, more than one, or one that is not
+      ``host[:port]``: a 400 (RFC 9112 §3.2);
+    - a bare LF in the head or in a chunk-size line: a 400 at once, not a wait for the
+      CRLF that never comes (RFC 9112 §2.2).
     """
 
     body_problem: str | None = None
     oversized = False
+    #: The request came with both Transfer-Encoding and Content-Length: the connection
+    #: closes after the answer (RFC 9112 §6.1).
+    framing_conflict = False
+    #: ``close`` is among the Connection header's options (RFC 9112 §9.6).
+    close_asked = False
     body_rcv: Any  # waitress's, declared for the type checker
     completed: bool  # waitress's, declared for the type checker
     error: Any
@@ -175,6 +203,8 @@ class _Parser(HTTPRequestParser):
             return 0
         body = self.body_rcv
         if body is None:  # in the headers
+            if b"\n" in data and self._bare_lf(self.header_plus + data):
+                return len(data)
             consumed = int(super().received(data))
             if self.headers_finished and not self.headers_at:
                 self.headers_at = time.time()
@@ -188,15 +218,28 @@ class _Parser(HTTPRequestParser):
             return consumed
         consumed = int(body.received(data))
         self.body_bytes_received += consumed
+        # a chunk announced is counted when its size line is read: one that can never fit
+        # is refused then, not waited for
+        announced = body.chunk_remainder if isinstance(body, ChunkedReceiver) else 0
         if body.error is not None:
             self.problem(f"the chunked request body is malformed ({body.error.body})")
-        elif len(body) > self.limit:
+        elif len(body) + announced > self.limit:
             self.oversized = self.completed = True
+        elif (overlong := _overlong(body)) is not None:
+            self.problem(f"the chunked request body is malformed ({overlong})")
         elif body.completed:
             self.completed = True
             if self.chunked:
                 self.headers["CONTENT_LENGTH"] = str(len(body))
         return consumed
+
+    def _bare_lf(self, head: bytes) -> bool:
+        """The head so far (not yet ended by CRLF CRLF) holds a bare LF: a 400 now."""
+        if find_double_newline(head) >= 0 or not _BARE_LF.search(head.lstrip(b"\r\n")):
+            return False
+        self.error = BadRequest("a line of the request head ends with a bare LF, not CRLF")
+        self.completed = self.headers_finished = True
+        return True
 
     def problem(self, text: str) -> None:
         """The body cannot be used: the app says so, after authentication."""
@@ -217,6 +260,72 @@ class _Parser(HTTPRequestParser):
             raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
+        if _TARGET_CONTROL.search(self.request_uri):  # urllib would drop a leading one
+            raise ParsingError("the request target holds a control character")
+        _check_host(header_plus, self.headers.get("HOST"), self.version)
+        codings = [c.strip(b" \t").lower() for c in _field(header_plus, b"transfer-encoding").split(b",")]
+        if codings.count(b"chunked") > 1:
+            raise ParsingError("Transfer-Encoding names chunked more than once")
+        if self.version == "1.1" and _has_field(header_plus, b"transfer-encoding") and not self.chunked:
+            raise ParsingError("Transfer-Encoding names no transfer coding")
+        self.framing_conflict = self.chunked and _has_field(header_plus, b"content-length")
+        connection = self.headers.get("CONNECTION", "")
+        self.close_asked = "close" in {option.strip(" \t").lower() for option in connection.split(",")}
+
+
+def _field_lines(header_plus: bytes, name: bytes) -> list[bytes]:
+    """The values of every line of the head naming field ``name`` (lower case)."""
+    prefix = name + b":"
+    return [line[len(prefix):].strip(b" \t") for line in header_plus.split(b"\r\n")[1:]
+            if line[:len(prefix)].lower() == prefix]
+
+
+def _has_field(header_plus: bytes, name: bytes) -> bool:
+    return bool(_field_lines(header_plus, name))
+
+
+def _field(header_plus: bytes, name: bytes) -> bytes:
+    """The values of field ``name`` as one list (RFC 9110 §5.3)."""
+    return b", ".join(_field_lines(header_plus, name))
+
+
+def _check_host(header_plus: bytes, host: str | None, version: str) -> None:
+    """RFC 9112 §3.2: an HTTP/1.1 request has one Host line, and its value (as read,
+    folded lines joined) is ``host[:port]``."""
+    if len(_field_lines(header_plus, b"host")) > 1:
+        raise ParsingError("the request has more than one Host header")
+    if host is None:
+        if version == "1.1":
+            raise ParsingError("an HTTP/1.1 request needs a Host header")
+        return
+    match = _HOST.fullmatch(host.encode("latin-1"))
+    literal = match["literal"] if match else None
+    if match is None or (literal is not None and not _ip_literal(literal)):
+        raise ParsingError("the Host header is not host[:port]")
+
+
+def _ip_literal(text: bytes) -> bool:
+    """What RFC 3986 §3.2.2 allows between brackets: an IPv6 address or an IPvFuture."""
+    if _IPVFUTURE.fullmatch(text):
+        return True
+    try:
+        ipaddress.IPv6Address(text.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _overlong(body: Any) -> str | None:
+    """What of a chunk stream is longer than its cap (refused, not buffered), or ``None``."""
+    if not isinstance(body, ChunkedReceiver):
+        return None
+    if len(body.control_line) > CHUNK_LINE_CAP:
+        return f"a chunk-size line is longer than {CHUNK_LINE_CAP} bytes"
+    if b"\n" in body.control_line or b"\n" in body.chunk_end:
+        return "a chunk-size line or chunk ends with a bare LF, not CRLF"
+    if len(body.trailer) > TRAILER_CAP:
+        return f"its trailer is longer than {TRAILER_CAP} bytes"
+    return None
 
 
 # -- tasks: the app's answer, the connection faults, the access log ------------------
@@ -260,8 +369,11 @@ class _Task(WSGITask):
     def execute(self) -> None:
         channel: _Channel = self.channel
         request: _Parser = self.request
-        if not channel.server.settings.keep_alive or request.body_problem or request.oversized:
-            self.set_close_on_finish()  # what is left of a refused body is never read
+        if not channel.server.settings.keep_alive or request.body_problem or request.oversized \
+                or request.framing_conflict or request.close_asked:
+            # what is left of a refused body is never read; a request framed both ways
+            # (RFC 9112 §6.1) or asking to close (§9.6) ends its connection
+            self.set_close_on_finish()
         try:
             super().execute()
         except ConnectionFault as fault:
@@ -354,6 +466,16 @@ class _Channel(HTTPChannel):
 
     def __repr__(self) -> str:
         return f"<connection {self.addr!r}>"
+
+    def send_continue(self) -> None:
+        """waitress's ``100 Continue``, only for a request whose body is still to come:
+        one that is whole already (no body, or a body that will not be read) is answered
+        (waitress's would mark it incomplete again, and it would wait for a timeout)."""
+        request = self.request
+        if request is not None and request.completed:
+            request.expect_continue = False
+            return
+        super().send_continue()
 
     def parser_class(self, adj: Adjustments) -> _Parser:
         return _Parser(adj, self.server.limit, self.server.control_limit)

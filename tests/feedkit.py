@@ -6,16 +6,20 @@ an npm package directory, a wheel and an sdist, a ``.upack`` and a ``.nupkg``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from mockproget import MockProGet
 from mockproget.config import Config, parse_config
@@ -93,7 +97,52 @@ def feeds(feeds_server: MockProGet) -> MockProGet:
     return feeds_server
 
 
+# -- keys made over the API ------------------------------------------------------------------
+
+
+def new_key(server: MockProGet, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A key created with the admin key over ``api/api-keys/create``: its ``ApiKeyInfo``."""
+    created = requests.post(server.url + "api/api-keys/create", headers={"X-ApiKey": server.admin_key},
+                            json={"logging": "none", **body}, timeout=10)
+    assert created.status_code == 200, created.text
+    info: dict[str, Any] = created.json()
+    return info
+
+
+def new_feed_key(server: MockProGet, feed: str, permissions: Sequence[str] = ("view", "add"),
+                 **extra: Any) -> dict[str, Any]:
+    """A feed key for ``feed`` (by default it may view and add), made over the API."""
+    return new_key(server, {"type": "feed", "feed": feed, "packagePermissions": list(permissions), **extra})
+
+
+def delete_key(server: MockProGet, key_id: int) -> None:
+    """Delete a key by id over ``api/api-keys/delete`` (with the admin key)."""
+    deleted = requests.post(server.url + "api/api-keys/delete", params={"id": key_id},
+                            headers={"X-ApiKey": server.admin_key}, timeout=10)
+    assert deleted.status_code == 200, deleted.text
+
+
 # -- packages ------------------------------------------------------------------------------
+
+
+def zip_of(members: Mapping[str, str | bytes]) -> bytes:
+    """A zip holding ``members`` (name → content): a package with chosen parts."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def sdist(name: str = "mockfeed-demo", version: str = "1.0.0") -> bytes:
+    """A ``.tar.gz`` sdist with just its ``PKG-INFO``."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        data = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+        info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def npm_package_dir(root: Path, name: str = "mockfeed-demo", version: str = "1.0.0") -> Path:

@@ -15,23 +15,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from mockproget import MockProGet
+from netkit import causes
 from mockproget.faults import FaultRuleError, parse_fault_spec, parse_rule
 
 LIST = "api/api-keys/list"
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    stack = [error]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack.extend(a for a in current.args if isinstance(a, BaseException))
-        stack.extend(e for e in (current.__cause__, current.__context__,
-                                 getattr(current, "reason", None)) if isinstance(e, BaseException))
 
 
 def _wait_for_connections(server: MockProGet, count: int) -> int:
@@ -96,7 +83,7 @@ def test_stale_after_n_requests_fails_a_client_that_does_not_retry(mock: MockPro
         assert session.get(mock.url + "health", timeout=5).status_code == 200
         with pytest.raises(requests.ConnectionError) as caught:
             session.get(mock.url + "health", timeout=5)
-        assert any(isinstance(e, http_client.RemoteDisconnected) for e in _causes(caught.value))
+        assert any(isinstance(e, http_client.RemoteDisconnected) for e in causes(caught.value))
         assert session.get(mock.url + "health", timeout=5).status_code == 200
     entries = mock.journal.entries()
     assert len(entries) == 3  # the dropped request never reached the mock
@@ -125,7 +112,7 @@ def test_stale_with_rst_is_a_reset(mock: MockProGet) -> None:
         assert session.get(mock.url + "health", timeout=5).status_code == 200
         with pytest.raises(requests.ConnectionError) as caught:
             session.get(mock.url + "health", timeout=5)
-    resets = [e for e in _causes(caught.value) if isinstance(e, ConnectionResetError)]
+    resets = [e for e in causes(caught.value) if isinstance(e, ConnectionResetError)]
     assert resets and not any(isinstance(e, http_client.RemoteDisconnected) for e in resets)
 
 

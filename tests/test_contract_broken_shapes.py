@@ -346,18 +346,25 @@ expiration_offset_ignored = _named(_request(_drop_offset), "expiration_offset_ig
                                    "§2 [doc]: an expiration's offset is dropped: the wall time is read as UTC.")
 
 
-def _shift_listed(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-    if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
-        data = _json_body(body)
-        for item in data or []:
-            value = item.get("expiration")
-            if isinstance(value, str):
-                item["expiration"] = re.sub(r"(Z|[+-]\d\d:\d\d)$", "", value) + "Z"
-        body = json.dumps(data).encode()
-    return status, headers, body
+def _listed(edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Any:
+    """A response hook: ``edit`` rewrites the items of a successful list answer."""
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]],
+             body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
+            body = json.dumps(edit(_json_body(body) or [])).encode()
+        return status, headers, body
+    return hook
 
 
-listed_expiration_shifted = _named(_response(_shift_listed), "listed_expiration_shifted",
+def _shift_listed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for item in items:
+        value = item.get("expiration")
+        if isinstance(value, str):
+            item["expiration"] = re.sub(r"(Z|[+-]\d\d:\d\d)$", "", value) + "Z"
+    return items
+
+
+listed_expiration_shifted = _named(_response(_listed(_shift_listed)), "listed_expiration_shifted",
                                    "§2 [doc]: the list writes an expiration's wall time with ``Z``: "
                                    "shifted by its offset.")
 
@@ -367,38 +374,33 @@ seven_digit_fraction_refused = _named(
     "seven_digit_fraction_refused", "§2 [client]: an expiration with 7 fractional digits (.NET's) is refused.")
 
 
-def _hide_expired(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-    if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
-        now = datetime.now(timezone.utc)
-        kept = []
-        for item in _json_body(body) or []:
-            value = item.get("expiration")
-            when = datetime.fromisoformat(value) if isinstance(value, str) else None
-            if when is not None and (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) < now:
-                continue
-            kept.append(item)
-        body = json.dumps(kept).encode()
-    return status, headers, body
+def _hide_expired(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = datetime.now(timezone.utc)
+    kept = []
+    for item in items:
+        value = item.get("expiration")
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if when is not None and (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) < now:
+            continue
+        kept.append(item)
+    return kept
 
 
-expired_keys_not_listed = _named(_response(_hide_expired), "expired_keys_not_listed",
+expired_keys_not_listed = _named(_response(_listed(_hide_expired)), "expired_keys_not_listed",
                                  "§1 [doc]: a stored key past its expiration is left out of the list.")
 
 
 # -- round-trips ------------------------------------------------------------------------------
 
-def _escape_names(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-    if environ["PATH_INFO"] == "/api/api-keys/list" and status.startswith("200"):
-        data = _json_body(body)
-        for item in data or []:
-            for name in ("displayName", "description"):
-                if isinstance(item.get(name), str):
-                    item[name] = html.escape(item[name])
-        body = json.dumps(data).encode()
-    return status, headers, body
+def _escape_names(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for item in items:
+        for name in ("displayName", "description"):
+            if isinstance(item.get(name), str):
+                item[name] = html.escape(item[name])
+    return items
 
 
-listed_names_html_escaped = _named(_response(_escape_names), "listed_names_html_escaped",
+listed_names_html_escaped = _named(_response(_listed(_escape_names)), "listed_names_html_escaped",
                                    "§2 [doc]: the list shows display names and descriptions HTML-escaped.")
 
 

@@ -227,3 +227,42 @@ def test_credential_failures_change_nothing(api: Api, mock: MockProGet) -> None:
     assert api.create({"type": "system", "systemApis": ["sca"], "logging": "none"}, key="wrong").status_code == 403
     assert api.delete(1, key="wrong").status_code == 403
     assert api.ids() == before
+
+
+# -- non-ASCII key texts (§3 extended, docs/fidelity.md "Credentials") -----------------------
+
+NON_ASCII_KEYS = ["ключ-0001-éß", "k3y 😀 ü", "é"]
+
+
+@pytest.mark.parametrize("text", NON_ASCII_KEYS)
+@pytest.mark.parametrize("send", CARRIERS.values(), ids=CARRIERS)
+def test_a_non_ascii_key_works_in_every_carrier(api: Api, mock: MockProGet, send: Send, text: str) -> None:
+    """§3 [doc] (the four carriers are equivalent; docs/fidelity.md): a key created with
+    non-ASCII text authenticates in the header (its UTF-8 bytes), the query (percent-
+    encoded UTF-8), the form and the JSON body alike; a near miss does not."""
+    created = api.create({"type": "system", "systemApis": ["full-control"], "logging": "none", "key": text})
+    assert created.status_code == 200, created.text
+    assert send(mock, text).status_code == 200
+    assert send(mock, text + "x").status_code == 403
+    assert send(mock, text.upper() if text.upper() != text else text + "\u0301").status_code == 403
+
+
+def test_a_non_ascii_pseudo_key_password_works_in_the_header(mock: MockProGet) -> None:
+    """§3 [doc]: ``user:password`` with a non-ASCII password, sent as UTF-8 bytes in
+    ``X-ApiKey`` (as in the query), authenticates; the wrong password does not."""
+    mock.backend.add_user("dave", "pässwörd 1/2", admin=True)
+    assert _header(mock, "dave:pässwörd 1/2").status_code == 200
+    assert _query(mock, "dave:pässwörd 1/2").status_code == 200
+    assert _header(mock, "dave:passwörd 1/2").status_code == 403
+
+
+def test_header_bytes_that_are_not_utf8_are_read_as_latin1(api: Api, mock: MockProGet) -> None:
+    """§3, docs/fidelity.md: the header's bytes are read as UTF-8; bytes that are not
+    UTF-8 are the Latin-1 text they spell (``requests`` sends a ``str`` header value so):
+    ``\xe9`` is ``é``; bytes that spell no stored key are a 403 in text, not a 500."""
+    assert api.create({"type": "system", "systemApis": ["full-control"], "logging": "none",
+                       "key": "é-0002"}).status_code == 200
+    assert requests.get(mock.url + LIST, headers={"X-ApiKey": "é-0002"}).status_code == 200
+    assert requests.get(mock.url + LIST, headers={"X-ApiKey": b"\xe9-0002"}).status_code == 200
+    response = requests.get(mock.url + LIST, headers={"X-ApiKey": b"\xff\xfe-0002"})
+    assert response.status_code == 403 and response.headers["Content-Type"].startswith("text/plain")

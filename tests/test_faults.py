@@ -12,29 +12,11 @@ import pytest
 import requests
 
 from mockproget import MockProGet
+from netkit import causes
 from mockproget.faults import ConnectionFault, FaultRuleError, parse_fault_spec, parse_rule
 
 LIST = "api/api-keys/list"
 CREATE = "api/api-keys/create"
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error, the exceptions in its args, and their contexts, depth first."""
-    seen: set[int] = set()
-    stack = [error]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack.extend(a for a in current.args if isinstance(a, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                stack.append(linked)
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
 
 
 def _admin(mock: MockProGet) -> dict[str, str]:
@@ -51,7 +33,7 @@ def test_reset_is_a_tcp_reset_not_a_hang(mock: MockProGet, http: requests.Sessio
     with pytest.raises(requests.ConnectionError) as caught:
         http.get(mock.url + LIST, headers=_admin(mock), timeout=10)
     assert time.perf_counter() - started < 5
-    resets = [e for e in _causes(caught.value) if isinstance(e, ConnectionResetError)]
+    resets = [e for e in causes(caught.value) if isinstance(e, ConnectionResetError)]
     assert resets  # RemoteDisconnected is a ConnectionResetError too: that is "close"
     assert not any(isinstance(e, http_client.RemoteDisconnected) for e in resets)
 
@@ -61,7 +43,7 @@ def test_close_ends_the_connection_without_an_answer(mock: MockProGet, http: req
     mock.faults.add(action="close")
     with pytest.raises(requests.ConnectionError) as caught:
         http.get(mock.url + "health", timeout=10)
-    assert any(isinstance(e, http_client.RemoteDisconnected) for e in _causes(caught.value))
+    assert any(isinstance(e, http_client.RemoteDisconnected) for e in causes(caught.value))
 
 
 def test_garbage_is_random_bytes_then_close(mock: MockProGet, http: requests.Session) -> None:
@@ -69,7 +51,7 @@ def test_garbage_is_random_bytes_then_close(mock: MockProGet, http: requests.Ses
     mock.faults.add(action="garbage", size=48)
     with pytest.raises(requests.ConnectionError) as caught:
         http.get(mock.url + "health", timeout=10)
-    bad = [e for e in _causes(caught.value) if isinstance(e, http_client.BadStatusLine)]
+    bad = [e for e in causes(caught.value) if isinstance(e, http_client.BadStatusLine)]
     assert bad and not isinstance(bad[0], http_client.RemoteDisconnected)
 
 
@@ -80,7 +62,7 @@ def test_garbage_bytes_follow_the_seed() -> None:
             server.faults.add(action="garbage", size=32)
             with pytest.raises(requests.ConnectionError) as caught:
                 requests.get(server.url + "health", timeout=10)
-        return next(str(e) for e in _causes(caught.value) if isinstance(e, http_client.BadStatusLine))
+        return next(str(e) for e in causes(caught.value) if isinstance(e, http_client.BadStatusLine))
 
     assert garbage(7) == garbage(7)
     assert garbage(7) != garbage(8)
@@ -91,7 +73,7 @@ def test_truncate_promises_more_body_than_it_sends(mock: MockProGet, http: reque
     mock.faults.add(path="/api/api-keys/list", action="truncate", keep=0.25)
     with pytest.raises(requests.exceptions.ChunkedEncodingError) as caught:
         http.get(mock.url + LIST, headers=_admin(mock), timeout=10)
-    assert any(type(e).__name__ == "IncompleteRead" for e in _causes(caught.value))
+    assert any(type(e).__name__ == "IncompleteRead" for e in causes(caught.value))
 
 
 def test_truncate_status_and_headers_arrive(mock: MockProGet, http: requests.Session) -> None:

@@ -10,7 +10,17 @@ import threading
 import pytest
 import requests
 
-from feedkit import feeds, feeds_server, npm_publish_body, nupkg, nuget_multipart, upack, wheel  # noqa: F401
+from feedkit import (  # noqa: F401 - feeds_server is the fixture feeds needs
+    feeds,
+    feeds_server,
+    new_feed_key,
+    new_key,
+    npm_publish_body,
+    nupkg,
+    nuget_multipart,
+    upack,
+    wheel,
+)
 from mockproget import MockProGet
 
 # One protected read per feed type: (url path, style of refusal)
@@ -139,9 +149,7 @@ def test_journal_masks_feed_credentials_and_follows_the_keys_logging(feeds: Mock
     """Issue 11 / api-keys spec §2 logging: feed requests are journaled with their
     principal; Authorization and X-NuGet-ApiKey are masked; a key with logging=both keeps
     the bodies, a pseudo-key or login request keeps none."""
-    created = requests.post(feeds.url + "api/api-keys/create", headers={"X-ApiKey": feeds.admin_key}, timeout=10,
-                            json={"type": "feed", "feed": "npm-a", "logging": "both",
-                                  "packagePermissions": ["view", "add"]}).json()
+    created = new_feed_key(feeds, "npm-a", logging="both")
     registry = f"{feeds.url}npm/npm-a/"
     assert requests.put(registry + "logged", json=npm_publish_body("logged", "1.0.0", registry), timeout=10,
                         headers={"Authorization": f"Bearer {created['key']}"}).status_code == 201
@@ -312,3 +320,18 @@ def test_package_storage_is_bounded(feeds: MockProGet, monkeypatch: pytest.Monke
     assert requests.delete(f"{feeds.url}upack/universal-a/delete/tools/demo/1.0.0", headers=headers,
                            timeout=10).status_code == 200
     assert requests.put(url, data=upack(version="2.0.0"), headers=headers, timeout=10).status_code == 201
+
+
+def test_a_non_ascii_key_works_in_every_feed_carrier(feeds: MockProGet) -> None:
+    """§1.4 (proget-feeds), api-keys spec §3 (docs/fidelity.md): a feed-reading key with
+    non-ASCII text works as UTF-8 bytes in ``X-ApiKey`` and ``X-NuGet-ApiKey``, in the
+    query and as the Basic password alike; a near miss does not."""
+    text = "ключ-feeds-é"
+    new_key(feeds, {"type": "system", "systemApis": ["feeds"], "key": text})
+    path = READS["npm"]
+    raw = text.encode("utf-8")
+    assert ok(get(feeds, path, headers={"X-ApiKey": raw}))
+    assert ok(get(feeds, path, headers={"X-NuGet-ApiKey": raw}))
+    assert ok(get(feeds, path, params={"key": text}))
+    assert ok(get(feeds, path, headers={"Authorization": "Basic " + base64.b64encode(b"api:" + raw).decode()}))
+    assert get(feeds, path, headers={"X-ApiKey": raw + b"x"}).status_code == 403

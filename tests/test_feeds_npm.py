@@ -13,10 +13,12 @@ import pytest
 import requests
 
 from feedkit import (  # noqa: F401 - feeds_server is the fixture feeds needs
+    delete_key,
     feeds,
     feeds_server,
     key_label,
     needs_npm,
+    new_feed_key,
     npm_package_dir,
     npm_publish_body,
     run,
@@ -129,15 +131,11 @@ def test_refused_tokens_get_401(feeds: MockProGet, tmp_path: Path, which: str) -
     seed(feeds, "npm-private")
     token = {"expired": "npm-expired", "wrong": "not-a-key"}.get(which, "")
     if which == "deleted":
-        created = requests.post(feeds.url + "api/api-keys/create", headers={"X-ApiKey": feeds.admin_key},
-                                json={"type": "feed", "feed": "npm-private", "packagePermissions": ["view", "add"],
-                                      "logging": "none"},
-                                timeout=10).json()
+        created = new_feed_key(feeds, "npm-private")
         token = created["key"]
         assert requests.get(f"{feeds.url}npm/npm-private/mockfeed-demo", timeout=10,
                             headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        assert requests.post(feeds.url + "api/api-keys/delete", params={"id": created["id"]},
-                             headers={"X-ApiKey": feeds.admin_key}, timeout=10).status_code == 200
+        delete_key(feeds, created["id"])
     npm = Npm(tmp_path, feeds, "npm-private", token=token)
     code, out, _ = npm.install()
     assert code != 0 and "E401" in out, out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from feedkit import chunked, feeds, feeds_server, nupkg, nuget_multipart  # noqa: F401
+from feedkit import chunked, delete_key, feeds, feeds_server, new_feed_key, nupkg, nuget_multipart  # noqa: F401
 from mockproget import MockProGet
 
 ID, VERSION = "Demo.Package", "1.0.0"
@@ -75,13 +75,10 @@ def test_refused_keys(feeds: MockProGet, which: str) -> None:
     as Basic `api:«key»` on a read → 401 with the challenge [model]."""
     key = {"expired": "nuget-expired", "wrong": "not-a-key"}.get(which, "")
     if which == "deleted":
-        created = requests.post(feeds.url + "api/api-keys/create", headers={"X-ApiKey": feeds.admin_key},
-                                json={"type": "feed", "feed": "nuget-private", "logging": "none",
-                                      "packagePermissions": ["view", "add"]}, timeout=10).json()
+        created = new_feed_key(feeds, "nuget-private")
         key = created["key"]
         assert push(feeds, "nuget-private", key).status_code == 201
-        requests.post(feeds.url + "api/api-keys/delete", params={"id": created["id"]},
-                      headers={"X-ApiKey": feeds.admin_key}, timeout=10).raise_for_status()
+        delete_key(feeds, created["id"])
     else:
         assert push(feeds, "nuget-private", "system-feeds").status_code == 201
     assert push(feeds, "nuget-private", key, nupkg(ID, "2.0.0")).status_code == 403

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from feedkit import chunked, feeds, feeds_server, npm_tarball, nupkg, upack, wheel_bytes  # noqa: F401
+from feedkit import chunked, feeds, feeds_server, npm_tarball, nupkg, sdist, upack, wheel_bytes  # noqa: F401
 from mockproget import MockProGet
 from mockproget.feeds.packages_api import DOC_REFUSAL
 
@@ -90,27 +90,14 @@ def test_bad_requests(feeds: MockProGet) -> None:
     assert feeds.backend.packages == []
 
 
-def _sdist(name: str, version: str) -> bytes:
-    import io
-    import tarfile
-
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        data = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-        info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 def test_an_sdist_is_read_by_its_pkg_info_and_listed_for_pip(feeds: MockProGet) -> None:
     """§4: an sdist uploaded with its file name is read by its PKG-INFO and appears on the
     PEP 503 project page next to the wheel; a file of another project is a 400."""
-    sdist = _sdist("mockfeed-demo", "1.0.0")
+    archive = sdist("mockfeed-demo", "1.0.0")
     key = {"X-ApiKey": "pypi-publish-a"}
     url = f"{feeds.url}api/packages/pypi-a/upload/"
-    assert requests.put(url + "mockfeed-demo-1.0.0.tar.gz", data=sdist, headers=key, timeout=10).status_code == 201
+    assert requests.put(url + "mockfeed-demo-1.0.0.tar.gz", data=archive, headers=key, timeout=10).status_code == 201
     assert upload(feeds, "pypi-a", "pypi-publish-a", "pypi").status_code == 201
     page = requests.get(f"{feeds.url}pypi/pypi-a/simple/mockfeed-demo/", timeout=10).text
     assert "mockfeed-demo-1.0.0.tar.gz" in page and WHEEL_NAME in page
-    assert requests.put(url + "other-1.0.0.tar.gz", data=sdist, headers=key, timeout=10).status_code == 400
+    assert requests.put(url + "other-1.0.0.tar.gz", data=archive, headers=key, timeout=10).status_code == 400

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from feedkit import PYTHON, feeds, feeds_server, key_label, run, wheel  # noqa: F401
+from feedkit import PYTHON, delete_key, feeds, feeds_server, key_label, new_feed_key, run, wheel  # noqa: F401
 from mockproget import MockProGet
 
 NAME, VERSION = "mockfeed-demo", "1.0.0"
@@ -120,14 +120,11 @@ def test_refused_keys_get_401(feeds: MockProGet, tmp_path: Path, which: str) -> 
     seed(feeds, tmp_path, "pypi-private")
     key = {"expired": "pypi-expired", "wrong": "not-a-key"}.get(which, "")
     if which == "deleted":
-        created = requests.post(feeds.url + "api/api-keys/create", headers={"X-ApiKey": feeds.admin_key},
-                                json={"type": "feed", "feed": "pypi-private", "logging": "none",
-                                      "packagePermissions": ["view", "add"]}, timeout=10).json()
+        created = new_feed_key(feeds, "pypi-private")
         key = created["key"]
         code, out = pip(tmp_path, "download", index_url(feeds, "pypi-private", "api", key))
         assert code == 0, out
-        assert requests.post(feeds.url + "api/api-keys/delete", params={"id": created["id"]},
-                             headers={"X-ApiKey": feeds.admin_key}, timeout=10).status_code == 200
+        delete_key(feeds, created["id"])
         (tmp_path / "again").mkdir()
         tmp_path = tmp_path / "again"
     code, out = pip(tmp_path, "download", index_url(feeds, "pypi-private", "api", key))

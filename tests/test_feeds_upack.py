@@ -11,7 +11,7 @@ import zipfile
 import pytest
 import requests
 
-from feedkit import feeds, feeds_server, upack  # noqa: F401
+from feedkit import delete_key, feeds, feeds_server, new_feed_key, upack, zip_of  # noqa: F401
 from mockproget import MockProGet
 
 
@@ -89,13 +89,10 @@ def test_refusals_are_403_without_challenge(feeds: MockProGet, which: str) -> No
     assert upload(feeds, "universal-private", "system-feeds").status_code == 201
     key: str | None = {"expired": "universal-expired", "wrong": "not-a-key", "none": None}.get(which)
     if which == "deleted":
-        created = requests.post(feeds.url + "api/api-keys/create", headers={"X-ApiKey": feeds.admin_key},
-                                json={"type": "feed", "feed": "universal-private", "logging": "none",
-                                      "packagePermissions": ["view", "add"]}, timeout=10).json()
+        created = new_feed_key(feeds, "universal-private")
         key = created["key"]
         assert download(feeds, "universal-private", key).status_code == 200
-        requests.post(feeds.url + "api/api-keys/delete", params={"id": created["id"]},
-                      headers={"X-ApiKey": feeds.admin_key}, timeout=10).raise_for_status()
+        delete_key(feeds, created["id"])
     for response in (download(feeds, "universal-private", key),
                      upload(feeds, "universal-private", key, upack(version="9.0.0")),
                      requests.get(f"{feeds.url}upack/universal-private/download/tools/demo/1.0.0",
@@ -137,8 +134,4 @@ def test_invalid_packages_are_400(feeds: MockProGet, data: bytes) -> None:
 def test_missing_zip_members(feeds: MockProGet) -> None:
     """§5.3: a zip without upack.json, or with upack.json that is not JSON, is a 400."""
     for members in ({"package/x": "1"}, {"upack.json": "{not json"}, {"upack.json": "[]"}):
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w") as archive:
-            for name, text in members.items():
-                archive.writestr(name, text)
-        assert upload(feeds, "universal-a", "universal-publish-a", out.getvalue()).status_code == 400
+        assert upload(feeds, "universal-a", "universal-publish-a", zip_of(members)).status_code == 400

@@ -24,25 +24,10 @@ import requests
 
 from mockproget import Config, MockProGet, create_app
 from mockproget.config import ServerSettings
+from netkit import read_all, status_of
 
 SYSTEM = {"type": "system", "systemApis": ["sca"], "logging": "none"}
 CREATE = "/api/api-keys/create"
-
-
-def _read_all(sock: socket.socket, limit: float = 5.0) -> bytes:
-    """Everything until the server closes (or ``limit`` seconds pass)."""
-    sock.settimeout(limit)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except (ConnectionResetError, TimeoutError, socket.timeout):
-        pass
-    return answer
-
-
-def _status(answer: bytes) -> int:
-    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
 
 
 def _answers(data: bytes) -> list[tuple[int, bytes]]:
@@ -52,7 +37,7 @@ def _answers(data: bytes) -> list[tuple[int, bytes]]:
         head, _, rest = data.partition(b"\r\n\r\n")
         length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
                        if line.lower().startswith(b"content-length:")), 0)
-        out.append((_status(head), rest[:length]))
+        out.append((status_of(head), rest[:length]))
         data = rest[length:]
     return out
 
@@ -91,12 +76,13 @@ def quick() -> Iterator[MockProGet]:
 
 
 def _crash_attempt(port: int, key: str | None) -> int:
-    """The reproduction: a chunk header promising more than is sent, then a half-close."""
+    """The reproduction: a chunk header promising more than is sent (128 KiB, within
+    ``max_body``: a chunk that can never fit is refused at its size line), then a half-close."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(_chunked_create(key, b"200000\r\n" + b"A" * 10))
+        sock.sendall(_chunked_create(key, b"20000\r\n" + b"A" * 10))
         sock.shutdown(socket.SHUT_WR)
-        answer = _read_all(sock, 10)
-    return _status(answer)
+        answer = read_all(sock, 10)
+    return status_of(answer)
 
 
 def test_the_truncated_chunk_crash_from_16_threads_leaves_the_server_answering() -> None:
@@ -120,10 +106,10 @@ def test_the_truncated_chunk_crash_from_16_threads_leaves_the_server_answering()
 def test_a_truncated_chunk_is_a_400_that_shows_no_foreign_bytes() -> None:
     """§6: the 400 names the problem; its body holds no byte that was not sent."""
     with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(_chunked_create(server.admin_key, b"200000\r\n" + b"A" * 10))
+        sock.sendall(_chunked_create(server.admin_key, b"20000\r\n" + b"A" * 10))
         sock.shutdown(socket.SHUT_WR)
-        answer = _read_all(sock)
-    assert _status(answer) == 400
+        answer = read_all(sock)
+    assert status_of(answer) == 400
     body = answer.partition(b"\r\n\r\n")[2]
     assert b"chunked request body ends before it is complete" in body
     assert set(body) <= set(range(32, 127)) | {10, 13}  # plain text, nothing from the heap
@@ -169,16 +155,16 @@ def test_chunked_wins_over_content_length_and_the_limit_is_the_decoded_body() ->
                 sock.sendall(chunks)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # refused before the end of it: fine, the answer is already there
-            answer = _read_all(sock)
-        assert _status(answer) == 413 and b"too large" in answer
+            answer = read_all(sock)
+        assert status_of(answer) == 413 and b"too large" in answer
         small = json.dumps(SYSTEM).encode()
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nX-ApiKey: {server.admin_key}\r\n"
                          f"Content-Type: application/json\r\nContent-Length: 5\r\n"
                          f"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
                          + f"{len(small):x}\r\n".encode() + small + b"\r\n0\r\n\r\n")
-            answer = _read_all(sock)
-        assert _status(answer) == 200 and len(server.backend.api_keys) == 2
+            answer = read_all(sock)
+        assert status_of(answer) == 200 and len(server.backend.api_keys) == 2
 
 
 def test_the_control_limit_is_only_the_control_apis() -> None:
@@ -190,8 +176,8 @@ def test_the_control_limit_is_only_the_control_apis() -> None:
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nX-ApiKey: {server.admin_key}\r\n"
                          f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode())
-            answer = _read_all(sock)
-        assert _status(answer) == 413 and len(server.backend.api_keys) == 1
+            answer = read_all(sock)
+        assert status_of(answer) == 413 and len(server.backend.api_keys) == 1
         state = json.dumps({"users": [{"name": "Admin", "password": "Admin", "admin": True}],
                             "feeds": [f"feed-{i:04d}" for i in range(400)]}).encode()
         assert 1024 < len(state) < 1024 * 1024
@@ -199,8 +185,8 @@ def test_the_control_limit_is_only_the_control_apis() -> None:
             sock.sendall(f"PUT /__mockproget__/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                          f"Content-Type: application/json\r\nContent-Length: {len(state)}\r\n\r\n".encode()
                          + state)
-            answer = _read_all(sock)
-        assert _status(answer) == 200, answer[:300]
+            answer = read_all(sock)
+        assert status_of(answer) == 200, answer[:300]
         assert len(server.backend.feeds) == 400
 
 
@@ -210,8 +196,8 @@ def test_a_malformed_chunk_stream_is_judged_after_authentication() -> None:
         for key, expected in ((None, 403), ("Admin:wrong", 403), (server.admin_key, 400)):
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
                 sock.sendall(_chunked_create(key, b"zz\r\n{}\r\n0\r\n\r\n"))
-                answer = _read_all(sock)
-            assert _status(answer) == expected, answer
+                answer = read_all(sock)
+            assert status_of(answer) == expected, answer
         assert b"malformed" in answer.partition(b"\r\n\r\n")[2]
 
 
@@ -221,8 +207,8 @@ def test_transfer_encoding_on_http_1_0_is_refused_in_text() -> None:
     with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(f"POST {CREATE} HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
                      f"Content-Length: 2\r\n\r\n{{}}".encode())
-        answer = _read_all(sock)
-    assert _status(answer) == 400 and b"text/plain" in answer and b"Transfer-Encoding" in answer
+        answer = read_all(sock)
+    assert status_of(answer) == 400 and b"text/plain" in answer and b"Transfer-Encoding" in answer
 
 
 @pytest.mark.parametrize("coding", ["gzip", "gzip, chunked", "chunked, gzip", "identity", "x-bogus"])
@@ -233,8 +219,8 @@ def test_a_transfer_coding_other_than_chunked_is_a_400_in_text_not_a_501(coding:
     with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {coding}\r\n"
                      f"Content-Length: 2\r\n\r\n{{}}".encode())
-        answer = _read_all(sock)
-        assert _status(answer) == 400 and b"text/plain" in answer
+        answer = read_all(sock)
+        assert status_of(answer) == 400 and b"text/plain" in answer
         assert b"Transfer-Encoding" in answer.partition(b"\r\n\r\n")[2]
         assert requests.get(server.url + "health", timeout=5).status_code == 200
 
@@ -252,7 +238,7 @@ def test_expect_100_continue_gets_one_interim_answer() -> None:
         sock.sendall(body)
         time.sleep(0.2)
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        rest = _read_all(sock)
+        rest = read_all(sock)
     assert rest.count(b"100 Continue") == 0
     assert [status for status, _ in _answers(rest)] == [200, 200]
 
@@ -266,10 +252,10 @@ def test_two_requests_on_one_socket_both_get_answers() -> None:
         sock.settimeout(5)
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         first = _recv_answer(sock)
-        assert _status(first) == 200 and b"connection: close" not in first.lower()
+        assert status_of(first) == 200 and b"connection: close" not in first.lower()
         sock.sendall(b"GET /health/json HTTP/1.1\r\nHost: x\r\n\r\n")
         second = _recv_answer(sock)
-        assert _status(second) == 200 and b"applicationName" in second
+        assert status_of(second) == 200 and b"applicationName" in second
 
 
 def test_pipelined_requests_are_answered_in_order() -> None:
@@ -278,7 +264,7 @@ def test_pipelined_requests_are_answered_in_order() -> None:
         sock.sendall(b"GET /health/json HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answers = _answers(_read_all(sock))
+        answers = _answers(read_all(sock))
     assert [status for status, _ in answers] == [200, 404, 200]
     assert answers[1][1].startswith(b"Not found: ")  # the path is not echoed (no oracle)
 
@@ -299,8 +285,8 @@ def test_keep_alive_off_closes_every_connection_after_its_answer() -> None:
     with MockProGet(Config(port=0, server=ServerSettings(keep_alive=False))) as server:
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            answer = _read_all(sock)
-        assert _status(answer) == 200 and b"Connection: close" in answer
+            answer = read_all(sock)
+        assert status_of(answer) == 200 and b"Connection: close" in answer
 
 
 @pytest.mark.parametrize("line", [b"GET http://[::1/x HTTP/1.1", b"GET /a b HTTP/1.1", b"get / HTTP/1.1",
@@ -315,7 +301,7 @@ def test_a_malformed_request_line_gets_a_400_in_text_through_the_access_log(
     with MockProGet() as server:
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(line + b"\r\nHost: x\r\n\r\n")
-            answer = _read_all(sock)
+            answer = read_all(sock)
         assert requests.get(server.url + "health", timeout=5).status_code == 200
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"text/plain" in head and body.strip()
@@ -340,7 +326,7 @@ def test_proget_header_names_keep_their_spelling(mock: MockProGet) -> None:
     """§6: ``X-ProGet-Version`` as ProGet writes it, on the wire."""
     with socket.create_connection(("127.0.0.1", mock.port)) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = _read_all(sock)
+        answer = read_all(sock)
     assert b"\r\nX-ProGet-Version: " in answer and b"\r\nX-ProGet-Edition: " in answer
 
 
@@ -359,8 +345,8 @@ def test_slow_headers_are_cut_off_at_the_header_timeout(quick: MockProGet) -> No
             if time.monotonic() - started > 3:
                 break
             time.sleep(0.05)
-        answer = _read_all(sock)
-    assert _status(answer) == 408 and b"headers did not arrive" in answer
+        answer = read_all(sock)
+    assert status_of(answer) == 408 and b"headers did not arrive" in answer
     assert time.monotonic() - started < 4
 
 
@@ -368,15 +354,15 @@ def test_a_slow_body_is_cut_off_at_the_body_timeout(quick: MockProGet) -> None:
     """§6 (a 408 in text): A body that never ends: 408 after ``body_timeout``, then close."""
     with socket.create_connection(("127.0.0.1", quick.port)) as sock:
         sock.sendall(f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{".encode())
-        answer = _read_all(sock)
-    assert _status(answer) == 408 and b"body did not arrive" in answer
+        answer = read_all(sock)
+    assert status_of(answer) == 408 and b"body did not arrive" in answer
 
 
 def test_an_idle_kept_alive_connection_is_closed_at_the_idle_timeout(quick: MockProGet) -> None:
     """§7: After ``idle_timeout`` with no request, the server closes the connection (FIN)."""
     with socket.create_connection(("127.0.0.1", quick.port)) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert _status(_recv_answer(sock)) == 200
+        assert status_of(_recv_answer(sock)) == 200
         started = time.monotonic()
         assert sock.recv(100) == b""  # closed by the server
         assert 1.0 < time.monotonic() - started < 4
@@ -425,7 +411,7 @@ def test_idle_and_stalled_connections_cost_no_thread_and_health_still_answers() 
             while server.connection_count > 0 and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert server.connection_count == 0
-            stalled = [_status(_read_all(s, 2)) for s in sockets[idle_count:idle_count + 4]]
+            stalled = [status_of(read_all(s, 2)) for s in sockets[idle_count:idle_count + 4]]
             assert stalled == [408, 408, 408, 408]
     finally:
         for sock in sockets:

@@ -26,6 +26,7 @@ from typing import Literal
 
 from flask import request
 
+from ..auth import header_text
 from ..errors import Forbidden, Unauthorized
 from ..journal import PRINCIPAL
 from ..models import Credential, Principal
@@ -81,7 +82,7 @@ def read_credential() -> FeedCredential | None:
     """The credential of the current feed request, or ``None`` when there is none."""
     headers = request.headers
     for name, carrier in (("X-NuGet-ApiKey", "x-nuget-apikey"), ("X-ApiKey", "header")):
-        value = headers.get(name)
+        value = header_text(headers.get(name))
         if value:
             return FeedCredential(Credential(carrier, value), dedicated=True)
     value = request.args.get("key")
