@@ -45,6 +45,22 @@ def publish_headers(feed_type: str, key: str | None) -> dict[str, str]:
             "nuget": {"X-NuGet-ApiKey": key}, "universal": {"X-ApiKey": key}}[feed_type]
 
 
+#: §1.1 [doc], §2.2-§5.2: every way a key reaches each type's publish endpoint that the
+#: vendor documents or its clients send (npm ``_authToken`` and ``_auth``; NuGet's
+#: ``X-NuGet-ApiKey`` and Basic after a challenge; twine's Basic; Universal's three).
+PUBLISH_CARRIERS: dict[str, tuple[str, ...]] = {
+    "npm": ("bearer", "basic"), "pypi": ("basic",), "nuget": ("x-nuget-apikey", "basic"),
+    "universal": ("x-apikey", "query", "basic")}
+
+
+def carried(carrier: str, key: str) -> dict[str, Any]:
+    """The request arguments (``headers``, ``params``) that put ``key`` in ``carrier``."""
+    if carrier == "query":
+        return {"headers": {}, "params": {"key": key}}
+    return {"headers": {"bearer": {"Authorization": f"Bearer {key}"}, "basic": {"Authorization": _basic(key)},
+                        "x-nuget-apikey": {"X-NuGet-ApiKey": key}, "x-apikey": {"X-ApiKey": key}}[carrier]}
+
+
 def read_headers(feed_type: str, key: str) -> dict[str, str]:
     """The credential as the type's reading client sends it (NuGet and pip: Basic ``api``)."""
     if feed_type == "npm":
@@ -73,10 +89,14 @@ class FeedClauses(ClauseBase):
         return TestPackage(feed_type, feed, name, f"1.0.{number}")
 
     @staticmethod
-    def _publish(client: ProGetClient, target: Target, package: TestPackage, key: str | None) -> requests.Response:
+    def _publish(client: ProGetClient, target: Target, package: TestPackage, key: str | None,
+                 carrier: str | None = None) -> requests.Response:
+        """Publish ``package`` with ``key`` as its client sends it, or in ``carrier``."""
         sent = package.publish_request(target.url)
         method, path = sent.pop("method"), sent.pop("path")
-        return client.request(method, path, api_key=None, headers=publish_headers(package.feed_type, key), **sent)
+        how = carried(carrier, key) if carrier is not None and key is not None else {
+            "headers": publish_headers(package.feed_type, key)}
+        return client.request(method, path, api_key=None, **how, **sent)
 
     @staticmethod
     def _feed_key(client: ProGetClient, feed: str, permissions: list[str], **extra: Any) -> dict[str, Any]:
@@ -146,8 +166,9 @@ class FeedClauses(ClauseBase):
             if response.status_code in (401, 403) or response.status_code >= 500:
                 raise fail(f"§5.2 [doc]: the admin key was refused on GET {package.read_path}", response)
         bogus = hashlib.sha1(proget_target.run_id.encode()).hexdigest()  # noqa: S324 - a made-up key
-        expect_error(proget_client.request("GET", package.read_path, api_key=bogus), 403,
-                     "§5.3 [doc]: an unknown X-ApiKey")
+        for carrier in PUBLISH_CARRIERS["universal"]:
+            expect_error(proget_client.request("GET", package.read_path, api_key=None, **carried(carrier, bogus)),
+                         403, f"§5.3 [doc]: an unknown key in the {carrier} carrier")
 
     @clause("§1.3", "doc")
     def test_publishing_without_or_with_a_bogus_credential_is_refused(
@@ -179,9 +200,11 @@ class FeedClauses(ClauseBase):
         read = proget_client.request("GET", package.read_path, api_key=None, headers=read_headers(feed_type, key))
         if read.status_code in (401, 403) or read.status_code >= 500:
             raise fail(f"§1.2 [doc]: a view key was refused reading its feed ({read.status_code})", read)
-        response = self._publish(proget_client, proget_target, package, key)
-        self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
-        self._refused(response, proget_target, feed_type, 403, "§1.2 [doc]: publishing with a view-only feed key")
+        for carrier in PUBLISH_CARRIERS[feed_type]:
+            response = self._publish(proget_client, proget_target, package, key, carrier)
+            self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
+            self._refused(response, proget_target, feed_type, 403,
+                          f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier")
 
     @clause("§1.2", "doc")
     def test_a_publishing_key_publishes_and_stops_once_deleted(
@@ -193,25 +216,30 @@ class FeedClauses(ClauseBase):
         self._gate_publish(proget_target)
         info = self._feed_key(proget_client, feed, ["view", "add"])
         key = info["key"]
-        package = self._package(proget_target, feed, feed_type)
-        response = self._publish(proget_client, proget_target, package, key)
-        published = 200 <= response.status_code < 300
-        try:
-            if not published:
-                raise fail(f"§1.2 [doc]: a view+add feed key could not publish ({response.status_code})", response)
-            got = self._download(proget_client, package, key)
-            if got != package.content() and feed_type != "pypi":
-                raise fail("§2-§5: the published package does not come back as sent", None)
-            deleted = proget_client.delete(info["id"])
-            if deleted.status_code != 200:
-                raise fail(f"§3: deleting the feed key answered {deleted.status_code}", deleted)
+        for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+            package = self._package(proget_target, feed, feed_type)
+            response = self._publish(proget_client, proget_target, package, key, carrier)
+            published = 200 <= response.status_code < 300
+            try:
+                if not published:
+                    raise fail(f"§1.2 [doc]: a view+add feed key in the {carrier} carrier could not publish "
+                               f"({response.status_code})", response)
+                if number == 0:
+                    got = self._download(proget_client, package, key)
+                    if got != package.content() and feed_type != "pypi":
+                        raise fail("§2-§5: the published package does not come back as sent", None)
+            finally:
+                self._cleanup(proget_client, proget_target, package, published)
+        deleted = proget_client.delete(info["id"])
+        if deleted.status_code != 200:
+            raise fail(f"§3: deleting the feed key answered {deleted.status_code}", deleted)
+        for carrier in PUBLISH_CARRIERS[feed_type]:
             again = self._package(proget_target, feed, feed_type)
-            refused = self._publish(proget_client, proget_target, again, key)
+            refused = self._publish(proget_client, proget_target, again, key, carrier)
             self._cleanup(proget_client, proget_target, again, 200 <= refused.status_code < 300)
-            self._refused(refused, proget_target, feed_type, MOCK_BAD_KEY[feed_type],
-                          "§1.2 [doc]: publishing with a deleted key")
-        finally:
-            self._cleanup(proget_client, proget_target, package, published)
+            on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
+            self._refused(refused, proget_target, feed_type, on_mock,
+                          f"§1.2 [doc]: publishing with a deleted key in the {carrier} carrier")
 
     @staticmethod
     def _download(client: ProGetClient, package: TestPackage, key: str) -> bytes:
