@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from mockproget_contracts.client import ContractViolation
+from mockproget_contracts.shapes import parse_instant
 
 __all__ = [
     "FULL_CONTROL",
@@ -168,8 +169,10 @@ def expect_created(response: requests.Response, sent: Mapping[str, Any],
 
 def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
                           response: requests.Response, rule: str, text: str | None = None) -> None:
-    """A listed key shows what it was created with (§1: list answers ApiKeyInfo); if the
-    list shows its key text (an instance that does not hash keys), it is the created one."""
+    """A listed key shows what it was created with (§1: list answers ApiKeyInfo), in the
+    shape the client parses (§2: the same rules for every key type), its expiration as
+    the same instant; if the list shows its key text (an instance that does not hash keys), it is the created one."""
+    _expect_info(item, response, f"{rule}: key #{item.get('id')} as listed")
     if text is not None and "key" in item and item["key"] != text:
         raise fail(f"{rule}: key #{item.get('id')} is listed with another key text than the "
                    "one its create answered", response)
@@ -190,3 +193,10 @@ def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
     if fields.get("systemapis") and not same_apis(fields["systemapis"], item.get("systemApis")):
         raise fail(f"{rule}: key #{item.get('id')} lists systemApis={item.get('systemApis')!r}, "
                    f"created with {fields['systemapis']!r}", response)
+    sent_expiration = parse_instant(fields["expiration"]) if isinstance(fields.get("expiration"), str) else None
+    if sent_expiration is not None:
+        shown = item.get("expiration")
+        listed = parse_instant(shown) if isinstance(shown, str) else None
+        if listed is None or abs((listed - sent_expiration).total_seconds()) >= 1:
+            raise fail(f"{rule}: key #{item.get('id')} lists expiration={shown!r}, created with "
+                       f"{fields['expiration']!r} (§2: the same instant)", response)

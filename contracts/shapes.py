@@ -113,7 +113,7 @@ class Shape:
     json_style: str = "compact"
     member_seed: int = 0                 # 0: members in the order given; else a shuffle
     percent_all: bool = True             # False: sub-delimiters and ':' left as they are
-    header_pad: bool = False             # optional whitespace before the header value (RFC 9110 §5.5)
+    header_pad: bool = False             # optional whitespace around the header value (RFC 9110 §5.5)
 
     @property
     def method(self) -> str:
@@ -131,7 +131,7 @@ class Shape:
     def __str__(self) -> str:
         parts = [f"{self.method} {self.endpoint}", f"carrier={self.carrier}"]
         if self.carrier == "header":
-            parts.append(f"header-name={self.header_name}" + (" (value after ' \\t')" if self.header_pad else ""))
+            parts.append(f"header-name={self.header_name}" + (" (value between ' \\t' and ' \\t')" if self.header_pad else ""))
         if self.media_type is not None or self.carrier in ("form", "json"):
             parts.append(f"content-type={self.media_type!r}")
         if self.carrier == "query" or self.endpoint == "delete":
@@ -152,7 +152,8 @@ class Shape:
         headers: list[tuple[str, str]] = []
         body: bytes | None = None
         if self.carrier == "header" and credential is not None:
-            headers.append((self.header_name, (" \t" if self.header_pad else "") + credential))
+            pad = " \t" if self.header_pad else ""
+            headers.append((self.header_name, pad + credential + pad))
         if self.carrier == "query" and credential is not None:
             extras = [("format", "json"), ("x", "1"), ("empty", "")]
             key = [("key", credential)]
