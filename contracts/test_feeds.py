@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 import warnings
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -228,6 +230,11 @@ class FeedClauses(ClauseBase):
                     got = self._download(proget_client, package, key)
                     if got != package.content() and feed_type != "pypi":
                         raise fail("§2-§5: the published package does not come back as sent", None)
+                if number == 0 and feed_type == "nuget":  # a key without Overwrite/Delete pushes again
+                    again = self._publish(proget_client, proget_target, package, key, carrier)
+                    if again.status_code != 409:
+                        raise fail(f"§1.4 [doc]: pushing an existing NuGet version without the overwrite "
+                                   f"privilege must answer 409 (ProGet 5.3), got {again.status_code}", again)
             finally:
                 self._cleanup(proget_client, proget_target, package, published)
         deleted = proget_client.delete(info["id"])
@@ -240,6 +247,35 @@ class FeedClauses(ClauseBase):
             on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
             self._refused(refused, proget_target, feed_type, on_mock,
                           f"§1.2 [doc]: publishing with a deleted key in the {carrier} carrier")
+
+    @clause("§1.2", "doc")
+    def test_an_expired_feed_key_cannot_publish(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§1.2 [doc] (expired keys never authenticate, api-keys §2): a View/Download +
+        Add/Repackage feed key past its expiration is refused publishing in every carrier
+        its feed type takes, and nothing is published. A past expiration refused at create
+        (api-keys §8): a key expiring a moment ahead is tried once that moment has passed."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        body = {"type": "feed", "feed": feed, "packagePermissions": ["view", "add"], "logging": "none",
+                "displayName": proget_client.display_name("expired feed key"),
+                "expiration": "2024-08-01T00:00:00Z"}
+        response = proget_client.create(body)
+        if 400 <= response.status_code < 500:  # a past expiration may be refused: expire one soon
+            moment = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+            body["expiration"] = moment.isoformat().replace("+00:00", "Z")
+            response = proget_client.create(body)
+            wait = (moment - datetime.now(timezone.utc)).total_seconds() + 1.5
+            time.sleep(max(wait, 0))
+        if response.status_code != 200:
+            raise fail(f"§2: creating a feed key for feed {feed} answered {response.status_code}", response)
+        key = response.json()["key"]
+        for carrier in PUBLISH_CARRIERS[feed_type]:
+            package = self._package(proget_target, feed, feed_type)
+            refused = self._publish(proget_client, proget_target, package, key, carrier)
+            self._cleanup(proget_client, proget_target, package, 200 <= refused.status_code < 300)
+            on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
+            self._refused(refused, proget_target, feed_type, on_mock,
+                          f"§1.2 [doc]: publishing with an expired key in the {carrier} carrier")
 
     @staticmethod
     def _download(client: ProGetClient, package: TestPackage, key: str) -> bytes:

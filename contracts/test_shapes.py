@@ -127,6 +127,10 @@ def _accepted(client: ProGetClient, shape: Shape, credential: str, rule: str) ->
             if info["id"] not in listed:
                 raise fail(f"§1 [doc]: the created key #{info['id']} is not listed", response)
             expect_listed_as_sent(listed[info["id"]], sent, response, f"{rule} create", info["key"])
+            for where, shown in (("create answer", info), ("list", listed[info["id"]])):
+                if any(credential in str(value) for value in shown.values()):
+                    raise fail(f"§2 [doc]: the caller's credential shows up in the new key ({where}): "
+                               "API_Key and the other carriers are never part of the new key", response)
             return
         victim = _victim(client, "shape victim")
         response = send(client, shape, credential, key_id=victim)

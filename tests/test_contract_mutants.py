@@ -408,6 +408,31 @@ def header_trailing_space_refused(server: MockProGet) -> None:
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
+def list_feed_keys_twice(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+    if environ.get("PATH_INFO") == LIST and status.startswith("200"):
+        data = _json_body(body)
+        if isinstance(data, list):
+            body = json.dumps(data + [k for k in data if k.get("type") == "feed"]).encode()
+    return status, headers, body
+
+
+list_feed_keys_twice_mutant = _named(_response(list_feed_keys_twice), "list_feed_keys_twice",
+                                     "§2 [doc]: the list shows every feed key twice (ids are unique).")
+
+
+def api_key_kept_as_description(server: MockProGet) -> None:
+    """§2 [doc]: the caller's ``API_Key`` becomes the new key's description when none is
+    given (the credential leaks into the list)."""
+    def hook(environ: dict[str, Any], body: bytes) -> bytes:
+        data = _json_body(body)
+        if environ.get("PATH_INFO") == CREATE and isinstance(data, dict) and isinstance(data.get("API_Key"), str) \
+                and not data.get("description"):
+            data["description"] = data["API_Key"]
+            return json.dumps(data).encode()
+        return body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -416,7 +441,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (expired_key_in_api_key_works, "expired", "test_expired_key_is_refused"),
     (expiry_two_minutes_late, "instant", "test_expiration_is_an_instant"),
     (expired_personal_key_works, "expired_personal", "test_expired_personal_key_is_refused"),
-    (deleted_personal_key_works, "deleted_key", "test_deleted_key_is_refused"),
+    (deleted_personal_key_works, "stateful", "test_stateful_create_list_delete_authenticate"),
     (refused_create_still_creates, "unknown_key or refus", "refus"),
     (refused_delete_still_deletes, "unknown_key or refus", "refus"),
     (invalid_create_half_written, "invalid_body", "test_invalid_body_is_refused"),
@@ -436,7 +461,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (list_system_apis_pascal, "list_answers or valid_system", "system"),
     (list_expiration_dropped_for_feed_keys, "valid_feed", "test_valid_feed_keys_are_created"),
     (non_ascii_names_mangled, "round_trip", "test_round_trip"),
-    (pascal_request_logging_refused, "pgutil", "pgutil"),
+    (pascal_request_logging_refused, "valid_system or valid_feed", "valid"),
     (promote_alone_refused, "valid_feed", "test_valid_feed_keys_are_created"),
     (sbom_upload_alone_refused, "valid_system or system_api_combination", "system"),
     (personal_with_system_apis_accepted, "invalid_body", "test_invalid_body_is_refused"),
@@ -446,6 +471,8 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_with_user_accepted, "invalid_body", "test_invalid_body_is_refused"),
     (delete_id_parsed_leniently, "delete_id", "test_delete_id_must_be_the_whole_number"),
     (header_trailing_space_refused, "good_credential", "test_good_credential_in_every_shape"),
+    (list_feed_keys_twice_mutant, "valid_feed or pgutil_creates_feed", "feed"),
+    (api_key_kept_as_description, "good_credential", "test_good_credential_in_every_shape"),
 ]
 
 
@@ -564,6 +591,33 @@ FEED_MUTANTS: list[tuple[Mutant, str, str]] = [
     (upack_bad_basic_key_is_401, "universal", "test_the_admin_key_reads_the_feed_as_basic_api"),
     (deleted_key_publishes_with_basic, "nuget", "test_a_publishing_key_publishes_and_stops_once_deleted"),
     (deleted_key_publishes_with_basic, "npm", "test_a_publishing_key_publishes_and_stops_once_deleted"),
+]
+
+
+def expired_feed_key_publishes(server: MockProGet) -> None:
+    """§1.2 [doc]: expiration is judged on the api-keys endpoints only: an expired feed key
+    still works on the feed endpoints."""
+    original = server.backend.authenticate_feed
+
+    def authenticate(credential: Any, *, login: bool = False, now: Any = None) -> Any:
+        return original(credential, login=login, now=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    server.backend.authenticate_feed = authenticate  # type: ignore[method-assign]
+
+
+def nuget_overwrite_is_403(server: MockProGet) -> None:
+    """§1.4 [doc]: a NuGet push of an existing version without the overwrite privilege
+    answers 403 (ProGet answers 409 since 5.3)."""
+    def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+        if environ.get("PATH_INFO", "").startswith("/nuget/") and status.startswith("409"):
+            return "403 FORBIDDEN", headers, body
+        return status, headers, body
+    _response(change)(server)
+
+
+FEED_MUTANTS += [
+    (expired_feed_key_publishes, "npm", "test_an_expired_feed_key_cannot_publish"),
+    (expired_feed_key_publishes, "universal", "test_an_expired_feed_key_cannot_publish"),
+    (nuget_overwrite_is_403, "nuget", "test_a_publishing_key_publishes_and_stops_once_deleted"),
 ]
 
 
