@@ -164,7 +164,20 @@ def expect_created(response: requests.Response, sent: Mapping[str, Any],
                    f"{fields.get('logging')!r} sent", response)
     if fields.get("key") is not None and info["key"] != fields["key"]:
         raise fail(f"{rule}: the key text differs from the custom key sent (§2)", response)
+    _expect_scope(info, fields, response, f"{rule}: the created key")
     return dict(info)
+
+
+def _expect_scope(item: Mapping[str, Any], fields: Mapping[str, Any], response: requests.Response,
+                  what: str) -> None:
+    """``feed``, ``feedGroup`` and ``user`` are what was sent, and absent when not sent
+    (§2 [doc]: exactly one of feed/feedGroup for a feed key, absent for other types; user
+    only for a personal key). ``fields`` has lower-cased names."""
+    for name in ("feed", "feedGroup", "user"):
+        sent = fields.get(name.lower())
+        if name in item and item[name] is not None and item[name] != sent:
+            raise fail(f"{what} shows {name}={item[name]!r}, sent "
+                       f"{'nothing' if sent is None else repr(sent)} (§2)", response)
 
 
 def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
@@ -185,6 +198,7 @@ def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
         if value is not None and item.get(name) != value:
             raise fail(f"{rule}: key #{item.get('id')} lists {name}={item.get(name)!r}, "
                        f"created with {value!r}", response)
+    _expect_scope(item, fields, response, f"{rule}: key #{item.get('id')} as listed")
     if fields.get("packagepermissions") and {_lower(p) for p in item.get("packagePermissions") or ()} != {
             _lower(p) for p in fields["packagepermissions"]}:
         raise fail(f"{rule}: key #{item.get('id')} lists packagePermissions="

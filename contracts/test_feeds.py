@@ -159,11 +159,23 @@ class FeedClauses(ClauseBase):
         if response.status_code in (401, 403) or response.status_code >= 500:
             raise fail(f"§1.1 [doc]: Basic api:«key» with the admin key answered {response.status_code} "
                        f"on GET {package.read_path}", response)
+        pseudo = proget_target.pseudo_key
+        if pseudo is not None:  # §1.1.3 [doc]: Basic «username»:«password» on every feed type
+            login = "Basic " + base64.b64encode(pseudo.encode()).decode()
+            response = proget_client.request("GET", package.read_path, api_key=None, headers={"Authorization": login})
+            if response.status_code in (401, 403) or response.status_code >= 500:
+                raise fail(f"§1.1.3 [doc]: Basic «username»:«password» of the pseudo-key's user answered "
+                           f"{response.status_code} on GET {package.read_path}", response)
         if feed_type != "universal":
             return
-        # §5.2 [doc]: on /upack/ the key also travels in X-ApiKey and ?key=; an unknown key
-        # there is a 403 [doc: "missing, unknown, or unauthorized API Key"]
-        for how in ({"api_key": proget_target.api_key}, {"api_key": None, "params": {"key": proget_target.api_key}}):
+        # §5.2 [doc]: on /upack/ the key also travels in X-ApiKey and ?key=, and pgutil sends
+        # user:password there as a pseudo-key [client]; an unknown key there is a 403 [doc:
+        # "missing, unknown, or unauthorized API Key"]
+        ways: list[dict[str, Any]] = [{"api_key": proget_target.api_key},
+                                      {"api_key": None, "params": {"key": proget_target.api_key}}]
+        if pseudo is not None:
+            ways.append({"api_key": pseudo})
+        for how in ways:
             response = proget_client.request("GET", package.read_path, **how)
             if response.status_code in (401, 403) or response.status_code >= 500:
                 raise fail(f"§5.2 [doc]: the admin key was refused on GET {package.read_path}", response)
@@ -240,6 +252,20 @@ class FeedClauses(ClauseBase):
         deleted = proget_client.delete(info["id"])
         if deleted.status_code != 200:
             raise fail(f"§3: deleting the feed key answered {deleted.status_code}", deleted)
+        if feed_type == "universal" or proget_target.is_mock:
+            # §5.3 [doc] (the mock: §1.2 [model] for every type): a system key with
+            # Use/Manage Feeds (without full control) publishes too
+            system = proget_client.create(sent := {"type": "system", "systemApis": ["feeds"], "logging": "none",
+                                                   "displayName": proget_client.display_name("feeds system key")})
+            if system.status_code != 200:
+                raise fail(f"§2: creating a system key with feeds answered {system.status_code}", system)
+            package = self._package(proget_target, feed, feed_type)
+            response = self._publish(proget_client, proget_target, package, system.json()["key"])
+            published = 200 <= response.status_code < 300
+            self._cleanup(proget_client, proget_target, package, published)
+            if not published:
+                raise fail(f"§5.3 [doc]: a system key with {sent['systemApis']} could not publish "
+                           f"({response.status_code})", response)
         for carrier in PUBLISH_CARRIERS[feed_type]:
             again = self._package(proget_target, feed, feed_type)
             refused = self._publish(proget_client, proget_target, again, key, carrier)

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from feedkit import feeds_config
-from mockproget import MockProGet
+from mockproget import Forbidden, MockProGet
 from mockproget.cli import main as cli_main
 from mockproget.models import digest
 from mockproget_contracts import Target
@@ -433,6 +433,14 @@ def api_key_kept_as_description(server: MockProGet) -> None:
     server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
 
 
+create_group_answer_as_feed = _named(_rewrite_listed(CREATE, lambda k: {
+    **_drop(k, "feedGroup"), "feed": k["feedGroup"]} if k.get("feedGroup") else k),
+    "create_group_answer_as_feed", "§2 [doc]: the create answer of a feed-group key names the group as its feed.")
+list_group_key_with_a_feed = _named(_rewrite_listed(LIST, lambda k: {**k, "feed": "MyNpmFeed"} if k.get("feedGroup") else k),
+                                    "list_group_key_with_a_feed",
+                                    "§2 [doc]: listed feed-group keys also name a feed (exactly one of the two).")
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -473,6 +481,8 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (header_trailing_space_refused, "good_credential", "test_good_credential_in_every_shape"),
     (list_feed_keys_twice_mutant, "valid_feed or pgutil_creates_feed", "feed"),
     (api_key_kept_as_description, "good_credential", "test_good_credential_in_every_shape"),
+    (create_group_answer_as_feed, "pgutil_creates_feed_group", "test_pgutil_creates_feed_group_key"),
+    (list_group_key_with_a_feed, "pgutil_creates_feed_group", "test_pgutil_creates_feed_group_key"),
 ]
 
 
@@ -509,13 +519,17 @@ def test_every_mutant_is_documented() -> None:
 
 # -- proget-feeds §1.1-§1.2, §5: a feed rule kept for one carrier only ------------------------
 
-def _feed_access(change: Callable[[Any, str, str], str]) -> Mutant:
-    """The operation judged becomes ``change(principal, feed_type, operation)``."""
+def _feed_access(change: Callable[[Any, str, str], str | None]) -> Mutant:
+    """The operation judged becomes ``change(principal, feed_type, operation)`` (``None``:
+    refused)."""
     def apply(server: MockProGet) -> None:
         original = server.backend._feed_access
 
         def judged(principal: Any, name: str, feed_type: str, operation: str) -> Any:
-            return original(principal, name, feed_type, change(principal, feed_type, operation))
+            changed = change(principal, feed_type, operation)
+            if changed is None:
+                raise Forbidden("This API key may not do that.")
+            return original(principal, name, feed_type, changed)
         server.backend._feed_access = judged  # type: ignore[method-assign]
     return apply
 
@@ -614,10 +628,39 @@ def nuget_overwrite_is_403(server: MockProGet) -> None:
     _response(change)(server)
 
 
+def basic_login_refused_on_feeds(server: MockProGet) -> None:
+    """§1.1 [doc]: Basic «username»:«password» is refused on the feed endpoints (only
+    Basic api:«key» works)."""
+    original = server.backend.authenticate_feed
+
+    def authenticate(credential: Any, *, login: bool = False, now: Any = None) -> Any:
+        if login:
+            raise Forbidden("The user name or password is not valid.")
+        return original(credential, login=login, now=now)
+    server.backend.authenticate_feed = authenticate  # type: ignore[method-assign]
+
+
+def _no_pseudo_key_on_upack(environ: dict[str, Any]) -> None:
+    if environ.get("PATH_INFO", "").startswith("/upack/") and ":" in environ.get("HTTP_X_APIKEY", ""):
+        environ["HTTP_X_APIKEY"] = "not-a-pseudo-key"
+
+
+upack_pseudo_key_refused = _named(_feed_request(_no_pseudo_key_on_upack), "upack_pseudo_key_refused",
+                                  "§5.2 [client]: pgutil's user:password in X-ApiKey is refused on /upack/.")
+upack_feeds_system_key_refused = _named(_feed_access(
+    lambda p, kind, operation: None if p.key_type == "system" and not p.admin and kind == "universal" else operation),
+    "upack_feeds_system_key_refused", "§5.3 [doc]: a system key with Use/Manage Feeds (no full control) may "
+    "not publish to a Universal feed.")
+
+
 FEED_MUTANTS += [
     (expired_feed_key_publishes, "npm", "test_an_expired_feed_key_cannot_publish"),
     (expired_feed_key_publishes, "universal", "test_an_expired_feed_key_cannot_publish"),
     (nuget_overwrite_is_403, "nuget", "test_a_publishing_key_publishes_and_stops_once_deleted"),
+    (basic_login_refused_on_feeds, "npm", "test_the_admin_key_reads_the_feed_as_basic_api"),
+    (basic_login_refused_on_feeds, "pypi", "test_the_admin_key_reads_the_feed_as_basic_api"),
+    (upack_pseudo_key_refused, "universal", "test_the_admin_key_reads_the_feed_as_basic_api"),
+    (upack_feeds_system_key_refused, "universal", "test_a_publishing_key_publishes_and_stops_once_deleted"),
 ]
 
 
@@ -629,7 +672,8 @@ def test_feed_clauses_catch_the_mutant(mutant: Mutant, feed_type: str, name: str
     (the statuses any server may give), raises a contract violation."""
     with MockProGet(feeds_config(), admin_key=ADMIN_KEY) as server:
         mutant(server)
-        with Target(url=server.url, api_key=ADMIN_KEY, feed=f"{feed_type}-c", feed_type=feed_type,
+        with Target(url=server.url, api_key=ADMIN_KEY, username="Admin", password="Admin",
+                    feed=f"{feed_type}-c", feed_type=feed_type,
                     feed_group=f"{feed_type}-grp", may_publish=True, max_examples=2) as checked:
             client = checked.client()
             try:
