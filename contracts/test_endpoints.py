@@ -141,8 +141,9 @@ class EndpointClauses(ClauseBase):
         """X-ProGet-Version and X-ProGet-Edition come on every api-keys answer, not on some
         endpoints or statuses only: list, create and delete, each accepted and refused (an
         unknown key in the header, the querystring and, on delete, a form), an invalid create
-        and a delete of an id that does not exist (§6 [client]: the client reads them from
-        whatever answer it gets)."""
+        (also chunked, as pgutil sends it: then also a text/plain explanation, §6 [doc]) and a
+        delete of an id that does not exist (§6 [client]: the client reads them from whatever
+        answer it gets)."""
         bogus = bogus_key()
         victim = expect_created(proget_client.create(sent := {
             "type": "system", "systemApis": ["sca"], "logging": "none",
@@ -163,6 +164,13 @@ class EndpointClauses(ClauseBase):
             ("a delete", proget_client.delete(victim["id"])),
             ("a delete of an id that does not exist", proget_client.delete(victim["id"])),
         ]
+        # §7: pgutil's creates are chunked, and a failed one is where it reads the headers
+        # and shows the body text
+        invalid = {"type": "System", "logging": "None", "displayName": proget_client.display_name("chunked 400")}
+        response = proget_client.create(invalid, raw=pgutil_body(**invalid), chunked=True,
+                                        content_type="application/json; charset=utf-8")
+        expect_error(response, 400, "§6 [doc] a chunked create without systemApis (as pgutil sends it)")
+        answers.append(("an invalid chunked create", response))
         for what, response in answers:
             expect_proget_headers(response, f"§6 [client] headers on {what} ({response.status_code})")
 

@@ -150,8 +150,10 @@ class FeedClauses(ClauseBase):
     @clause("§1.1", "doc", creates=False)
     def test_the_admin_key_reads_the_feed_as_basic_api(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.1.2 [doc]: Basic ``api:«key»`` works on every feed type; a key that may do
-        everything (§1.2: full control) is not refused reading the feed. On a Universal
-        feed also ``X-ApiKey`` and ``?key=``, and an unknown key is a 403 (§5.2-§5.3 [doc])."""
+        everything (§1.2: full control) is not refused reading the feed, nor is Basic
+        «username»:«password» of the pseudo-key's user (§1.1.3 [doc]). On a Universal feed
+        also ``X-ApiKey`` (the key, or pgutil's ``user:password`` [client]) and ``?key=``, and
+        an unknown key is a 403 in each of them and in Basic (§5.2-§5.3 [doc])."""
         feed, feed_type = self._feed(proget_target)
         package = self._package(proget_target, feed, feed_type)
         response = proget_client.request("GET", package.read_path, api_key=None,
@@ -206,7 +208,7 @@ class FeedClauses(ClauseBase):
     def test_a_view_only_feed_key_reads_but_cannot_publish(
             self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.2 [doc]: a feed key with View/Download reads its feed; publishing needs
-        Add/Repackage, so it is refused (403 on the mock)."""
+        Add/Repackage, so it is refused in every carrier the feed type takes (403 on the mock)."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         key = self._feed_key(proget_client, feed, ["view"])["key"]
@@ -224,8 +226,11 @@ class FeedClauses(ClauseBase):
     def test_a_publishing_key_publishes_and_stops_once_deleted(
             self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.2-§1.3 [doc] and §2-§5 [std]: a feed key with View/Download and Add/Repackage
-        publishes (2xx) and reads the package back; once the key is deleted it can publish
-        no more. The package is deleted again where the protocol allows."""
+        publishes (2xx) in every carrier its feed type takes (:data:`PUBLISH_CARRIERS`) and
+        reads the package back; pushing the same NuGet version again without Overwrite/Delete
+        is a 409 (§1.4 [doc]); once the key is deleted it can publish no more, in any carrier.
+        A system key with Use/Manage Feeds publishes to a Universal feed (§5.3 [doc]; on the
+        mock to every type). The package is deleted again where the protocol allows."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         info = self._feed_key(proget_client, feed, ["view", "add"])
@@ -243,10 +248,10 @@ class FeedClauses(ClauseBase):
                     if got != package.content() and feed_type != "pypi":
                         raise fail("§2-§5: the published package does not come back as sent", None)
                 if number == 0 and feed_type == "nuget":  # a key without Overwrite/Delete pushes again
-                    again = self._publish(proget_client, proget_target, package, key, carrier)
-                    if again.status_code != 409:
+                    repush = self._publish(proget_client, proget_target, package, key, carrier)
+                    if repush.status_code != 409:
                         raise fail(f"§1.4 [doc]: pushing an existing NuGet version without the overwrite "
-                                   f"privilege must answer 409 (ProGet 5.3), got {again.status_code}", again)
+                                   f"privilege must answer 409 (ProGet 5.3), got {repush.status_code}", repush)
             finally:
                 self._cleanup(proget_client, proget_target, package, published)
         deleted = proget_client.delete(info["id"])

@@ -441,6 +441,17 @@ list_group_key_with_a_feed = _named(_rewrite_listed(LIST, lambda k: {**k, "feed"
                                     "§2 [doc]: listed feed-group keys also name a feed (exactly one of the two).")
 
 
+chunked_400_without_body = _named(_response(
+    lambda e, status, headers, body: (status, headers, b"" if "kit.chunk_lines" in e and status.startswith("400")
+                                      else body)),
+    "chunked_400_without_body", "§6 [doc]: a 400 answer to a chunked request (pgutil's creates) has an empty body.")
+chunked_answers_without_headers = _named(_response(
+    lambda e, status, headers, body: (status, _set_header(_set_header(headers, "X-ProGet-Version", None),
+                                                          "X-ProGet-Edition", None)
+                                      if "kit.chunk_lines" in e and not status.startswith("200") else headers, body)),
+    "chunked_answers_without_headers", "§6 [client]: a refused chunked create (pgutil's) has no X-ProGet-* headers.")
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -483,6 +494,8 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (api_key_kept_as_description, "good_credential", "test_good_credential_in_every_shape"),
     (create_group_answer_as_feed, "pgutil_creates_feed_group", "test_pgutil_creates_feed_group_key"),
     (list_group_key_with_a_feed, "pgutil_creates_feed_group", "test_pgutil_creates_feed_group_key"),
+    (chunked_400_without_body, "every_answer", "test_every_answer_carries_the_proget_headers"),
+    (chunked_answers_without_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
 ]
 
 
