@@ -208,7 +208,9 @@ class FeedClauses(ClauseBase):
     def test_a_view_only_feed_key_reads_but_cannot_publish(
             self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.2 [doc]: a feed key with View/Download reads its feed; publishing needs
-        Add/Repackage, so it is refused in every carrier the feed type takes (403 on the mock)."""
+        Add/Repackage, so it is refused in every carrier the feed type takes (403 on the mock),
+        and so is deleting a package (Overwrite/Delete; Universal [doc], NuGet on the mock),
+        which then stays."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         key = self._feed_key(proget_client, feed, ["view"])["key"]
@@ -221,6 +223,27 @@ class FeedClauses(ClauseBase):
             self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
             self._refused(response, proget_target, feed_type, 403,
                           f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier")
+        if package.delete_path is None or not (feed_type == "universal" or proget_target.is_mock):
+            return
+        # §1.2 [doc] ("Overwrite/Delete is required for deletion endpoints", Universal §5.3
+        # [doc]; NuGet on the mock): a package the admin published stays when the view key
+        # tries to delete it, in every carrier
+        published = self._publish(proget_client, proget_target, package, proget_target.api_key)
+        if not 200 <= published.status_code < 300:
+            raise fail(f"§1.2 [doc]: the admin key could not publish ({published.status_code})", published)
+        try:
+            for carrier in PUBLISH_CARRIERS[feed_type]:
+                response = proget_client.request("DELETE", package.delete_path, api_key=None,
+                                                 **carried(carrier, key))
+                self._refused(response, proget_target, feed_type, 403,
+                              f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier")
+                still = proget_client.request("GET", package.download_path, api_key=None,
+                                              headers=read_headers(feed_type, proget_target.api_key))
+                if still.status_code != 200:
+                    raise fail(f"§1.2 [doc]: a refused delete (view-only key, {carrier}) removed the package "
+                               f"(download answered {still.status_code})", still)
+        finally:
+            self._cleanup(proget_client, proget_target, package, True)
 
     @clause("§1.2", "doc")
     def test_a_publishing_key_publishes_and_stops_once_deleted(

@@ -666,6 +666,12 @@ upack_feeds_system_key_refused = _named(_feed_access(
     "not publish to a Universal feed.")
 
 
+view_key_deletes_packages = _named(_feed_access(
+    lambda p, kind, operation: "read" if operation == "delete" and p.key_type == "feed" else operation),
+    "view_key_deletes_packages", "§1.2 [doc]: a feed key's permissions are checked on publish but not on "
+    "delete (a view-only key deletes packages).")
+
+
 FEED_MUTANTS += [
     (expired_feed_key_publishes, "npm", "test_an_expired_feed_key_cannot_publish"),
     (expired_feed_key_publishes, "universal", "test_an_expired_feed_key_cannot_publish"),
@@ -674,6 +680,7 @@ FEED_MUTANTS += [
     (basic_login_refused_on_feeds, "pypi", "test_the_admin_key_reads_the_feed_as_basic_api"),
     (upack_pseudo_key_refused, "universal", "test_the_admin_key_reads_the_feed_as_basic_api"),
     (upack_feeds_system_key_refused, "universal", "test_a_publishing_key_publishes_and_stops_once_deleted"),
+    (view_key_deletes_packages, "universal", "test_a_view_only_feed_key_reads_but_cannot_publish"),
 ]
 
 
