@@ -452,6 +452,38 @@ chunked_answers_without_headers = _named(_response(
     "chunked_answers_without_headers", "§6 [client]: a refused chunked create (pgutil's) has no X-ProGet-* headers.")
 
 
+def _ids(server: MockProGet, environ: dict[str, Any]) -> int | None:
+    try:
+        return int(dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("id", ""))
+    except ValueError:
+        return None
+
+
+def negative_id_counts_from_the_end(server: MockProGet) -> None:
+    """§1 [doc]: ``delete?id=-1`` deletes the newest key (ids taken as list positions)."""
+    def hook(environ: dict[str, Any], body: bytes) -> bytes:
+        wanted = _ids(server, environ) if environ.get("PATH_INFO") == DELETE else None
+        if wanted is not None and wanted < 0:
+            ids = sorted(k.id for k in server.backend.api_keys)
+            if len(ids) >= -wanted:
+                environ["QUERY_STRING"] = urlencode([("id", str(ids[wanted]))])
+        return body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
+
+
+def huge_id_is_500(server: MockProGet) -> None:
+    """§8 [doc]: a delete of an id past a 32-bit integer answers 500 (an overflow), not 200 or a 4xx."""
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        wanted = _ids(server, environ) if environ.get("PATH_INFO") == DELETE else None
+        if wanted is not None and wanted > 2**31 - 1:
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
+            return [b"System.OverflowException: Value was either too large or too small for an Int32."]
+        return inner(environ, start_response)
+    server.app.wsgi_app = app  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -496,6 +528,8 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (list_group_key_with_a_feed, "pgutil_creates_feed_group", "test_pgutil_creates_feed_group_key"),
     (chunked_400_without_body, "every_answer", "test_every_answer_carries_the_proget_headers"),
     (chunked_answers_without_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
+    (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
+    (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
 
 
