@@ -484,6 +484,23 @@ def huge_id_is_500(server: MockProGet) -> None:
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
+def _judged_without_offset_minutes(server: MockProGet, environ: dict[str, Any], carrier: str, key: Any) -> bool:
+    """An expired key whose offset has minutes (``+05:30``), judged with the minutes of
+    the offset dropped, is not expired yet."""
+    if key is None or key.expiration is None or key.expiration.tzinfo is None:
+        return False
+    offset = key.expiration.utcoffset() or timedelta()
+    minutes = timedelta(minutes=(abs(offset) // timedelta(minutes=1)) % 60)
+    shifted = key.expiration + (minutes if offset >= timedelta() else -minutes)
+    return _expired(key) and shifted > datetime.now(timezone.utc)
+
+
+offset_minutes_ignored = _named(_as_admin(_judged_without_offset_minutes), "offset_minutes_ignored",
+                                "§2 [doc]: an expiration at +05:30 is judged as if at +05:00 (the minutes of "
+                                "the offset dropped), so the key outlives it by half an hour; the list shows it "
+                                "as sent.")
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -528,6 +545,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (list_group_key_with_a_feed, "pgutil_creates_feed_group", "test_pgutil_creates_feed_group_key"),
     (chunked_400_without_body, "every_answer", "test_every_answer_carries_the_proget_headers"),
     (chunked_answers_without_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
+    (offset_minutes_ignored, "instant", "test_expiration_is_an_instant"),
     (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
     (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
