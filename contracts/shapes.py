@@ -81,23 +81,26 @@ class Framing:
 
     chunk: int | None = None
     upper_hex: bool = True
+    coding: str = "chunked"    # the transfer-coding as spelled (RFC 9112 §7: case-insensitive)
 
     def __str__(self) -> str:
         if self.chunk is None:
             return "Content-Length"
-        return f"chunked/{self.chunk}/{'upper' if self.upper_hex else 'lower'}-hex"
+        spelled = "" if self.coding == "chunked" else f" (Transfer-Encoding: {self.coding})"
+        return f"chunked/{self.chunk}/{'upper' if self.upper_hex else 'lower'}-hex{spelled}"
 
 
 #: The framings always tried (chunk sizes chosen so that the hex has letters: 26 = 1A).
 FRAMINGS = (Framing(), Framing(26, True), Framing(26, False), Framing(1, True), Framing(8000, True),
-            Framing(8000, False))
+            Framing(8000, False), Framing(26, True, "Chunked"))
 
 
 def framings() -> st.SearchStrategy[Framing]:
-    """Content-Length, or chunked with a small or large chunk in either hex case (§7)."""
+    """Content-Length, or chunked with a small or large chunk in either hex case, the
+    coding's name in any case (§7, RFC 9112 §7)."""
     return st.one_of(st.just(Framing()),
                      st.builds(Framing, st.sampled_from([1, 2, 7, 10, 15, 16, 26, 31, 255, 4096, 8000]),
-                               st.booleans()))
+                               st.booleans(), st.sampled_from(["chunked", "Chunked", "CHUNKED"])))
 
 
 @dataclass(frozen=True)

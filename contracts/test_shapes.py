@@ -84,6 +84,7 @@ def send(client: ProGetClient, shape: Shape, credential: str | None, *,
     query, headers, body = shape.build(credential, members=members, key_id=key_id)
     response = send_raw(client, shape.method, shape.path, query=query, headers=headers, body=body,
                         chunk_size=shape.framing.chunk, upper_hex=shape.framing.upper_hex,
+                        coding=shape.framing.coding,
                         follow_up=client.api_key if follow_up else None)
     status = getattr(response, "follow_up", None)
     if follow_up and status is not None and status != 200:

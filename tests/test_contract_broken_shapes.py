@@ -64,6 +64,7 @@ class RawHandler(WSGIRequestHandler):
         for name in [k for k in environ if k.startswith("HTTP_")]:
             environ[name] = environ[name].strip(" \t")
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            environ["kit.transfer_coding"] = environ["HTTP_TRANSFER_ENCODING"]
             body, lines = _read_chunked(self.rfile)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             environ.pop("wsgi.input_terminated", None)

@@ -501,6 +501,18 @@ offset_minutes_ignored = _named(_as_admin(_judged_without_offset_minutes), "offs
                                 "as sent.")
 
 
+def chunked_only_in_lower_case(server: MockProGet) -> None:
+    """§7 [client] + RFC 9112 §7 [std]: ``Transfer-Encoding: Chunked`` (not all lower
+    case) is not taken for chunked: the body is read as empty."""
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("kit.transfer_coding", "chunked") != "chunked":
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(b""), "0"
+        return inner(environ, start_response)
+    server.app.wsgi_app = app  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -546,6 +558,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (chunked_400_without_body, "every_answer", "test_every_answer_carries_the_proget_headers"),
     (chunked_answers_without_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
     (offset_minutes_ignored, "instant", "test_expiration_is_an_instant"),
+    (chunked_only_in_lower_case, "framing", "test_every_framing_carries_body_and_credential"),
     (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
     (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
