@@ -33,6 +33,7 @@ from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_hea
 from test_contract_broken_shapes import FULL, serve_raw
 
 Mutant = Callable[[MockProGet], None]
+Answer = tuple[str, list[tuple[str, str]], bytes]
 CREATE, LIST, DELETE = "/api/api-keys/create", "/api/api-keys/list", "/api/api-keys/delete"
 
 
@@ -154,7 +155,7 @@ def _response(change: Callable[[dict[str, Any], str, list[tuple[str, str]], byte
 def _json_error(when: Callable[[dict[str, Any], str], bool]) -> Mutant:
     """Error answers where ``when(environ, status)`` holds come as a JSON object
     (``environ["kit.body"]`` is the request body)."""
-    def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+    def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
         if when(environ, status):
             body = json.dumps({"error": body.decode("utf-8", "replace")}).encode()
             headers = _set_header(headers, "Content-Type", "application/json; charset=utf-8")
@@ -172,7 +173,7 @@ def _json_error(when: Callable[[dict[str, Any], str], bool]) -> Mutant:
 
 def _rewrite_listed(path: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutant:
     """Each ApiKeyInfo a 200 answer of ``path`` carries goes through ``change``."""
-    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
         if environ.get("PATH_INFO") == path and status.startswith("200"):
             data = _json_body(body)
             if isinstance(data, list):
@@ -408,7 +409,7 @@ def header_trailing_space_refused(server: MockProGet) -> None:
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
-def list_feed_keys_twice(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+def list_feed_keys_twice(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
     if environ.get("PATH_INFO") == LIST and status.startswith("200"):
         data = _json_body(body)
         if isinstance(data, list):
@@ -640,7 +641,7 @@ upack_query_key_ignored_on_upload = _named(_feed_request(_drop_query_key_on_uplo
                                            "§5 [doc]: ?key= is read on Universal downloads, not on uploads.")
 
 
-def _upack_basic_refusal_is_401(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+def _upack_basic_refusal_is_401(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
     if environ.get("PATH_INFO", "").startswith("/upack/") and status.startswith("403") and environ.get(
             "HTTP_AUTHORIZATION", "").lower().startswith("basic"):
         return "401 UNAUTHORIZED", headers + [("WWW-Authenticate", 'Basic realm="ProGet"')], body
@@ -699,7 +700,7 @@ def expired_feed_key_publishes(server: MockProGet) -> None:
 def nuget_overwrite_is_403(server: MockProGet) -> None:
     """§1.4 [doc]: a NuGet push of an existing version without the overwrite privilege
     answers 403 (ProGet answers 409 since 5.3)."""
-    def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):
+    def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
         if environ.get("PATH_INFO", "").startswith("/nuget/") and status.startswith("409"):
             return "403 FORBIDDEN", headers, body
         return status, headers, body
