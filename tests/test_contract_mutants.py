@@ -592,8 +592,8 @@ def test_the_same_clauses_pass_on_the_unbroken_mock(capsys: pytest.CaptureFixtur
 
 def test_every_mutant_is_documented() -> None:
     """Each mutant names the spec section and source it breaks (§1-§7 [doc]/[client]/[std])."""
-    assert len({m[0] for m in MUTANTS}) >= 30
-    assert all(re.match(r"§\d(\.\d)? \[(doc|client|std)\]", m[0].__doc__ or "") for m in MUTANTS)
+    assert len({m[0] for m in MUTANTS}) >= 30 and len({m[0] for m in FEED_MUTANTS}) >= 8
+    assert all(re.match(r"§\d(\.\d)? \[(doc|client|std)\]", m[0].__doc__ or "") for m in MUTANTS + FEED_MUTANTS)
 
 
 # -- proget-feeds §1.1-§1.2, §5: a feed rule kept for one carrier only ------------------------
