@@ -67,13 +67,13 @@ class EndpointClauses(ClauseBase):
     @clause("§1", "doc")
     def test_delete_with_empty_body_removes_the_key(self, proget_client: ProGetClient) -> None:
         """POST api/api-keys/delete?id=N with no body (Content-Length: 0) deletes that key
-        and only it (§1 [doc][client])."""
+        and only it: the next key is still listed and still authenticates (§1 [doc][client])."""
         first = expect_created(proget_client.create(sent := {
             "type": "system", "displayName": proget_client.display_name("deleted"),
             "systemApis": ["feeds"], "logging": "none"}), sent)
         second = expect_created(proget_client.create(sent2 := {
             "type": "system", "displayName": proget_client.display_name("kept"),
-            "systemApis": ["sca"], "logging": "none"}), sent2)
+            "systemApis": ["full-control"], "logging": "none"}), sent2)
         response = proget_client.delete(first["id"])  # the older one: id, not recency, decides
         expect_status(response, 200, "§1 [doc] delete of an existing key")
         ids = {k["id"] for k in proget_client.list_keys()}
@@ -82,6 +82,8 @@ class EndpointClauses(ClauseBase):
                        response)
         if second["id"] not in ids:
             raise fail(f"§1 [doc]: deleting key #{first['id']} also removed key #{second['id']}", response)
+        expect_status(proget_client.list(api_key=second["key"]), 200,
+                      f"§1 [doc]: key #{second['id']} (full control) after deleting key #{first['id']}")
 
     @clause("§1", "doc")
     def test_delete_id_must_be_the_whole_number(self, proget_client: ProGetClient) -> None:

@@ -514,6 +514,21 @@ def chunked_only_in_lower_case(server: MockProGet) -> None:
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
+def delete_disables_the_next_key(server: MockProGet) -> None:
+    """§1 [doc]: deleting key N also stops key N+1 from authenticating (an off-by-one in
+    the index of key texts); N+1 stays listed."""
+    backend = server.backend
+    delete = backend.delete_api_key
+
+    def off_by_one(principal: Any, key_id: int) -> None:
+        delete(principal, key_id)
+        following = backend.get_api_key(key_id + 1)
+        if following is not None:
+            with backend._lock:
+                backend._by_digest.pop(following.digest, None)
+    backend.delete_api_key = off_by_one  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -560,6 +575,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (chunked_answers_without_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
     (offset_minutes_ignored, "instant", "test_expiration_is_an_instant"),
     (chunked_only_in_lower_case, "framing", "test_every_framing_carries_body_and_credential"),
+    (delete_disables_the_next_key, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
     (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
     (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
