@@ -529,6 +529,24 @@ def delete_disables_the_next_key(server: MockProGet) -> None:
     backend.delete_api_key = off_by_one  # type: ignore[method-assign]
 
 
+def one_personal_key_per_user(server: MockProGet) -> None:
+    """§2 [doc]: a user has at most one personal key: creating another silently deletes
+    the one before (both were answered 200)."""
+    backend = server.backend
+    create = backend.create_api_key
+
+    def replacing(principal: Any, new: Any) -> Any:
+        result = create(principal, new)
+        if new.type == "personal":
+            with backend._lock:
+                older = [k for k in backend._keys.values() if k.type == "personal" and k.user == new.user
+                         and k.id != result[0].id]
+            for key in older:
+                backend.delete_api_key(principal, key.id)
+        return result
+    backend.create_api_key = replacing  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -576,6 +594,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (offset_minutes_ignored, "instant", "test_expiration_is_an_instant"),
     (chunked_only_in_lower_case, "framing", "test_every_framing_carries_body_and_credential"),
     (delete_disables_the_next_key, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
+    (one_personal_key_per_user, "stateful", "test_stateful_create_list_delete_authenticate"),
     (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
     (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
