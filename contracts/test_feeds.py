@@ -266,10 +266,10 @@ class FeedClauses(ClauseBase):
                 if not published:
                     raise fail(f"§1.2 [doc]: a view+add feed key in the {carrier} carrier could not publish "
                                f"({response.status_code})", response)
-                if number == 0:
-                    got = self._download(proget_client, package, key)
-                    if got != package.content() and feed_type != "pypi":
-                        raise fail("§2-§5: the published package does not come back as sent", None)
+                got = self._download(proget_client, package, key)
+                if got != package.content() and feed_type != "pypi":
+                    raise fail(f"§2-§5: the package published in the {carrier} carrier does not come back "
+                               "as sent", None)
                 if number == 0 and feed_type == "nuget":  # a key without Overwrite/Delete pushes again
                     repush = self._publish(proget_client, proget_target, package, key, carrier)
                     if repush.status_code != 409:

@@ -773,6 +773,19 @@ view_key_deletes_packages = _named(_feed_access(
     "delete (a view-only key deletes packages).")
 
 
+def basic_publish_not_stored(server: MockProGet) -> None:
+    """§1.2 [doc]: a publish with Basic api:«key» answers 2xx but stores nothing (only the
+    token or dedicated header publishes for real)."""
+    original = server.backend.publish_package
+
+    def publish(principal: Any, feed_type: str, package: Any) -> Any:
+        if principal.carrier == "basic":
+            server.backend.feed_access(principal, package.feed, feed_type, "publish")
+            return package
+        return original(principal, feed_type, package)
+    server.backend.publish_package = publish  # type: ignore[method-assign]
+
+
 FEED_MUTANTS += [
     (expired_feed_key_publishes, "npm", "test_an_expired_feed_key_cannot_publish"),
     (expired_feed_key_publishes, "universal", "test_an_expired_feed_key_cannot_publish"),
@@ -782,6 +795,8 @@ FEED_MUTANTS += [
     (upack_pseudo_key_refused, "universal", "test_the_admin_key_reads_the_feed_as_basic_api"),
     (upack_feeds_system_key_refused, "universal", "test_a_publishing_key_publishes_and_stops_once_deleted"),
     (view_key_deletes_packages, "universal", "test_a_view_only_feed_key_reads_but_cannot_publish"),
+    (basic_publish_not_stored, "npm", "test_a_publishing_key_publishes_and_stops_once_deleted"),
+    (basic_publish_not_stored, "universal", "test_a_publishing_key_publishes_and_stops_once_deleted"),
 ]
 
 
