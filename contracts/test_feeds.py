@@ -352,7 +352,7 @@ class FeedClauses(ClauseBase):
     @clause("§1.2", "model")
     def test_a_feed_key_outside_its_scope_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.2 [model]: a feed key bound to a feed group that does not hold the feed gets
-        403 there, reading and publishing alike."""
+        403 there, reading and publishing alike, in every carrier the feed type takes."""
         feed, feed_type = self._feed(proget_target)
         group = proget_target.require("feed_group")
         assert proget_target.backend is not None
@@ -360,10 +360,14 @@ class FeedClauses(ClauseBase):
             pytest.skip(f"feed {feed} is in feed group {group}")
         key = self._feed_key(proget_client, feed, ["view", "add"], feedGroup=group)["key"]
         package = self._package(proget_target, feed, feed_type)
-        read = proget_client.request("GET", package.read_path, api_key=None, headers=read_headers(feed_type, key))
-        self._refused(read, proget_target, feed_type, 403, "§1.2 [model]: reading with a key of another scope")
-        self._refused(self._publish(proget_client, proget_target, package, key), proget_target, feed_type, 403,
-                      "§1.2 [model]: publishing with a key of another scope")
+        for carrier in PUBLISH_CARRIERS[feed_type]:
+            read = proget_client.request("GET", package.read_path, api_key=None, **carried(carrier, key))
+            self._refused(read, proget_target, feed_type, 403,
+                          f"§1.2 [model]: reading with a key of another scope in the {carrier} carrier")
+            response = self._publish(proget_client, proget_target, package, key, carrier)
+            self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
+            self._refused(response, proget_target, feed_type, 403,
+                          f"§1.2 [model]: publishing with a key of another scope in the {carrier} carrier")
 
 
 class TestFeeds(FeedClauses):

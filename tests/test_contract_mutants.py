@@ -818,3 +818,34 @@ def test_feed_clauses_catch_the_mutant(mutant: Mutant, feed_type: str, name: str
             finally:
                 client.cleanup()
                 client.close()
+
+
+def other_scope_accepted_as_basic(server: MockProGet) -> None:
+    """§1.2 [model]: a feed key is held to its feed or group, except when it comes as
+    Basic api:«key»: then it works on any feed."""
+    original = server.backend._feed_access
+
+    def judged(principal: Any, name: str, feed_type: str, operation: str) -> Any:
+        if principal.kind == "api-key" and principal.key_type == "feed" and principal.carrier == "basic":
+            return server.backend.get_feed(name, feed_type)
+        return original(principal, name, feed_type, operation)
+    server.backend._feed_access = judged  # type: ignore[method-assign]
+
+
+@pytest.mark.filterwarnings("ignore:test package")
+@pytest.mark.parametrize("feed_type", ["npm", "nuget"])
+def test_the_mock_only_scope_clause_catches_a_scope_kept_for_one_carrier(feed_type: str) -> None:
+    """proget-feeds §1.2 [model] (checked against the embedded mock only): a key of another
+    feed group accepted as Basic fails the scope clause."""
+    with MockProGet(feeds_config(), admin_key=ADMIN_KEY) as server:
+        other_scope_accepted_as_basic(server)
+        with Target(url=server.url, api_key=ADMIN_KEY, feed=f"{feed_type}-c", feed_type=feed_type,
+                    feed_group=f"{feed_type}-grp", backend=server.backend, may_publish=True,
+                    max_examples=2) as checked:
+            client = checked.client()
+            try:
+                with pytest.raises(ContractViolation):
+                    FeedClauses().test_a_feed_key_outside_its_scope_is_refused(checked, client)
+            finally:
+                client.cleanup()
+                client.close()
