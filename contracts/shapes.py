@@ -297,7 +297,7 @@ class NearMiss:
     result is no credential at all (empty), which an anonymous instance may let in."""
 
     part: str          # key | password | username
-    how: str           # empty | prefix | drop-first | extension | prepend | case-swap | padded | inner-space
+    how: str           # empty | prefix | drop-first | extension | prepend | case-swap | padded | colon-suffix
     absent: bool = False
 
     def __str__(self) -> str:
@@ -308,7 +308,7 @@ NEAR_MISSES = tuple(
     [NearMiss("key", "empty", absent=True)]
     + [NearMiss(part, how) for part in ("key", "password", "username")
        for how in ("prefix", "drop-first", "extension", "prepend", "case-swap", "padded")]
-    + [NearMiss("password", "empty"), NearMiss("username", "empty")])
+    + [NearMiss("password", "empty"), NearMiss("username", "empty"), NearMiss("key", "colon-suffix")])
 
 
 def _swap(text: str) -> str:
@@ -331,6 +331,7 @@ def near_miss(miss: NearMiss, key: str, pseudo: str | None, carrier: str) -> str
     changed = {
         "empty": "", "prefix": text[:-1], "drop-first": text[1:], "extension": text + text[-1:],
         "prepend": text[:1] + text, "case-swap": _swap(text),
+        "colon-suffix": f"{text}:{text[:4]}",  # a pseudo-key of no user, not the key with a password
         "padded": (text + " ") if miss.part == "username" or carrier != "header" else text + "\t",
     }[miss.how]
     if miss.how == "padded" and miss.part == "key" and carrier == "header":

@@ -101,10 +101,13 @@ class EndpointClauses(ClauseBase):
 
     @clause("§1", "doc", creates=False)
     def test_health_needs_no_key(self, proget_client: ProGetClient) -> None:
-        """GET /health needs no key; /health/json and /health?format=json are JSON, and so is
+        """GET /health needs no key (and a good one does not hurt); /health/json and
+        /health?format=json are JSON, and so is
         bare /health on a release of 2025 or earlier (X-ProGet-Version 25.x or below) (§1 [doc])."""
         response = proget_client.request("GET", "health", api_key=None)
         expect_status(response, 200, "§1 [doc] /health without a key")
+        # a client that sends its key everywhere (pgutil's health command) is not refused
+        expect_status(proget_client.request("GET", "health"), 200, "§1 [doc] /health with the admin key")
         checked: list[tuple[str, dict[str, str] | None]] = [("health/json", None), ("health", {"format": "json"})]
         major = _version_major(response)
         if major is not None and major <= 25:

@@ -547,6 +547,35 @@ def one_personal_key_per_user(server: MockProGet) -> None:
     backend.create_api_key = replacing  # type: ignore[method-assign]
 
 
+def key_before_a_colon_accepted(server: MockProGet) -> None:
+    """§3 [doc]: ``«key»:anything`` is taken as the key (the part before the colon is
+    looked up as a key before trying a pseudo-key)."""
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        body = _buffer(environ)
+        for _, value in _credentials(environ, body):
+            head, colon, _ = value.partition(":")
+            if colon and _key_of(server, head) is not None:
+                environ["HTTP_X_APIKEY"] = head
+                break
+        return inner(environ, start_response)
+    server.app.wsgi_app = app  # type: ignore[method-assign]
+
+
+def health_refuses_a_key(server: MockProGet) -> None:
+    """§1 [doc]: /health answers 403 to a request that carries a key (it is for anonymous
+    callers only)."""
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith("/health") and environ.get("HTTP_X_APIKEY"):
+            start_response("403 FORBIDDEN", [("Content-Type", "text/plain")])
+            return [b"/health takes no API key."]
+        return inner(environ, start_response)
+    server.app.wsgi_app = app  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -595,6 +624,8 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (chunked_only_in_lower_case, "framing", "test_every_framing_carries_body_and_credential"),
     (delete_disables_the_next_key, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
     (one_personal_key_per_user, "stateful", "test_stateful_create_list_delete_authenticate"),
+    (key_before_a_colon_accepted, "near_miss", "test_near_miss_credentials_are_refused"),
+    (health_refuses_a_key, "health", "test_health_needs_no_key"),
     (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
     (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
