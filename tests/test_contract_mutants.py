@@ -576,6 +576,19 @@ def health_refuses_a_key(server: MockProGet) -> None:
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 
+def chunked_create_defaults_logging(server: MockProGet) -> None:
+    """§2 [doc]: a chunked create (pgutil's streaming writer) without ``logging`` gets
+    ``none`` instead of a 400: the required property is checked on Content-Length bodies only."""
+    def hook(environ: dict[str, Any], body: bytes) -> bytes:
+        data = _json_body(body)
+        if environ.get("PATH_INFO") == CREATE and "kit.chunk_lines" in environ and isinstance(data, dict) \
+                and not any(k.lower() == "logging" for k in data):
+            data["logging"] = "none"
+            return json.dumps(data).encode()
+        return body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
+
+
 #: (mutant, -k expression choosing the clauses about it, a clause that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (feed_key_deletes_keys, "feed_key", "test_feed_key_cannot_manage_keys"),
@@ -626,6 +639,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (one_personal_key_per_user, "stateful", "test_stateful_create_list_delete_authenticate"),
     (key_before_a_colon_accepted, "near_miss", "test_near_miss_credentials_are_refused"),
     (health_refuses_a_key, "health", "test_health_needs_no_key"),
+    (chunked_create_defaults_logging, "invalid_body and logging", "test_invalid_body_is_refused[logging-is-required]"),
     (negative_id_counts_from_the_end, "unknown_id", "test_delete_of_an_unknown_id"),
     (huge_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
 ]
