@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from mockproget_contracts.client import ContractViolation
+from mockproget_contracts.shapes import parse_instant
 
 __all__ = [
     "FULL_CONTROL",
@@ -163,13 +164,28 @@ def expect_created(response: requests.Response, sent: Mapping[str, Any],
                    f"{fields.get('logging')!r} sent", response)
     if fields.get("key") is not None and info["key"] != fields["key"]:
         raise fail(f"{rule}: the key text differs from the custom key sent (§2)", response)
+    _expect_scope(info, fields, response, f"{rule}: the created key")
     return dict(info)
+
+
+def _expect_scope(item: Mapping[str, Any], fields: Mapping[str, Any], response: requests.Response,
+                  what: str) -> None:
+    """``feed``, ``feedGroup`` and ``user`` are what was sent, and absent when not sent
+    (§2 [doc]: exactly one of feed/feedGroup for a feed key, absent for other types; user
+    only for a personal key). ``fields`` has lower-cased names."""
+    for name in ("feed", "feedGroup", "user"):
+        sent = fields.get(name.lower())
+        if name in item and item[name] is not None and item[name] != sent:
+            raise fail(f"{what} shows {name}={item[name]!r}, sent "
+                       f"{'nothing' if sent is None else repr(sent)} (§2)", response)
 
 
 def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
                           response: requests.Response, rule: str, text: str | None = None) -> None:
-    """A listed key shows what it was created with (§1: list answers ApiKeyInfo); if the
-    list shows its key text (an instance that does not hash keys), it is the created one."""
+    """A listed key shows what it was created with (§1: list answers ApiKeyInfo), in the
+    shape the client parses (§2: the same rules for every key type), its expiration as
+    the same instant; if the list shows its key text (an instance that does not hash keys), it is the created one."""
+    _expect_info(item, response, f"{rule}: key #{item.get('id')} as listed")
     if text is not None and "key" in item and item["key"] != text:
         raise fail(f"{rule}: key #{item.get('id')} is listed with another key text than the "
                    "one its create answered", response)
@@ -182,6 +198,7 @@ def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
         if value is not None and item.get(name) != value:
             raise fail(f"{rule}: key #{item.get('id')} lists {name}={item.get(name)!r}, "
                        f"created with {value!r}", response)
+    _expect_scope(item, fields, response, f"{rule}: key #{item.get('id')} as listed")
     if fields.get("packagepermissions") and {_lower(p) for p in item.get("packagePermissions") or ()} != {
             _lower(p) for p in fields["packagepermissions"]}:
         raise fail(f"{rule}: key #{item.get('id')} lists packagePermissions="
@@ -190,3 +207,10 @@ def expect_listed_as_sent(item: Mapping[str, Any], sent: Mapping[str, Any],
     if fields.get("systemapis") and not same_apis(fields["systemapis"], item.get("systemApis")):
         raise fail(f"{rule}: key #{item.get('id')} lists systemApis={item.get('systemApis')!r}, "
                    f"created with {fields['systemapis']!r}", response)
+    sent_expiration = parse_instant(fields["expiration"]) if isinstance(fields.get("expiration"), str) else None
+    if sent_expiration is not None:
+        shown = item.get("expiration")
+        listed = parse_instant(shown) if isinstance(shown, str) else None
+        if listed is None or abs((listed - sent_expiration).total_seconds()) >= 1:
+            raise fail(f"{rule}: key #{item.get('id')} lists expiration={shown!r}, created with "
+                       f"{fields['expiration']!r} (§2: the same instant)", response)

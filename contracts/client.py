@@ -301,6 +301,11 @@ class ProGetClient:
             raise ContractViolation("the list answer is not JSON", exchange) from None
         if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
             raise ContractViolation("the list answer is not a JSON array of objects", exchange)
+        ids = [k.get("id") for k in keys if isinstance(k.get("id"), int)]
+        if len(ids) != len(set(ids)):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise ContractViolation(f"§2 [doc]: the list shows key id(s) {twice} more than once (ids are "
+                                    "unique)", exchange)
         return keys
 
     def mine(self, keys: Iterable[Mapping[str, Any]]) -> builtins.list[Mapping[str, Any]]:

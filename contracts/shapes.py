@@ -81,23 +81,26 @@ class Framing:
 
     chunk: int | None = None
     upper_hex: bool = True
+    coding: str = "chunked"    # the transfer-coding as spelled (RFC 9112 §7: case-insensitive)
 
     def __str__(self) -> str:
         if self.chunk is None:
             return "Content-Length"
-        return f"chunked/{self.chunk}/{'upper' if self.upper_hex else 'lower'}-hex"
+        spelled = "" if self.coding == "chunked" else f" (Transfer-Encoding: {self.coding})"
+        return f"chunked/{self.chunk}/{'upper' if self.upper_hex else 'lower'}-hex{spelled}"
 
 
 #: The framings always tried (chunk sizes chosen so that the hex has letters: 26 = 1A).
 FRAMINGS = (Framing(), Framing(26, True), Framing(26, False), Framing(1, True), Framing(8000, True),
-            Framing(8000, False))
+            Framing(8000, False), Framing(26, True, "Chunked"))
 
 
 def framings() -> st.SearchStrategy[Framing]:
-    """Content-Length, or chunked with a small or large chunk in either hex case (§7)."""
+    """Content-Length, or chunked with a small or large chunk in either hex case, the
+    coding's name in any case (§7, RFC 9112 §7)."""
     return st.one_of(st.just(Framing()),
                      st.builds(Framing, st.sampled_from([1, 2, 7, 10, 15, 16, 26, 31, 255, 4096, 8000]),
-                               st.booleans()))
+                               st.booleans(), st.sampled_from(["chunked", "Chunked", "CHUNKED"])))
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class Shape:
     json_style: str = "compact"
     member_seed: int = 0                 # 0: members in the order given; else a shuffle
     percent_all: bool = True             # False: sub-delimiters and ':' left as they are
-    header_pad: bool = False             # optional whitespace before the header value (RFC 9110 §5.5)
+    header_pad: bool = False             # optional whitespace around the header value (RFC 9110 §5.5)
 
     @property
     def method(self) -> str:
@@ -131,7 +134,7 @@ class Shape:
     def __str__(self) -> str:
         parts = [f"{self.method} {self.endpoint}", f"carrier={self.carrier}"]
         if self.carrier == "header":
-            parts.append(f"header-name={self.header_name}" + (" (value after ' \\t')" if self.header_pad else ""))
+            parts.append(f"header-name={self.header_name}" + (" (value between ' \\t' and ' \\t')" if self.header_pad else ""))
         if self.media_type is not None or self.carrier in ("form", "json"):
             parts.append(f"content-type={self.media_type!r}")
         if self.carrier == "query" or self.endpoint == "delete":
@@ -152,7 +155,8 @@ class Shape:
         headers: list[tuple[str, str]] = []
         body: bytes | None = None
         if self.carrier == "header" and credential is not None:
-            headers.append((self.header_name, (" \t" if self.header_pad else "") + credential))
+            pad = " \t" if self.header_pad else ""
+            headers.append((self.header_name, pad + credential + pad))
         if self.carrier == "query" and credential is not None:
             extras = [("format", "json"), ("x", "1"), ("empty", "")]
             key = [("key", credential)]
@@ -293,7 +297,7 @@ class NearMiss:
     result is no credential at all (empty), which an anonymous instance may let in."""
 
     part: str          # key | password | username
-    how: str           # empty | prefix | drop-first | extension | prepend | case-swap | padded | inner-space
+    how: str           # empty | prefix | drop-first | extension | prepend | case-swap | padded | colon-suffix
     absent: bool = False
 
     def __str__(self) -> str:
@@ -304,7 +308,7 @@ NEAR_MISSES = tuple(
     [NearMiss("key", "empty", absent=True)]
     + [NearMiss(part, how) for part in ("key", "password", "username")
        for how in ("prefix", "drop-first", "extension", "prepend", "case-swap", "padded")]
-    + [NearMiss("password", "empty"), NearMiss("username", "empty")])
+    + [NearMiss("password", "empty"), NearMiss("username", "empty"), NearMiss("key", "colon-suffix")])
 
 
 def _swap(text: str) -> str:
@@ -327,6 +331,7 @@ def near_miss(miss: NearMiss, key: str, pseudo: str | None, carrier: str) -> str
     changed = {
         "empty": "", "prefix": text[:-1], "drop-first": text[1:], "extension": text + text[-1:],
         "prepend": text[:1] + text, "case-swap": _swap(text),
+        "colon-suffix": f"{text}:{text[:4]}",  # a pseudo-key of no user, not the key with a password
         "padded": (text + " ") if miss.part == "username" or carrier != "header" else text + "\t",
     }[miss.how]
     if miss.how == "padded" and miss.part == "key" and carrier == "header":

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mockproget_contracts.client import ProGetClient, Secrets
 from mockproget_contracts.constants import CLAUSE_MARKER, DEFAULT_MAX_EXAMPLES, FAR_FUTURE, NAME_PREFIX
@@ -375,10 +375,23 @@ def gate(node: pytest.Item, target: Target) -> None:
                     "check a Basic or Enterprise instance")
 
 
+class _FieldValueHandler(WSGIRequestHandler):
+    """RFC 9110 §5.5 [std]: a field value excludes the whitespace around it; werkzeug's
+    development server keeps trailing whitespace in the environ, so it is taken off here,
+    as any production HTTP server does before the app sees the value."""
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        for name, value in list(environ.items()):
+            if name.startswith("HTTP_") and isinstance(value, str):
+                environ[name] = value.strip(" \t")
+        return environ
+
+
 @contextmanager
 def serve_wsgi(app: WSGIApplication, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve a WSGI app on an ephemeral port for the ``with`` block; yields its base URL."""
-    server = make_server(host, 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True, request_handler=_FieldValueHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="contracts:wsgi", daemon=True)
     thread.start()

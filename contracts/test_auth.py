@@ -348,6 +348,48 @@ class AuthClauses(ClauseBase):
         _refused_everywhere(proget_client, info["key"], f"a key expired at {past['expiration']}", "§2 [doc]",
                             victim_id=live["id"])
 
+    @clause("§2", "doc", free_edition=True)
+    def test_expired_personal_key_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """Expiration holds for every key type, not for system keys only: a personal key
+        (for the pseudo-key's user and for --user) past its expiration gets 403 on list in the
+        header and the querystring, whatever that user may do with a live key (§2, §3 [doc]).
+        A past expiration refused at create (§8): a key expiring a moment ahead is tried once
+        that moment has passed."""
+        owners = sorted({n for n in (proget_target.username, proget_target.user) if n})
+        if not owners:
+            proget_target.require("user")
+        expired: dict[str, str] = {}
+        pending: list[tuple[str, str]] = []
+        skew = _server_clock_skew(proget_client)
+        moment = (datetime.now(timezone.utc) + timedelta(seconds=skew)).replace(microsecond=0) + timedelta(
+            seconds=SHORT_LIFE)
+        for owner in owners:
+            live = {"type": "personal", "user": owner, "logging": "none", "expiration": "2099-01-01T00:00:00Z",
+                    "displayName": proget_client.display_name(f"personal key of {owner}")}
+            if proget_client.create(live).status_code != 200:
+                continue  # personal keys switched off (§5), or not for this user: nothing to expire
+            past = {**live, "expiration": past_expiration("Z"),
+                    "displayName": proget_client.display_name(f"expired personal key of {owner}")}
+            response = proget_client.create(past)
+            if 400 <= response.status_code < 500:  # §8: a past expiration may be refused
+                soon = {**live, "expiration": expiration_at(moment, "Z"),
+                        "displayName": proget_client.display_name(f"soon-expired personal key of {owner}")}
+                info = expect_created(proget_client.create(soon), soon, "§2 [doc] a personal key expiring soon")
+                pending.append((owner, info["key"]))
+            else:
+                expired[owner] = expect_created(response, past, "§2 [doc] a personal key with a past expiration")["key"]
+        if not expired and not pending:
+            pytest.skip("the target creates no personal key for the pseudo-key's user or --user")
+        if pending:
+            wait = (moment - datetime.now(timezone.utc)).total_seconds() - skew + EXPIRY_MARGIN
+            if wait > 0:
+                time.sleep(wait)
+            expired.update(pending)
+        for owner, text in expired.items():
+            for carrier in ("header", "query"):
+                _expect_refused(proget_client.list(**_carried(carrier, text)), 403,
+                                f"§2 [doc] list with an expired personal key of {owner} in the {carrier} carrier")
+
     @clause("§3", "doc")
     def test_deleted_key_is_refused(self, proget_client: ProGetClient) -> None:
         """A key works until it is deleted, and is refused after (§3 [doc])."""

@@ -67,13 +67,13 @@ class EndpointClauses(ClauseBase):
     @clause("§1", "doc")
     def test_delete_with_empty_body_removes_the_key(self, proget_client: ProGetClient) -> None:
         """POST api/api-keys/delete?id=N with no body (Content-Length: 0) deletes that key
-        and only it (§1 [doc][client])."""
+        and only it: the next key is still listed and still authenticates (§1 [doc][client])."""
         first = expect_created(proget_client.create(sent := {
             "type": "system", "displayName": proget_client.display_name("deleted"),
             "systemApis": ["feeds"], "logging": "none"}), sent)
         second = expect_created(proget_client.create(sent2 := {
             "type": "system", "displayName": proget_client.display_name("kept"),
-            "systemApis": ["sca"], "logging": "none"}), sent2)
+            "systemApis": ["full-control"], "logging": "none"}), sent2)
         response = proget_client.delete(first["id"])  # the older one: id, not recency, decides
         expect_status(response, 200, "§1 [doc] delete of an existing key")
         ids = {k["id"] for k in proget_client.list_keys()}
@@ -82,13 +82,32 @@ class EndpointClauses(ClauseBase):
                        response)
         if second["id"] not in ids:
             raise fail(f"§1 [doc]: deleting key #{first['id']} also removed key #{second['id']}", response)
+        expect_status(proget_client.list(api_key=second["key"]), 200,
+                      f"§1 [doc]: key #{second['id']} (full control) after deleting key #{first['id']}")
+
+    @clause("§1", "doc")
+    def test_delete_id_must_be_the_whole_number(self, proget_client: ProGetClient) -> None:
+        """``delete?id=N`` names key N by its integer id: an ``id`` that is N with more after
+        it (``Nx``, ``N.5``) or before it (``xN``) is not N, so it deletes no key, whatever
+        the status (§1 [doc]; §8 leaves the status of an id naming no key open)."""
+        sent = {"type": "system", "systemApis": ["sca"], "logging": "none",
+                "displayName": proget_client.display_name("kept by a bad id")}
+        info = expect_created(proget_client.create(sent), sent)
+        key_id = info["id"]
+        for raw in (f"{key_id}x", f"{key_id}.5", f"x{key_id}"):
+            response = proget_client.delete(raw)
+            if key_id not in {k["id"] for k in proget_client.list_keys()}:
+                raise fail(f"§1 [doc]: delete?id={raw} deleted key #{key_id}", response)
 
     @clause("§1", "doc", creates=False)
     def test_health_needs_no_key(self, proget_client: ProGetClient) -> None:
-        """GET /health needs no key; /health/json and /health?format=json are JSON, and so is
+        """GET /health needs no key (and a good one does not hurt); /health/json and
+        /health?format=json are JSON, and so is
         bare /health on a release of 2025 or earlier (X-ProGet-Version 25.x or below) (§1 [doc])."""
         response = proget_client.request("GET", "health", api_key=None)
         expect_status(response, 200, "§1 [doc] /health without a key")
+        # a client that sends its key everywhere (pgutil's health command) is not refused
+        expect_status(proget_client.request("GET", "health"), 200, "§1 [doc] /health with the admin key")
         checked: list[tuple[str, dict[str, str] | None]] = [("health/json", None), ("health", {"format": "json"})]
         major = _version_major(response)
         if major is not None and major <= 25:
@@ -121,6 +140,44 @@ class EndpointClauses(ClauseBase):
         response = proget_client.create(sent, api_key=bogus_key())
         expect_error(response, 403, "§6 [doc] create with an unknown key")
         expect_proget_headers(response, "§6 [client] headers on a refused create")
+
+    @clause("§6", "client")
+    def test_every_answer_carries_the_proget_headers(self, proget_client: ProGetClient) -> None:
+        """X-ProGet-Version and X-ProGet-Edition come on every api-keys answer, not on some
+        endpoints or statuses only: list, create and delete, each accepted and refused (an
+        unknown key in the header, the querystring and, on delete, a form), an invalid create
+        (also chunked, as pgutil sends it: then also a text/plain explanation, §6 [doc]) and a
+        delete of an id that does not exist (§6 [client]: the client reads them from whatever
+        answer it gets)."""
+        bogus = bogus_key()
+        victim = expect_created(proget_client.create(sent := {
+            "type": "system", "systemApis": ["sca"], "logging": "none",
+            "displayName": proget_client.display_name("headers")}), sent)
+        answers: list[tuple[str, Any]] = [
+            ("list", proget_client.list()),
+            ("a refused list (header)", proget_client.list(api_key=bogus)),
+            ("a refused list (querystring)", proget_client.list(api_key=None, params={"key": bogus})),
+            ("an invalid create", proget_client.create({"type": "system", "logging": "none",
+                                                        "displayName": proget_client.display_name("no apis")})),
+            ("a refused create (querystring)", proget_client.create(
+                {**sent, "displayName": proget_client.display_name("refused")}, api_key=None, params={"key": bogus})),
+            ("a refused delete (header)", proget_client.delete(victim["id"], api_key=bogus)),
+            ("a refused delete (querystring)", proget_client.delete(victim["id"], api_key=None,
+                                                                    params={"key": bogus})),
+            ("a refused delete (form)", proget_client.delete(victim["id"], api_key=None, data={"key": bogus},
+                                                             content_type="application/x-www-form-urlencoded")),
+            ("a delete", proget_client.delete(victim["id"])),
+            ("a delete of an id that does not exist", proget_client.delete(victim["id"])),
+        ]
+        # §7: pgutil's creates are chunked, and a failed one is where it reads the headers
+        # and shows the body text
+        invalid = {"type": "System", "logging": "None", "displayName": proget_client.display_name("chunked 400")}
+        response = proget_client.create(invalid, raw=pgutil_body(**invalid), chunked=True,
+                                        content_type="application/json; charset=utf-8")
+        expect_error(response, 400, "§6 [doc] a chunked create without systemApis (as pgutil sends it)")
+        answers.append(("an invalid chunked create", response))
+        for what, response in answers:
+            expect_proget_headers(response, f"§6 [client] headers on {what} ({response.status_code})")
 
     @clause("§6", "doc")
     def test_invalid_input_is_explained_in_text(self, proget_client: ProGetClient) -> None:

@@ -46,7 +46,7 @@ def _frame_chunked(body: bytes, size: int, upper_hex: bool) -> tuple[bytes, list
 
 def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
              headers: Sequence[tuple[str, str]] = (), body: bytes | None = None,
-             chunk_size: int | None = None, upper_hex: bool = True,
+             chunk_size: int | None = None, upper_hex: bool = True, coding: str = "chunked",
              follow_up: str | None = None) -> requests.Response:
     """Send one request exactly as described and record it on ``client``.
 
@@ -55,7 +55,8 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     :param headers: name/value pairs written as given (the name's case kept).
     :param body: ``None`` sends no body (and, on POST, ``Content-Length: 0`` as pgutil).
     :param chunk_size: send ``body`` with ``Transfer-Encoding: chunked`` in chunks of this
-        size (no Content-Length), the sizes in upper- or lower-case hex.
+        size (no Content-Length), the sizes in upper- or lower-case hex; ``coding`` is the
+        ``Transfer-Encoding`` value as written (RFC 9112 §7: its case carries no meaning).
     :param follow_up: a credential: when the server keeps the connection open, send
         ``GET api/api-keys/list`` with it in X-ApiKey on the same connection next; its
         answer is ``response.follow_up`` (``None`` when the server closed the connection,
@@ -70,7 +71,7 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     lines: list[str] = []
     if body is not None and chunk_size is not None:
         payload, lines = _frame_chunked(body, chunk_size, upper_hex)
-        sent.append(("Transfer-Encoding", "chunked"))
+        sent.append(("Transfer-Encoding", coding))
     elif body is not None or method == "POST":
         payload = body or b""
         sent.append(("Content-Length", str(len(payload))))

@@ -58,7 +58,13 @@ class RawHandler(WSGIRequestHandler):
     def make_environ(self) -> dict[str, Any]:
         environ: dict[str, Any] = dict(super().make_environ())
         environ["kit.header_names"] = list(self.headers.keys())
+        raw = self.headers.get("X-ApiKey")
+        if raw is not None:  # as written; the app sees it without surrounding whitespace (RFC 9110 §5.5)
+            environ["kit.raw_apikey"] = raw
+        for name in [k for k in environ if k.startswith("HTTP_")]:
+            environ[name] = environ[name].strip(" \t")
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            environ["kit.transfer_coding"] = environ["HTTP_TRANSFER_ENCODING"]
             body, lines = _read_chunked(self.rfile)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             environ.pop("wsgi.input_terminated", None)
