@@ -389,6 +389,8 @@ def _buffer_body(environ: WSGIEnvironment, limit: int) -> None:
 
 def _text(value: str) -> str:
     """A WSGI (latin-1) string back to the text the client sent."""
+    if value.isascii():
+        return value
     try:
         return value.encode("latin-1").decode("utf-8", "replace")
     except UnicodeEncodeError:
@@ -476,6 +478,12 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
         masked = many(items)
         if at == 0:
             first = masked[-3:]
+        names, shown_values = masked[len(batch):2 * len(batch)], masked[:len(batch)]
+        if len(pairs) <= _HEADER_BATCH and all(len(v) <= HEADER_CAP for v in shown_values) \
+                and all(len(n) <= 256 for n in names) \
+                and sum(map(len, names)) + sum(map(len, shown_values)) <= budget:
+            headers.update(zip(names, shown_values))  # the usual request: nothing to cut
+            break
         for i, (name, _) in enumerate(batch):
             if budget <= 0:
                 dropped += 1

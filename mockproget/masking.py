@@ -54,7 +54,7 @@ def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     if "=" in text:  # every match of _QUERY_SECRET holds one
         text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
     for secret in secrets:
-        if not secret:
+        if not secret or secret[:MIN_PREFIX] not in text:  # neither whole nor cut short here
             continue
         text = text.replace(secret, MASK)
         # a cut-short secret at the end starts with its first MIN_PREFIX characters,

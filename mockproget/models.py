@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cached_property
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -134,8 +135,9 @@ class InstanceSettings:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
-    @property
+    @cached_property
     def parsed_version(self) -> ProGetVersion:
+        """``version`` read (once: the settings are immutable)."""
         return ProGetVersion.parse(self.version)
 
     @property
