@@ -150,6 +150,7 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
         "mockproget.control_max_body": config.control_max_body,
     })
     backend.masker.pin(config.control_token)
+    backend.masker.before_forgetting(journal.flush)  # entries are masked with what was live
     warn_if_exposed(config)
     app.register_blueprint(control)
     app.register_blueprint(openapi)  # GET /__mockproget__/openapi.json

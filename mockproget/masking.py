@@ -448,6 +448,7 @@ class Masker:
         self._live: dict[tuple[str, str | None], int] = {}
         self._dead = 0
         self._longest = 0  # the longest secret ever known (the window masking looks at)
+        self._before_forgetting: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<Masker of {len(self._live)} secrets>"
@@ -456,6 +457,15 @@ class Masker:
         return len(self._live)
 
     # -- changes -----------------------------------------------------------------------
+
+    def before_forgetting(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` before any secret stops being masked (a journal renders the
+        entries it has not rendered yet, while they are still masked)."""
+        self._before_forgetting.append(callback)
+
+    def _forgetting(self) -> None:
+        for callback in self._before_forgetting:
+            callback()
 
     def pin(self, text: str | None) -> None:
         """A secret that stays known across :meth:`replace` (the control token)."""
@@ -481,6 +491,7 @@ class Masker:
             if count <= 0 or item in self._pinned and count == 1:
                 return
             if count == 1:
+                self._forgetting()
                 del self._live[item]
                 if user is None and is_shaped(text):
                     self._shaped.texts.discard(text)
@@ -501,6 +512,8 @@ class Masker:
                 if item[0]:
                     live[item] = live.get(item, 0) + 1
             unchanged = not self._dead and live.keys() == self._live.keys() and len(self._levels) <= 1
+            if not live.keys() >= self._live.keys():
+                self._forgetting()
             self._live = live
             self._longest = max([self._longest, *(len(text) for text, _ in live)])
             if not unchanged:  # a state put back as it was costs no rebuild

@@ -417,3 +417,53 @@ def test_journal_settings_are_read_from_file_and_flags() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["serve", "--journal-bytes", "1000"])
     assert caught.value.code == 2
+
+
+def test_an_entry_read_after_its_key_is_deleted_still_masks_it(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §1 with entries built when read (issue 7 §4): a key used in a request and
+    deleted before the journal is read is still masked in that request's entry, in the
+    query, a header and a base64 credential (spec §2, §3)."""
+    import base64
+
+    from mockproget.masking import MASK
+
+    admin = {"X-ApiKey": mock.admin_key}
+    created = http.post(mock.url + CREATE, headers=admin, timeout=10,
+                        json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()
+    key = created["key"]
+    basic = base64.b64encode(f"api:{key}".encode()).decode()
+    http.get(mock.url + "health", params={"note": key}, timeout=10,
+             headers={"X-Note": key, "X-Forwarded-Auth": f"Basic {basic}"})
+    assert http.post(mock.url + f"api/api-keys/delete?id={created['id']}", headers=admin, timeout=10).ok
+    shown = json.dumps(mock.journal.entries())
+    assert key not in shown and key[:20] not in shown and basic[:20] not in shown
+    probe = mock.journal.entries(path="/health")[-1]
+    assert probe["headers"]["X-Note"] == MASK and MASK in probe["query"]
+
+
+def test_an_entry_read_after_a_state_change_still_masks_the_old_secrets(mock: MockProGet,
+                                                                        http: requests.Session) -> None:
+    """The same after the whole state is put back (``restore``: every key made since is
+    forgotten at once): entries made before are masked with what was live then."""
+    snapshot = mock.backend.snapshot()
+    key = http.post(mock.url + CREATE, headers={"X-ApiKey": mock.admin_key}, timeout=10,
+                    json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()["key"]
+    http.get(mock.url + "health", params={"note": key}, timeout=10, headers={"X-Note": key})
+    mock.backend.restore(snapshot)
+    assert mock.backend.mask(key) == key  # no longer a secret: new entries would show it
+    assert key not in json.dumps(mock.journal.entries())
+
+
+def test_entries_not_read_yet_count_against_the_byte_bound() -> None:
+    """Issue 8 §2: requests whose entries are not built yet hold what they left, and that
+    counts against ``max_bytes`` from the moment they are recorded."""
+    max_bytes = 1024 * 1024
+    with MockProGet(Config(port=0, journal_bytes=max_bytes)) as server:
+        client = server.app.test_client()
+        headers = {f"X-Filler-{i}": "v" * 1000 for i in range(60)}  # 60 KB left per request
+        for i in range(200):
+            assert client.get(f"/health?q={i}", headers=headers).status_code == 200
+            assert server.journal.bytes <= max_bytes
+        assert 0 < len(server.journal) < 200
+        entries = server.journal.entries()
+        assert entries[-1]["query"] == "q=199" and server.journal.bytes <= max_bytes
