@@ -260,12 +260,12 @@ class Backend:
     def api_keys(self) -> list[ApiKey]:
         """Every key, by id (copies: changing them changes nothing)."""
         with self._lock:
-            return [copy.copy(k) for k in self._keys.values()]
+            return [k.copied() for k in self._keys.values()]
 
     def get_api_key(self, key_id: int) -> ApiKey | None:
         with self._lock:
             key = self._keys.get(key_id)
-            return copy.copy(key) if key else None
+            return key.copied() if key else None
 
     # -- spec §3: authentication ---------------------------------------------------------
 
@@ -340,9 +340,9 @@ class Backend:
         with self._lock:
             self._require_key_management(principal)
             if principal.admin:
-                return [copy.copy(k) for k in self._keys.values()]
+                return [k.copied() for k in self._keys.values()]
             own = self._personal.get(principal.user, {}) if principal.user is not None else {}
-            return [copy.copy(self._keys[key_id]) for key_id in own]
+            return [self._keys[key_id].copied() for key_id in own]
 
     def delete_api_key(self, principal: Principal, key_id: int) -> None:
         with self._lock:
@@ -535,7 +535,7 @@ class Backend:
         self._key_texts[key.digest] = text
         if not self._bulk:
             self.masker.add(text)
-        return copy.copy(key), text
+        return key.copied(), text
 
     def seed_api_keys(self, keys: Iterable[NewApiKey]) -> list[tuple[ApiKey, str]]:
         """Several :meth:`add_api_key` calls under one lock."""
@@ -583,7 +583,7 @@ class Backend:
                 settings=self.settings,
                 users=[copy.copy(u) for u in self._users.values()],
                 feeds=list(self._feeds), feed_groups=list(self._feed_groups),
-                keys=[copy.copy(k) for k in self._keys.values()], next_id=self._next_id,
+                keys=[k.copied() for k in self._keys.values()], next_id=self._next_id,
                 key_texts=dict(self._key_texts), passwords=dict(self._passwords),
                 feed_details=list(self._feeds.values()), packages=self._packages.all())
 

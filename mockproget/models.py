@@ -253,6 +253,13 @@ class ApiKey:
             expiration = expiration.replace(tzinfo=timezone.utc)
         return expiration <= now
 
+    def copied(self) -> ApiKey:
+        """A shallow copy (what the backend hands out, so that no caller changes what it
+        stores); the fields are immutable values, so shallow is whole."""
+        new = object.__new__(ApiKey)
+        new.__dict__.update(self.__dict__)
+        return new
+
     @property
     def full_control(self) -> bool:
         """A system key that may use every API (spec §4)."""

@@ -9,7 +9,7 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .auth import CREDENTIAL, find_credential
+from .auth import BODY, CREDENTIAL, find_credential
 from .backend import Backend
 from .errors import InvalidInput, NotFound
 from .models import NewApiKey, Principal
@@ -99,7 +99,8 @@ def _new_api_key() -> NewApiKey:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
                             f"{request.mimetype} (send Content-Type: application/json)"])
-    return load_new_api_key(parse_json(request.get_data(cache=True)))
+    body = request.environ.get(BODY)  # read once by the journal middleware, when it could
+    return load_new_api_key(parse_json(body if body is not None else request.get_data(cache=True)))
 
 
 @api_keys.post("/api/api-keys/create")
