@@ -140,6 +140,11 @@ class InstanceSettings:
         """``version`` read (once: the settings are immutable)."""
         return ProGetVersion.parse(self.version)
 
+    @cached_property
+    def version_header(self) -> str:
+        """The ``X-ProGet-Version`` value (spec §6)."""
+        return self.parsed_version.header
+
     @property
     def has_api_keys_endpoints(self) -> bool:
         return self.parsed_version >= API_KEYS_SINCE
