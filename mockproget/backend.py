@@ -328,12 +328,16 @@ class Backend:
 
     def create_api_key(self, principal: Principal, new: NewApiKey) -> tuple[ApiKey, str]:
         """Create a key for ``principal``; returns it and its text (shown once)."""
+        # an unseeded key's text is drawn before the lock is taken: os.urandom lets other
+        # threads run, and none should wait on the lock meanwhile (a seeded one is drawn
+        # under the lock, so that the sequence of keys is the seed's whatever is refused)
+        drawn = secrets.token_hex(20) if self._rng is None and new.key is None else None
         with self._lock:
             self._require_key_management(principal)
             if not principal.admin and (new.type != "personal" or new.user != principal.user):
                 raise Forbidden(f"User {principal.user} may only create personal API keys for itself.")
             self._check_new_key(new)
-            return self._store(new)
+            return self._store(new, drawn)
 
     def list_api_keys(self, principal: Principal) -> list[ApiKey]:
         """Every key for an admin; a user's own personal keys otherwise (spec §4)."""
@@ -511,14 +515,16 @@ class Backend:
         if problems:
             raise InvalidInput(problems)
 
-    def _generate_key(self) -> str:
+    def _generate_key(self, drawn: str | None = None) -> str:
+        """A new key's text (``drawn``, unless a key has it already)."""
         while True:
-            text = f"{self._rng.getrandbits(160):040x}" if self._rng else secrets.token_hex(20)
+            text = drawn or (f"{self._rng.getrandbits(160):040x}" if self._rng else secrets.token_hex(20))
+            drawn = None
             if digest(text) not in self._by_digest:
                 return text
 
-    def _store(self, new: NewApiKey) -> tuple[ApiKey, str]:
-        text = new.key if new.key is not None else self._generate_key()
+    def _store(self, new: NewApiKey, drawn: str | None = None) -> tuple[ApiKey, str]:
+        text = new.key if new.key is not None else self._generate_key(drawn)
         key = ApiKey(
             id=self._next_id, type=new.type, digest=digest(text), logging=new.logging,
             key=None if self.settings.hash_keys else text,

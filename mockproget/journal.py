@@ -173,6 +173,7 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[_Held] = deque()
         self._pending: list[_Held] = []  # entries to build, oldest first
+        self._building = threading.Lock()  # one flush at a time
         self._size, self._max_bytes = size, max_bytes
         self._configured = (size, max_bytes)  # what reset() goes back to
         self._bytes = 0
@@ -258,31 +259,41 @@ class Journal:
                 self._pending = [h for h in self._pending if not h.dropped]
 
     def flush(self) -> None:
-        """Build every pending entry now (the masker calls this before forgetting a secret)."""
-        with self._lock:
-            self._flush_locked()
+        """Build every pending entry now (the masker calls this before forgetting a secret).
 
-    def _flush_locked(self) -> None:
-        pending, self._pending = self._pending, []
-        for held in pending:
-            build = held.build
-            if held.dropped or build is None:
-                continue
-            held.build = None
-            try:
-                held.entry = build()
-            except Exception:  # noqa: BLE001 - a bug here must not fail the read or the delete
-                log.exception("a journal entry could not be built; it is left out")
-                held.dropped = True
-                continue
-            size = entry_bytes(held.entry)
-            self._bytes += size - held.size
-            held.size = size
-        self._evict_locked()
+        Entries are built outside the journal's lock (requests go on being recorded
+        meanwhile), one builder at a time: a read that comes while another builds waits
+        for it, so that it sees every entry recorded before it began.
+        """
+        with self._building:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            built: list[tuple[_Held, dict[str, Any]]] = []
+            for held in pending:
+                build = held.build
+                if held.dropped or build is None:
+                    continue
+                try:
+                    built.append((held, build()))
+                except Exception:  # noqa: BLE001 - a bug here must not fail the read or the delete
+                    log.exception("a journal entry could not be built; it is left out")
+                    held.build = None
+            with self._lock:
+                for held, entry in built:
+                    held.build = None
+                    if held.dropped:  # dropped meanwhile: its size is no longer counted
+                        continue
+                    held.entry = entry
+                    size = entry_bytes(entry)
+                    self._bytes += size - held.size
+                    held.size = size
+                self._evict_locked()
 
     def clear(self) -> None:
         """Forget every entry; ``seq`` starts again at 1."""
         with self._lock:
+            for held in self._entries:
+                held.dropped = True  # a flush under way leaves them be
             self._entries.clear()
             self._pending = []
             self._bytes = self._total = self._seq = 0
@@ -291,6 +302,8 @@ class Journal:
         """Empty, with the bounds it was made with (a ``PATCH /settings`` undone)."""
         with self._lock:
             self._size, self._max_bytes = self._configured
+            for held in self._entries:
+                held.dropped = True  # a flush under way leaves them be
             self._entries.clear()
             self._pending = []
             self._bytes = self._total = self._seq = 0
@@ -312,8 +325,8 @@ class Journal:
         """
         wanted_method = method.upper() if method else None
         wanted_carrier = None if carrier is None else (None if carrier == "none" else carrier)
+        self.flush()
         with self._lock:
-            self._flush_locked()
             selected = [e for held in self._entries if (e := held.entry) is not None
                         if (path is None or fnmatch.fnmatchcase(e["path"], path))
                         and (status is None or e["status"] == status)

@@ -482,7 +482,9 @@ class Masker:
 
     def discard(self, text: str | None, user: str | None = None) -> None:
         """``text`` is no longer a secret (a deleted key). It stays masked until the
-        automata are next rebuilt, which happens once half the secrets they hold are gone."""
+        secrets are next rebuilt, which happens once more of them are gone than are live
+        (and more than 64): a request answered while it was live and still under way is
+        masked with it."""
         if not text:
             return
         with self._lock:
@@ -491,17 +493,12 @@ class Masker:
             if count <= 0 or item in self._pinned and count == 1:
                 return
             if count == 1:
-                self._forgetting()
                 del self._live[item]
-                if user is None and is_shaped(text):
-                    self._shaped.texts.discard(text)
-                    if not self._shaped.texts:
-                        self._set_levels(self._levels)
-                    return
                 self._dead += 1
             else:
                 self._live[item] = count - 1
             if self._dead > 64 and self._dead > len(self._live):
+                self._forgetting()
                 self._rebuild_locked()
 
     def replace(self, secrets: Iterable[tuple[str, str | None]]) -> None:

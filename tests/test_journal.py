@@ -419,22 +419,25 @@ def test_journal_settings_are_read_from_file_and_flags() -> None:
     assert caught.value.code == 2
 
 
-def test_an_entry_read_after_its_key_is_deleted_still_masks_it(mock: MockProGet, http: requests.Session) -> None:
-    """Issue 8 §1 with entries built when read (issue 7 §4): a key used in a request and
-    deleted before the journal is read is still masked in that request's entry, in the
-    query, a header and a base64 credential (spec §2, §3)."""
+def test_an_entry_read_after_its_key_is_forgotten_still_masks_it(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §1 with entries built when read (issue 7 §4): a key used in a request,
+    then deleted with enough others that the masker forgets it, is still masked in that
+    request's entry, in the query, a header and a base64 credential (spec §2, §3)."""
     import base64
 
     from mockproget.masking import MASK
 
     admin = {"X-ApiKey": mock.admin_key}
-    created = http.post(mock.url + CREATE, headers=admin, timeout=10,
-                        json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()
-    key = created["key"]
+    created = [http.post(mock.url + CREATE, headers=admin, timeout=10,
+                         json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()
+               for _ in range(70)]
+    key = created[0]["key"]
     basic = base64.b64encode(f"api:{key}".encode()).decode()
     http.get(mock.url + "health", params={"note": key}, timeout=10,
              headers={"X-Note": key, "X-Forwarded-Auth": f"Basic {basic}"})
-    assert http.post(mock.url + f"api/api-keys/delete?id={created['id']}", headers=admin, timeout=10).ok
+    for made in created:
+        assert http.post(mock.url + f"api/api-keys/delete?id={made['id']}", headers=admin, timeout=10).ok
+    assert mock.backend.mask(key) == key  # forgotten: a new entry would show it
     shown = json.dumps(mock.journal.entries())
     assert key not in shown and key[:20] not in shown and basic[:20] not in shown
     probe = mock.journal.entries(path="/health")[-1]
@@ -467,3 +470,50 @@ def test_entries_not_read_yet_count_against_the_byte_bound() -> None:
         assert 0 < len(server.journal) < 200
         entries = server.journal.entries()
         assert entries[-1]["query"] == "q=199" and server.journal.bytes <= max_bytes
+
+
+def test_entries_read_while_requests_run_lose_nothing_and_leak_nothing() -> None:
+    """Issue 7 §4 with concurrency (the server is threaded): readers that build pending
+    entries, deletes that make the masker forget keys and requests that record entries,
+    all at once; every request has one entry, in arrival order, and no key is shown."""
+    import threading
+
+    with MockProGet(Config(port=0, journal_size=5000)) as server, requests.Session() as admin:
+        made = [admin.post(server.url + CREATE, headers={"X-ApiKey": server.admin_key}, timeout=10,
+                           json={"type": "system", "systemApis": ["sca"], "logging": "both"}).json()
+                for _ in range(16)]
+        server.journal.clear()
+        problems: list[str] = []
+        done = threading.Event()
+
+        def use(key: str) -> None:
+            with requests.Session() as http:
+                for i in range(25):
+                    answer = http.get(server.url + "health", params={"note": key, "i": i}, timeout=10,
+                                      headers={"X-Note": key})
+                    if answer.status_code != 200:
+                        problems.append(f"health: {answer.status_code}")
+
+        def read() -> None:
+            while not done.is_set():
+                shown = json.dumps(server.journal.entries())
+                problems.extend(f"shown: {k['id']}" for k in made if k["key"] in shown)
+
+        users = [threading.Thread(target=use, args=(k["key"],)) for k in made]
+        reader = threading.Thread(target=read)
+        reader.start()
+        for t in users:
+            t.start()
+        for k in made[:8]:  # forgotten while the others are used
+            admin.post(server.url + f"api/api-keys/delete?id={k['id']}",
+                       headers={"X-ApiKey": server.admin_key}, timeout=10)
+        for t in users:
+            t.join()
+        done.set()
+        reader.join()
+        entries = server.journal.entries()
+        assert not problems, problems[:5]
+        assert len(entries) == server.journal.total == 16 * 25 + 8
+        assert [e["seq"] for e in entries] == sorted({e["seq"] for e in entries})
+        shown = json.dumps(entries)
+        assert not [k["id"] for k in made if k["key"] in shown]

@@ -112,18 +112,27 @@ def test_a_generated_key_is_found_inside_a_longer_run_of_hex_digits() -> None:
     assert masker.mask("ff" + key + "ee") == "ff" + MASK + "ee"
 
 
-def test_a_deleted_generated_key_is_no_longer_masked_and_a_shared_one_stays() -> None:
-    """A key's text stops being a secret when the last holder of it is gone."""
-    key = "a" * 40
+def test_a_deleted_generated_key_stays_masked_until_the_secrets_are_rebuilt() -> None:
+    """A key's text stays masked after its last holder is gone, until more secrets are
+    gone than are live (and more than 64): then the set is rebuilt without it."""
     masker = Masker()
-    assert is_shaped(key)
-    masker.add(key)
-    masker.add(key)
-    masker.discard(key)
-    assert masker.mask(key) == MASK
-    masker.discard(key)
-    assert masker.mask(key) == key
-    assert len(masker) == 0
+    keep = [f"{i:040x}" for i in range(10)]
+    gone = [f"{i:040x}" for i in range(100, 180)]
+    for text in keep + gone + gone[:1]:
+        masker.add(text)
+    assert is_shaped(gone[0]) and len(masker) == 90
+    masker.discard(gone[0])
+    assert masker.mask(gone[0]) == MASK  # a second holder
+    forgotten: list[int] = []
+    masker.before_forgetting(lambda: forgotten.append(len(masker)))
+    for text in gone:
+        masker.discard(text)
+        if not forgotten:
+            assert masker.mask(text) == MASK  # dead, still masked
+    assert forgotten == [25]  # told once, at the rebuild (65 gone, 25 live)
+    assert masker.mask(gone[0]) == gone[0]  # rebuilt without it
+    assert masker.mask(gone[-1]) == MASK  # gone since: masked until the next rebuild
+    assert masker.mask(keep[3]) == MASK and len(masker) == 10
 
 
 def test_adding_generated_keys_builds_no_automaton() -> None:
