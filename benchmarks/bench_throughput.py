@@ -10,11 +10,11 @@ interleaved rounds, so a change in the machine's load hits them all. Printed, as
 1. the mock over its default server (``MockProGet``: waitress) vs a bare Flask create
    handler behind that same server, the same ``MockProGet`` server object with the bare
    app put in place of the mock's (target >= 0.8);
-2. the mock over its default server vs ``mockproget serve`` as it was when issue 7 was
-   filed (``--before``, a git revision: that revision's package is extracted with
-   ``git archive`` and served by its own ``mockproget serve`` in a child process, on
-   werkzeug's threaded server; target >= 2); beside it, today's mock on werkzeug's
-   threaded server (how much of the gain is the server's);
+2. ``mockproget serve`` now vs ``mockproget serve`` as it was when issue 7 was filed
+   (``--before``, a git revision: that revision's package is extracted with
+   ``git archive``), each in a child process with its access log on (to /dev/null), the
+   old one on werkzeug's threaded server (target >= 2); beside them, today's mock on
+   werkzeug's threaded server (how much of the gain is the server's);
 3. the cost per create with 10 and with 100,000 stored keys (flat: ratio about 1);
 4. the latency of ``GET api/api-keys/list`` at 100,000 keys for the admin (all of them),
    beside the same list over werkzeug's server, and for a user who owns 10.
@@ -163,6 +163,30 @@ BEFORE = "bc0e183"
 
 
 @contextmanager
+def serve_process(package_dir: str | None = None) -> Iterator[int]:
+    """``mockproget serve`` in a child process, its access log to /dev/null: the package
+    installed here, or the one in ``package_dir``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = f"sys.path.insert(0, {package_dir!r}); " if package_dir else ""
+    code = f"import sys; {path}from mockproget.cli import main; sys.exit(main())"
+    child = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port), "--admin-key", ADMIN],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(400):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+@contextmanager
 def before_serve(revision: str) -> Iterator[int | None]:
     """``mockproget serve`` as it was at ``revision``, in a child process; ``None`` when
     that revision cannot be read (no git, no such commit)."""
@@ -174,23 +198,8 @@ def before_serve(revision: str) -> Iterator[int | None]:
             yield None
             return
         subprocess.run(["tar", "-x", "-C", where], input=archive.stdout, check=True)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        code = f"import sys; sys.path.insert(0, {where!r}); from mockproget.cli import main; sys.exit(main())"
-        child = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port), "--admin-key", ADMIN],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(200):
-                try:
-                    requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.05)
+        with serve_process(where) as port:
             yield port
-        finally:
-            child.terminate()
-            child.wait(10)
 
 
 @contextmanager
@@ -264,9 +273,10 @@ def main() -> None:
 
     rates: dict[str, list[float]] = {}
     with under_the_same_server(bare_app(), config) as bare, under_mockproget(config) as server, \
-            under_werkzeug(create_app(config)) as today_on_werkzeug, before_serve(args.before) as before:
+            under_werkzeug(create_app(config)) as today_on_werkzeug, serve_process() as serve_now, \
+            before_serve(args.before) as before:
         ports = {"bare Flask create, same server": bare, "mock, MockProGet (waitress)": server.port,
-                 "mock today, werkzeug threaded": today_on_werkzeug}
+                 "mockproget serve now": serve_now, "mock today, werkzeug threaded": today_on_werkzeug}
         if before is not None:
             ports[f"mockproget serve at {args.before} (before)"] = before
         else:
@@ -282,7 +292,8 @@ def main() -> None:
     before_rate = median.get(f"mockproget serve at {args.before} (before)", median["mock today, werkzeug threaded"])
     print(f"  ratio mock / bare Flask (same server)    {mock / median['bare Flask create, same server']:.2f}"
           "   (target >= 0.8)")
-    print(f"  ratio mock / mockproget serve before     {mock / before_rate:.2f}   (target >= 2)")
+    print(f"  ratio serve now / serve before           {median['mockproget serve now'] / before_rate:.2f}"
+          "   (target >= 2)")
     print(f"  ratio mock / today's mock on werkzeug    {mock / median['mock today, werkzeug threaded']:.2f}"
           "   (the server's part of the gain)")
 
