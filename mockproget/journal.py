@@ -388,8 +388,9 @@ class JournalMiddleware:
     def _record(self, environ: WSGIEnvironment, when: float, started: float,
                 seen: dict[str, Any], chunks: list[bytes]) -> None:
         """Keep what the entry needs (bodies only when the key's logging keeps them);
-        build it when the journal is read. A request with a large body is built now (the
-        entry keeps at most :data:`BODY_CAP` characters of it; the request keeps it all)."""
+        build it when the journal is read. A request that would leave more than
+        :data:`_BUILD_NOW` bytes (large bodies or headers) is built now: its entry keeps
+        at most each field's cap, so a few big requests do not push others out."""
         duration = time.perf_counter() - started
         principal = environ.get(PRINCIPAL)
         logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
@@ -397,15 +398,15 @@ class JournalMiddleware:
         body = environ.get(BODY) if logging in ("request", "both") else None
         status, response_type, seq = seen["status"], seen["content_type"], seen["seq"]
         mask, mask_many = self.mask, self.mask_many
-        if len(response) + len(body or b"") > _BUILD_NOW:
+        kept: dict[str, Any] = {name: value for name, value in environ.items() if value.__class__ is str}
+        size = _HELD_OVERHEAD + 64 * len(kept) + sum(map(len, kept.values())) + len(response) + len(body or b"")
+        if size > _BUILD_NOW:
             entry = build_entry(environ, when=when, duration=duration, status=status, response_type=response_type,
                                 response=response, mask=mask, mask_many=mask_many)
             entry["seq"] = seq
             self.journal.record(entry)
             return
         credential_from_environ(environ)  # found now, while the whole body is at hand
-        kept: dict[str, Any] = {name: value for name, value in environ.items() if value.__class__ is str}
-        size = _HELD_OVERHEAD + 64 * len(kept) + sum(map(len, kept.values())) + len(response) + len(body or b"")
         for name in _KEPT:
             if name in environ:
                 kept[name] = environ[name]
@@ -420,7 +421,8 @@ class JournalMiddleware:
         self.journal.record_later(build, size)
 
 
-#: A request whose kept bodies are larger than this has its entry built at once.
+#: A request that would leave more than this (bytes of text and bodies) has its entry
+#: built at once.
 _BUILD_NOW = 4 * BODY_CAP
 #: What a pending entry counts beyond the texts it keeps (the dict, the closure).
 _HELD_OVERHEAD = 1024

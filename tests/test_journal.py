@@ -459,17 +459,25 @@ def test_an_entry_read_after_a_state_change_still_masks_the_old_secrets(mock: Mo
 
 def test_entries_not_read_yet_count_against_the_byte_bound() -> None:
     """Issue 8 §2: requests whose entries are not built yet hold what they left, and that
-    counts against ``max_bytes`` from the moment they are recorded."""
+    counts against ``max_bytes`` from the moment they are recorded; a request that would
+    leave more than 32 KiB is built at once, so it holds no more than its entry's caps."""
     max_bytes = 1024 * 1024
     with MockProGet(Config(port=0, journal_bytes=max_bytes)) as server:
         client = server.app.test_client()
-        headers = {f"X-Filler-{i}": "v" * 1000 for i in range(60)}  # 60 KB left per request
+        headers = {f"X-Filler-{i}": "v" * 1000 for i in range(20)}  # 20 KB left per request
         for i in range(200):
             assert client.get(f"/health?q={i}", headers=headers).status_code == 200
             assert server.journal.bytes <= max_bytes
         assert 0 < len(server.journal) < 200
         entries = server.journal.entries()
         assert entries[-1]["query"] == "q=199" and server.journal.bytes <= max_bytes
+
+        server.journal.clear()
+        big = {f"X-Filler-{i}": "v" * 1000 for i in range(60)}  # 60 KB: over the headers' cap
+        for i in range(100):
+            assert client.get(f"/health?q={i}", headers=big).status_code == 200
+            assert server.journal.bytes <= max_bytes
+        assert len(server.journal) > max_bytes // 60_000 + 10  # kept at their caps, not whole
 
 
 def test_entries_read_while_requests_run_lose_nothing_and_leak_nothing() -> None:
