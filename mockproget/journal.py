@@ -142,11 +142,11 @@ class _Held:
     request left; ``size`` is what it counts against the byte bound (an estimate of what
     the unbuilt request holds, then the built entry's :func:`entry_bytes`)."""
 
-    __slots__ = ("entry", "build", "size", "dropped")
+    __slots__ = ("entry", "build", "args", "size", "dropped")
 
-    def __init__(self, entry: dict[str, Any] | None, build: Callable[[], dict[str, Any]] | None,
-                 size: int) -> None:
-        self.entry, self.build, self.size, self.dropped = entry, build, size, False
+    def __init__(self, entry: dict[str, Any] | None, build: Callable[..., dict[str, Any]] | None,
+                 args: tuple[Any, ...], size: int) -> None:
+        self.entry, self.build, self.args, self.size, self.dropped = entry, build, args, size, False
 
     def __repr__(self) -> str:  # what an unbuilt entry holds is not masked yet: never shown
         return f"<journal entry {'built' if self.entry is not None else 'pending'}, {self.size} bytes>"
@@ -223,7 +223,7 @@ class Journal:
         while self._entries and (len(self._entries) > self._size or self._bytes > self._max_bytes):
             held = self._entries.popleft()
             held.dropped = True  # a pending one is never built
-            held.build = None
+            held.build, held.args = None, ()
             self._bytes -= held.size
 
     def arrival(self) -> int:
@@ -241,14 +241,14 @@ class Journal:
             if not entry.get("seq"):
                 self._seq += 1
                 entry["seq"] = self._seq
-            self._entries.append(_Held(entry, None, size))
+            self._entries.append(_Held(entry, None, (), size))
             self._bytes += size
             self._evict_locked()
 
-    def record_later(self, build: Callable[[], dict[str, Any]], size: int) -> None:
-        """Append an entry that ``build`` makes (masked, with its ``seq``) when the
+    def record_later(self, build: Callable[..., dict[str, Any]], args: tuple[Any, ...], size: int) -> None:
+        """Append an entry that ``build(*args)`` makes (masked, with its ``seq``) when the
         journal is next read or flushed; ``size`` bytes count against the bound until then."""
-        held = _Held(None, build, size)
+        held = _Held(None, build, args, size)
         with self._lock:
             self._total += 1
             self._entries.append(held)
@@ -274,13 +274,13 @@ class Journal:
                 if held.dropped or build is None:
                     continue
                 try:
-                    built.append((held, build()))
+                    built.append((held, build(*held.args)))
                 except Exception:  # noqa: BLE001 - a bug here must not fail the read or the delete
                     log.exception("a journal entry could not be built; it is left out")
-                    held.build = None
+                    held.build, held.args = None, ()
             with self._lock:
                 for held, entry in built:
-                    held.build = None
+                    held.build, held.args = None, ()
                     if held.dropped:  # dropped meanwhile: its size is no longer counted
                         continue
                     held.entry = entry
@@ -411,14 +411,18 @@ class JournalMiddleware:
             if name in environ:
                 kept[name] = environ[name]
         kept[BODY] = body
+        self.journal.record_later(_build_later, (kept, when, duration, status, response_type, response,
+                                                 mask, mask_many, seq), size)
 
-        def build() -> dict[str, Any]:
-            entry = build_entry(kept, when=when, duration=duration, status=status, response_type=response_type,
-                                response=response, mask=mask, mask_many=mask_many)
-            entry["seq"] = seq
-            return entry
 
-        self.journal.record_later(build, size)
+def _build_later(environ: WSGIEnvironment, when: float, duration: float, status: int | None,
+                 response_type: str, response: bytes, mask: MaskFunction, mask_many: MaskManyFunction,
+                 seq: int) -> dict[str, Any]:
+    """A pending entry, built (what :meth:`Journal.record_later` calls)."""
+    entry = build_entry(environ, when=when, duration=duration, status=status, response_type=response_type,
+                        response=response, mask=mask, mask_many=mask_many)
+    entry["seq"] = seq
+    return entry
 
 
 #: A request that would leave more than this (bytes of text and bodies) has its entry
