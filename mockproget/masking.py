@@ -509,7 +509,7 @@ class Masker:
                 if item[0]:
                     live[item] = live.get(item, 0) + 1
             unchanged = not self._dead and live.keys() == self._live.keys() and len(self._levels) <= 1
-            if not live.keys() >= self._live.keys():
+            if self._dead or not live.keys() >= self._live.keys():  # some will stop being masked
                 self._forgetting()
             self._live = live
             self._longest = max([self._longest, *(len(text) for text, _ in live)])
