@@ -428,7 +428,7 @@ def _build_later(environ: WSGIEnvironment, when: float, duration: float, status:
 #: A request that would leave more than this (bytes of text and bodies) has its entry
 #: built at once.
 _BUILD_NOW = 4 * BODY_CAP
-#: What a pending entry counts beyond the texts it keeps (the dict, the closure).
+#: What a pending entry counts beyond the texts it keeps (the dict, the argument tuple).
 _HELD_OVERHEAD = 1024
 #: The non-text environ values an entry is built from.
 _KEPT = (CREDENTIAL, PRINCIPAL, APPLIED, DELAY_MS, CONNECTION_APPLIED)
