@@ -8,10 +8,13 @@ after a short warm-up; the servers compared run side by side and are measured in
 interleaved rounds, so a change in the machine's load hits them all. Printed, as ratios measured in this run:
 
 1. the mock over its default server (``MockProGet``: waitress) vs a bare Flask create
-   handler under waitress with the same settings (target >= 0.8);
-2. the mock over its default server vs the mock over werkzeug's threaded server, the
-   server ``mockproget serve`` used before (kept here, in this script, as the baseline;
-   target >= 2);
+   handler behind that same server, the same ``MockProGet`` server object with the bare
+   app put in place of the mock's (target >= 0.8);
+2. ``mockproget serve`` now vs ``mockproget serve`` as it was when issue 7 was filed
+   (``--before``, a git revision: that revision's package is extracted with
+   ``git archive``), each in a child process with its access log on (to /dev/null), the
+   old one on werkzeug's threaded server (target >= 2); beside them, today's mock on
+   werkzeug's threaded server (how much of the gain is the server's);
 3. the cost per create with 10 and with 100,000 stored keys (flat: ratio about 1);
 4. the latency of ``GET api/api-keys/list`` at 100,000 keys for the admin (all of them),
    beside the same list over werkzeug's server, and for a user who owns 10.
@@ -30,15 +33,18 @@ import os
 import secrets
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
 from flask import Flask, jsonify, request
-from waitress.server import create_server
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mockproget import Config, MockProGet, NewApiKey, create_app
@@ -142,16 +148,58 @@ def bare_app() -> Flask:
 
 
 @contextmanager
-def under_waitress(app: Any, workers: int) -> Iterator[int]:
-    server = create_server(app, host="127.0.0.1", port=0, threads=workers, ident="",
-                           asyncore_use_poll=True, clear_untrusted_proxy_headers=False)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+def under_the_same_server(app: Flask, config: Config) -> Iterator[int]:
+    """``app`` behind ``MockProGet``'s own server: a ``MockProGet`` whose Flask app
+    hands every request to ``app`` (same parser, workers, timeouts, access log)."""
+    server = MockProGet(config)
+    server.app.wsgi_app = app.wsgi_app  # type: ignore[method-assign]
+    with server:
+        yield server.port
+
+
+#: The revision ``mockproget serve`` is measured at as "before": main when issue 7 was
+#: filed (werkzeug's threaded server, a thread per connection, no keep-alive).
+BEFORE = "bc0e183"
+
+
+@contextmanager
+def serve_process(package_dir: str | None = None) -> Iterator[int]:
+    """``mockproget serve`` in a child process, its access log to /dev/null: the package
+    installed here, or the one in ``package_dir``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = f"sys.path.insert(0, {package_dir!r}); " if package_dir else ""
+    code = f"import sys; {path}from mockproget.cli import main; sys.exit(main())"
+    child = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port), "--admin-key", ADMIN],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield int(server.effective_port)
+        for _ in range(400):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield port
     finally:
-        server.task_dispatcher.shutdown()
-        server.close()
+        child.terminate()
+        child.wait(10)
+
+
+@contextmanager
+def before_serve(revision: str) -> Iterator[int | None]:
+    """``mockproget serve`` as it was at ``revision``, in a child process; ``None`` when
+    that revision cannot be read (no git, no such commit)."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as where:
+        archive = subprocess.run(["git", "-C", str(root), "archive", revision, "mockproget"],
+                                 capture_output=True, check=False)
+        if archive.returncode != 0:
+            yield None
+            return
+        subprocess.run(["tar", "-x", "-C", where], input=archive.stdout, check=True)
+        with serve_process(where) as port:
+            yield port
 
 
 @contextmanager
@@ -216,19 +264,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive client connections")
     parser.add_argument("--keys", type=int, default=100_000, help="stored keys for the flatness figure")
+    parser.add_argument("--before", default=BEFORE, help="the git revision measured as 'before' (default %(default)s)")
     args = parser.parse_args()
     n, s = args.connections, args.seconds
     config = Config(port=0, admin_key=ADMIN)
-    workers = config.server.workers
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
           f"{os.cpu_count()} CPUs; {n} keep-alive connections, {s:g} s per server")
 
     rates: dict[str, list[float]] = {}
-    with under_waitress(bare_app(), workers) as bare, under_mockproget(config) as server, \
-            under_waitress(create_app(config), workers) as plain, \
-            under_werkzeug(create_app(config)) as before:
-        ports = {"bare Flask create, waitress": bare, "mock, MockProGet (waitress)": server.port,
-                 "mock, plain waitress": plain, "mock, werkzeug threaded (before)": before}
+    with under_the_same_server(bare_app(), config) as bare, under_mockproget(config) as server, \
+            under_werkzeug(create_app(config)) as today_on_werkzeug, serve_process() as serve_now, \
+            before_serve(args.before) as before:
+        ports = {"bare Flask create, same server": bare, "mock, MockProGet (waitress)": server.port,
+                 "mockproget serve now": serve_now, "mock today, werkzeug threaded": today_on_werkzeug}
+        if before is not None:
+            ports[f"mockproget serve at {args.before} (before)"] = before
+        else:
+            print(f"(revision {args.before} cannot be read here: 'before' is today's mock on werkzeug)")
         for _ in range(args.rounds):  # interleaved: a change in the machine's load hits all
             for name, port in ports.items():
                 rates.setdefault(name, []).append(measure(port, n, s / args.rounds))
@@ -237,10 +289,13 @@ def main() -> None:
     for name, rate in median.items():
         print(f"  {name:<36} {rate:8.0f}   {' '.join(f'{v:.0f}' for v in rates[name])}")
     mock = median["mock, MockProGet (waitress)"]
-    print(f"  ratio mock / bare Flask (same server)    {mock / median['bare Flask create, waitress']:.2f}"
+    before_rate = median.get(f"mockproget serve at {args.before} (before)", median["mock today, werkzeug threaded"])
+    print(f"  ratio mock / bare Flask (same server)    {mock / median['bare Flask create, same server']:.2f}"
           "   (target >= 0.8)")
-    print(f"  ratio new server / werkzeug (before)     {mock / median['mock, werkzeug threaded (before)']:.2f}"
+    print(f"  ratio serve now / serve before           {median['mockproget serve now'] / before_rate:.2f}"
           "   (target >= 2)")
+    print(f"  ratio mock / today's mock on werkzeug    {mock / median['mock today, werkzeug threaded']:.2f}"
+          "   (the server's part of the gain)")
 
     with under_mockproget(config) as server:
         _fill(server, 10)

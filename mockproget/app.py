@@ -47,7 +47,15 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.register_blueprint(api_keys)
     app.register_blueprint(health)
     register_feeds(app)
-    app.after_request(_proget_headers)
+
+    @app.after_request
+    def proget_headers(response: Response) -> Response:
+        """``X-ProGet-Version`` / ``X-ProGet-Edition`` on every answer (spec §6)."""
+        settings = backend.settings
+        response.headers["X-ProGet-Version"] = settings.version_header
+        response.headers["X-ProGet-Edition"] = settings.edition
+        return response
+
     app.register_error_handler(Exception, _render_error)
     _add_faults_and_journal(app, config, backend)
     app.wsgi_app = _BufferChunkedBody(app.wsgi_app, config.max_body,  # type: ignore[method-assign]
@@ -150,6 +158,7 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
         "mockproget.control_max_body": config.control_max_body,
     })
     backend.masker.pin(config.control_token)
+    backend.masker.before_forgetting(journal.flush)  # entries are masked with what was live
     warn_if_exposed(config)
     app.register_blueprint(control)
     app.register_blueprint(openapi)  # GET /__mockproget__/openapi.json
@@ -161,14 +170,6 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
     app.wsgi_app = JournalMiddleware(  # type: ignore[method-assign]
         FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body,
         backend.mask, backend.mask_many)
-
-
-def _proget_headers(response: Response) -> Response:
-    """``X-ProGet-Version`` / ``X-ProGet-Edition`` on every answer (spec §6)."""
-    settings = backend_of().settings
-    response.headers["X-ProGet-Version"] = settings.parsed_version.header
-    response.headers["X-ProGet-Edition"] = settings.edition
-    return response
 
 
 #: Methods an error message names; any other is not echoed (it could be anything).

@@ -260,12 +260,12 @@ class Backend:
     def api_keys(self) -> list[ApiKey]:
         """Every key, by id (copies: changing them changes nothing)."""
         with self._lock:
-            return [copy.copy(k) for k in self._keys.values()]
+            return [k.copied() for k in self._keys.values()]
 
     def get_api_key(self, key_id: int) -> ApiKey | None:
         with self._lock:
             key = self._keys.get(key_id)
-            return copy.copy(key) if key else None
+            return key.copied() if key else None
 
     # -- spec §3: authentication ---------------------------------------------------------
 
@@ -328,21 +328,25 @@ class Backend:
 
     def create_api_key(self, principal: Principal, new: NewApiKey) -> tuple[ApiKey, str]:
         """Create a key for ``principal``; returns it and its text (shown once)."""
+        # an unseeded key's text is drawn before the lock is taken: os.urandom lets other
+        # threads run, and none should wait on the lock meanwhile (a seeded one is drawn
+        # under the lock, so that the sequence of keys is the seed's whatever is refused)
+        drawn = secrets.token_hex(20) if self._rng is None and new.key is None else None
         with self._lock:
             self._require_key_management(principal)
             if not principal.admin and (new.type != "personal" or new.user != principal.user):
                 raise Forbidden(f"User {principal.user} may only create personal API keys for itself.")
             self._check_new_key(new)
-            return self._store(new)
+            return self._store(new, drawn)
 
     def list_api_keys(self, principal: Principal) -> list[ApiKey]:
         """Every key for an admin; a user's own personal keys otherwise (spec §4)."""
         with self._lock:
             self._require_key_management(principal)
             if principal.admin:
-                return [copy.copy(k) for k in self._keys.values()]
+                return [k.copied() for k in self._keys.values()]
             own = self._personal.get(principal.user, {}) if principal.user is not None else {}
-            return [copy.copy(self._keys[key_id]) for key_id in own]
+            return [self._keys[key_id].copied() for key_id in own]
 
     def delete_api_key(self, principal: Principal, key_id: int) -> None:
         with self._lock:
@@ -511,14 +515,16 @@ class Backend:
         if problems:
             raise InvalidInput(problems)
 
-    def _generate_key(self) -> str:
+    def _generate_key(self, drawn: str | None = None) -> str:
+        """A new key's text (``drawn``, unless a key has it already)."""
         while True:
-            text = f"{self._rng.getrandbits(160):040x}" if self._rng else secrets.token_hex(20)
+            text = drawn or (f"{self._rng.getrandbits(160):040x}" if self._rng else secrets.token_hex(20))
+            drawn = None
             if digest(text) not in self._by_digest:
                 return text
 
-    def _store(self, new: NewApiKey) -> tuple[ApiKey, str]:
-        text = new.key if new.key is not None else self._generate_key()
+    def _store(self, new: NewApiKey, drawn: str | None = None) -> tuple[ApiKey, str]:
+        text = new.key if new.key is not None else self._generate_key(drawn)
         key = ApiKey(
             id=self._next_id, type=new.type, digest=digest(text), logging=new.logging,
             key=None if self.settings.hash_keys else text,
@@ -535,7 +541,7 @@ class Backend:
         self._key_texts[key.digest] = text
         if not self._bulk:
             self.masker.add(text)
-        return copy.copy(key), text
+        return key.copied(), text
 
     def seed_api_keys(self, keys: Iterable[NewApiKey]) -> list[tuple[ApiKey, str]]:
         """Several :meth:`add_api_key` calls under one lock."""
@@ -583,7 +589,7 @@ class Backend:
                 settings=self.settings,
                 users=[copy.copy(u) for u in self._users.values()],
                 feeds=list(self._feeds), feed_groups=list(self._feed_groups),
-                keys=[copy.copy(k) for k in self._keys.values()], next_id=self._next_id,
+                keys=[k.copied() for k in self._keys.values()], next_id=self._next_id,
                 key_texts=dict(self._key_texts), passwords=dict(self._passwords),
                 feed_details=list(self._feeds.values()), packages=self._packages.all())
 

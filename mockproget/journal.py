@@ -14,6 +14,7 @@ import fnmatch
 import heapq
 import io
 import json
+import logging
 import sys
 import threading
 import time
@@ -22,7 +23,7 @@ from urllib.parse import parse_qsl
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .auth import BODY, credential_from_environ
+from .auth import BODY, CREDENTIAL, credential_from_environ
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
 from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text
 
@@ -51,6 +52,8 @@ def _one_by_one(mask: MaskFunction) -> MaskManyFunction:
         return [mask(text, keep) for text, keep in items]
     return mask_many
 
+
+log = logging.getLogger("mockproget")
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_PAGE", "DEFAULT_SIZE", "HeaderDict", "Journal", "JournalMiddleware"]
 
@@ -134,19 +137,43 @@ def entry_bytes(entry: dict[str, Any]) -> int:
     return total
 
 
+class _Held:
+    """One entry of the journal: built, or still to be built (``build``) from what the
+    request left; ``size`` is what it counts against the byte bound (an estimate of what
+    the unbuilt request holds, then the built entry's :func:`entry_bytes`)."""
+
+    __slots__ = ("entry", "build", "args", "size", "dropped")
+
+    def __init__(self, entry: dict[str, Any] | None, build: Callable[..., dict[str, Any]] | None,
+                 args: tuple[Any, ...], size: int) -> None:
+        self.entry, self.build, self.args, self.size, self.dropped = entry, build, args, size, False
+
+    def __repr__(self) -> str:  # what an unbuilt entry holds is not masked yet: never shown
+        return f"<journal entry {'built' if self.entry is not None else 'pending'}, {self.size} bytes>"
+
+
 class Journal:
     """A thread-safe ring buffer of request entries; the oldest go first.
 
+    An entry may be recorded built (:meth:`record`) or as what the request left, to be
+    built (masked and cut) when it is first read (:meth:`record_later`): every read
+    builds the pending entries first, and so does :meth:`flush`, which the masker calls
+    before it forgets a secret (a deleted key, a reset), so that an entry is always
+    masked with every secret that was live when its request was answered.
+
     :param size: the most entries kept.
-    :param max_bytes: the most bytes they may hold (:func:`entry_bytes`): memory stays
-        flat under any load, however big the requests.
+    :param max_bytes: the most bytes they may hold (:func:`entry_bytes`; a pending entry
+        counts what its request left): memory stays flat under any load, however big
+        the requests.
     """
 
     def __init__(self, size: int = DEFAULT_SIZE, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         check_size(size)
         check_bytes(max_bytes)
         self._lock = threading.Lock()
-        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+        self._entries: deque[_Held] = deque()
+        self._pending: list[_Held] = []  # entries to build, oldest first
+        self._building = threading.Lock()  # one flush at a time
         self._size, self._max_bytes = size, max_bytes
         self._configured = (size, max_bytes)  # what reset() goes back to
         self._bytes = 0
@@ -194,8 +221,10 @@ class Journal:
 
     def _evict_locked(self) -> None:
         while self._entries and (len(self._entries) > self._size or self._bytes > self._max_bytes):
-            _, size = self._entries.popleft()
-            self._bytes -= size
+            held = self._entries.popleft()
+            held.dropped = True  # a pending one is never built
+            held.build, held.args = None, ()
+            self._bytes -= held.size
 
     def arrival(self) -> int:
         """The next sequence number: taken when a request arrives, so entries list
@@ -212,21 +241,71 @@ class Journal:
             if not entry.get("seq"):
                 self._seq += 1
                 entry["seq"] = self._seq
-            self._entries.append((entry, size))
+            self._entries.append(_Held(entry, None, (), size))
             self._bytes += size
             self._evict_locked()
+
+    def record_later(self, build: Callable[..., dict[str, Any]], args: tuple[Any, ...], size: int) -> None:
+        """Append an entry that ``build(*args)`` makes (masked, with its ``seq``) when the
+        journal is next read or flushed; ``size`` bytes count against the bound until then."""
+        held = _Held(None, build, args, size)
+        with self._lock:
+            self._total += 1
+            self._entries.append(held)
+            self._pending.append(held)
+            self._bytes += size
+            self._evict_locked()
+            if len(self._pending) > 2 * self._size:  # the dropped ones, forgotten
+                self._pending = [h for h in self._pending if not h.dropped]
+
+    def flush(self) -> None:
+        """Build every pending entry now (the masker calls this before forgetting a secret).
+
+        Entries are built outside the journal's lock (requests go on being recorded
+        meanwhile), one builder at a time: a read that comes while another builds waits
+        for it, so that it sees every entry recorded before it began.
+        """
+        with self._building:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            built: list[tuple[_Held, dict[str, Any]]] = []
+            for held in pending:
+                build = held.build
+                if held.dropped or build is None:
+                    continue
+                try:
+                    built.append((held, build(*held.args)))
+                except Exception:  # noqa: BLE001 - a bug here must not fail the read or the delete
+                    log.exception("a journal entry could not be built; it is left out")
+                    held.build, held.args = None, ()
+            with self._lock:
+                for held, entry in built:
+                    held.build, held.args = None, ()
+                    if held.dropped:  # dropped meanwhile: its size is no longer counted
+                        continue
+                    held.entry = entry
+                    size = entry_bytes(entry)
+                    self._bytes += size - held.size
+                    held.size = size
+                self._evict_locked()
 
     def clear(self) -> None:
         """Forget every entry; ``seq`` starts again at 1."""
         with self._lock:
+            for held in self._entries:
+                held.dropped = True  # a flush under way leaves them be
             self._entries.clear()
+            self._pending = []
             self._bytes = self._total = self._seq = 0
 
     def reset(self) -> None:
         """Empty, with the bounds it was made with (a ``PATCH /settings`` undone)."""
         with self._lock:
             self._size, self._max_bytes = self._configured
+            for held in self._entries:
+                held.dropped = True  # a flush under way leaves them be
             self._entries.clear()
+            self._pending = []
             self._bytes = self._total = self._seq = 0
 
     def entries(self, *, path: str | None = None, status: int | None = None,
@@ -246,8 +325,9 @@ class Journal:
         """
         wanted_method = method.upper() if method else None
         wanted_carrier = None if carrier is None else (None if carrier == "none" else carrier)
+        self.flush()
         with self._lock:
-            selected = [e for e, _ in self._entries
+            selected = [e for held in self._entries if (e := held.entry) is not None
                         if (path is None or fnmatch.fnmatchcase(e["path"], path))
                         and (status is None or e["status"] == status)
                         and (since is None or e["time"] > since)
@@ -307,11 +387,51 @@ class JournalMiddleware:
 
     def _record(self, environ: WSGIEnvironment, when: float, started: float,
                 seen: dict[str, Any], chunks: list[bytes]) -> None:
-        entry = build_entry(environ, when=when, duration=time.perf_counter() - started,
-                            status=seen["status"], response_type=seen["content_type"],
-                            response=b"".join(chunks), mask=self.mask, mask_many=self.mask_many)
-        entry["seq"] = seen["seq"]
-        self.journal.record(entry)
+        """Keep what the entry needs (bodies only when the key's logging keeps them);
+        build it when the journal is read. A request that would leave more than
+        :data:`_BUILD_NOW` bytes (large bodies or headers) is built now: its entry keeps
+        at most each field's cap, so a few big requests do not push others out."""
+        duration = time.perf_counter() - started
+        principal = environ.get(PRINCIPAL)
+        logging = principal.logging if principal is not None and principal.kind == "api-key" else "none"
+        response = b"".join(chunks) if logging in ("response", "both") else b""
+        body = environ.get(BODY) if logging in ("request", "both") else None
+        status, response_type, seq = seen["status"], seen["content_type"], seen["seq"]
+        mask, mask_many = self.mask, self.mask_many
+        kept: dict[str, Any] = {name: value for name, value in environ.items() if value.__class__ is str}
+        size = _HELD_OVERHEAD + 64 * len(kept) + sum(map(len, kept.values())) + len(response) + len(body or b"")
+        if size > _BUILD_NOW:
+            entry = build_entry(environ, when=when, duration=duration, status=status, response_type=response_type,
+                                response=response, mask=mask, mask_many=mask_many)
+            entry["seq"] = seq
+            self.journal.record(entry)
+            return
+        credential_from_environ(environ)  # found now, while the whole body is at hand
+        for name in _KEPT:
+            if name in environ:
+                kept[name] = environ[name]
+        kept[BODY] = body
+        self.journal.record_later(_build_later, (kept, when, duration, status, response_type, response,
+                                                 mask, mask_many, seq), size)
+
+
+def _build_later(environ: WSGIEnvironment, when: float, duration: float, status: int | None,
+                 response_type: str, response: bytes, mask: MaskFunction, mask_many: MaskManyFunction,
+                 seq: int) -> dict[str, Any]:
+    """A pending entry, built (what :meth:`Journal.record_later` calls)."""
+    entry = build_entry(environ, when=when, duration=duration, status=status, response_type=response_type,
+                        response=response, mask=mask, mask_many=mask_many)
+    entry["seq"] = seq
+    return entry
+
+
+#: A request that would leave more than this (bytes of text and bodies) has its entry
+#: built at once.
+_BUILD_NOW = 4 * BODY_CAP
+#: What a pending entry counts beyond the texts it keeps (the dict, the argument tuple).
+_HELD_OVERHEAD = 1024
+#: The non-text environ values an entry is built from.
+_KEPT = (CREDENTIAL, PRINCIPAL, APPLIED, DELAY_MS, CONNECTION_APPLIED)
 
 
 class _Recorded:
@@ -389,6 +509,8 @@ def _buffer_body(environ: WSGIEnvironment, limit: int) -> None:
 
 def _text(value: str) -> str:
     """A WSGI (latin-1) string back to the text the client sent."""
+    if value.isascii():
+        return value
     try:
         return value.encode("latin-1").decode("utf-8", "replace")
     except UnicodeEncodeError:
@@ -476,6 +598,12 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
         masked = many(items)
         if at == 0:
             first = masked[-3:]
+        names, shown_values = masked[len(batch):2 * len(batch)], masked[:len(batch)]
+        if len(pairs) <= _HEADER_BATCH and all(len(v) <= HEADER_CAP for v in shown_values) \
+                and all(len(n) <= 256 for n in names) \
+                and sum(map(len, names)) + sum(map(len, shown_values)) <= budget:
+            headers.update(zip(names, shown_values))  # the usual request: nothing to cut
+            break
         for i, (name, _) in enumerate(batch):
             if budget <= 0:
                 dropped += 1

@@ -54,7 +54,7 @@ def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     if "=" in text:  # every match of _QUERY_SECRET holds one
         text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
     for secret in secrets:
-        if not secret:
+        if not secret or secret[:MIN_PREFIX] not in text:  # neither whole nor cut short here
             continue
         text = text.replace(secret, MASK)
         # a cut-short secret at the end starts with its first MIN_PREFIX characters,
@@ -352,6 +352,70 @@ class _Level:
             yield end - length + 1, end + 1
 
 
+#: The shape of the key texts the mock generates (40 lower-case hex digits): secrets of
+#: this shape are kept in a set and found by their shape, so adding one costs a set insert.
+SHAPED_LENGTH = 40
+_SHAPED = re.compile(r"[0-9a-f]{40}")
+_HEX_RUN = re.compile(r"[0-9a-f]{40,}")
+#: base64 (standard or URL-safe) long enough to hold 40 bytes at any alignment.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{54,}")
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def is_shaped(text: str) -> bool:
+    """Whether ``text`` has the shape of a generated key (kept in the shaped set)."""
+    return len(text) == SHAPED_LENGTH and _SHAPED.fullmatch(text) is not None
+
+
+class _ShapedLevel:
+    """The secrets of :func:`is_shaped`'s shape, found where their shape appears: every
+    40-digit window of a run of hex digits, raw and inside base64 (decoded at each of
+    the four alignments: ``base64(key)``, ``base64(api:key)``, ``base64(user:key)``,
+    ``base64(anything key anything)``), is looked up in a set.
+
+    The set is changed in place (a set's ``add`` and ``in`` are atomic), so a secret is
+    found from the moment :meth:`Masker.add` returns.
+    """
+
+    __slots__ = ("texts",)
+    shortest = SHAPED_LENGTH
+
+    def __init__(self) -> None:
+        self.texts: set[str] = set()
+
+    def _raw(self, text: str, base: int = 0) -> Iterator[tuple[int, int]]:
+        texts = self.texts
+        for run in _HEX_RUN.finditer(text):
+            start, end = run.span()
+            for at in range(start, end - SHAPED_LENGTH + 1):
+                if text[at:at + SHAPED_LENGTH] in texts:
+                    yield base + at, base + at + SHAPED_LENGTH
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        if not self.texts:
+            return
+        yield from self._raw(text)
+        for run in _B64_RUN.finditer(text):
+            start, end = run.span()
+            token = run.group().translate(_URLSAFE)
+            for shift in range(4):
+                chunk = token[shift:]
+                if len(chunk) < 54:
+                    break
+                if len(chunk) % 4 == 1:  # a lone last character carries no whole byte
+                    chunk = chunk[:-1]
+                chunk += "=" * (-len(chunk) % 4)
+                try:
+                    decoded = base64.b64decode(chunk, validate=True).decode("latin-1")
+                except (ValueError, binascii.Error):
+                    continue
+                for byte_start, byte_end in self._raw(decoded):
+                    # a short prefix (``api:``, ``user:``) goes with the key, as one credential
+                    first = start + shift + (0 if byte_start <= 256 else byte_start // 3 * 4)
+                    last = start + shift + -(-byte_end // 3) * 4
+                    yield first, min(last, end)
+
+
 def _size_class(size: int) -> int:
     """``floor(log4(size))``: the masker merges four levels of a class into one."""
     return (max(size, 1).bit_length() - 1) // 2
@@ -376,12 +440,15 @@ class Masker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._levels: tuple[_Level, ...] = ()
-        #: the levels and the length of the shortest form they know, swapped in together
-        self._current: tuple[tuple[_Level, ...], int] = ((), 0)
+        self._shaped = _ShapedLevel()  # generated-key shaped secrets: a set, not automata
+        #: what masking looks through (the automata, then the shaped set, if it holds any)
+        #: and the length of the shortest form they know, swapped in together
+        self._current: tuple[tuple[_Level | _ShapedLevel, ...], int] = ((), 0)
         self._pinned: set[tuple[str, str | None]] = set()
         self._live: dict[tuple[str, str | None], int] = {}
         self._dead = 0
         self._longest = 0  # the longest secret ever known (the window masking looks at)
+        self._before_forgetting: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<Masker of {len(self._live)} secrets>"
@@ -390,6 +457,15 @@ class Masker:
         return len(self._live)
 
     # -- changes -----------------------------------------------------------------------
+
+    def before_forgetting(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` before any secret stops being masked (a journal renders the
+        entries it has not rendered yet, while they are still masked)."""
+        self._before_forgetting.append(callback)
+
+    def _forgetting(self) -> None:
+        for callback in self._before_forgetting:
+            callback()
 
     def pin(self, text: str | None) -> None:
         """A secret that stays known across :meth:`replace` (the control token)."""
@@ -406,7 +482,9 @@ class Masker:
 
     def discard(self, text: str | None, user: str | None = None) -> None:
         """``text`` is no longer a secret (a deleted key). It stays masked until the
-        automata are next rebuilt, which happens once half the secrets they hold are gone."""
+        secrets are next rebuilt, which happens once more of them are gone than are live
+        (and more than 64): a request answered while it was live and still under way is
+        masked with it."""
         if not text:
             return
         with self._lock:
@@ -420,6 +498,7 @@ class Masker:
             else:
                 self._live[item] = count - 1
             if self._dead > 64 and self._dead > len(self._live):
+                self._forgetting()
                 self._rebuild_locked()
 
     def replace(self, secrets: Iterable[tuple[str, str | None]]) -> None:
@@ -430,6 +509,8 @@ class Masker:
                 if item[0]:
                     live[item] = live.get(item, 0) + 1
             unchanged = not self._dead and live.keys() == self._live.keys() and len(self._levels) <= 1
+            if self._dead or not live.keys() >= self._live.keys():  # some will stop being masked
+                self._forgetting()
             self._live = live
             self._longest = max([self._longest, *(len(text) for text, _ in live)])
             if not unchanged:  # a state put back as it was costs no rebuild
@@ -437,7 +518,9 @@ class Masker:
 
     def _rebuild_locked(self) -> None:
         self._dead = 0
-        self._set_levels((_Level.of(self._live),) if self._live else ())
+        self._shaped.texts = {text for text, user in self._live if user is None and is_shaped(text)}
+        others = [item for item in self._live if item[1] is not None or item[0] not in self._shaped.texts]
+        self._set_levels((_Level.of(others),) if others else ())
 
     def _add_locked(self, items: list[tuple[str, str | None]]) -> None:
         new = []
@@ -446,7 +529,13 @@ class Masker:
             self._live[item] = count + 1
             self._longest = max(self._longest, len(item[0]))
             if count == 0:
-                new.append(item)
+                if item[1] is None and is_shaped(item[0]):
+                    if not self._shaped.texts:
+                        self._shaped.texts.add(item[0])
+                        self._set_levels(self._levels)
+                    self._shaped.texts.add(item[0])
+                else:
+                    new.append(item)
         if not new:
             return
         levels = list(self._levels)
@@ -463,15 +552,16 @@ class Masker:
 
     def _set_levels(self, levels: tuple[_Level, ...]) -> None:
         self._levels = levels
-        self._current = (levels, min((level.shortest for level in levels), default=0))
+        searched: tuple[_Level | _ShapedLevel, ...] = levels + ((self._shaped,) if self._shaped.texts else ())
+        self._current = (searched, min((level.shortest for level in searched), default=0))
 
     # -- masking -----------------------------------------------------------------------
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The spans of ``text`` that hold a secret in some encoding, merged, in order."""
-        return self._spans(text, self._levels)
+        return self._spans(text, self._current[0])
 
-    def _spans(self, text: str, levels: tuple[_Level, ...]) -> list[tuple[int, int]]:
+    def _spans(self, text: str, levels: tuple[_Level | _ShapedLevel, ...]) -> list[tuple[int, int]]:
         if not levels or not text:
             return []
         found: list[tuple[int, int]] = []
@@ -499,7 +589,7 @@ class Masker:
         return merged
 
     @staticmethod
-    def _hides_secret(token: str, levels: tuple[_Level, ...]) -> bool:
+    def _hides_secret(token: str, levels: tuple[_Level | _ShapedLevel, ...]) -> bool:
         """Whether a base64 token (a Basic credential) decodes to text holding a secret."""
         padded = token.rstrip("=") + "=" * (-len(token.rstrip("=")) % 4)
         for decode in (base64.b64decode, base64.urlsafe_b64decode):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cached_property
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -134,9 +135,15 @@ class InstanceSettings:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
-    @property
+    @cached_property
     def parsed_version(self) -> ProGetVersion:
+        """``version`` read (once: the settings are immutable)."""
         return ProGetVersion.parse(self.version)
+
+    @cached_property
+    def version_header(self) -> str:
+        """The ``X-ProGet-Version`` value (spec §6)."""
+        return self.parsed_version.header
 
     @property
     def has_api_keys_endpoints(self) -> bool:
@@ -250,6 +257,13 @@ class ApiKey:
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=timezone.utc)
         return expiration <= now
+
+    def copied(self) -> ApiKey:
+        """A shallow copy (what the backend hands out, so that no caller changes what it
+        stores); the fields are immutable values, so shallow is whole."""
+        new = object.__new__(ApiKey)
+        new.__dict__.update(self.__dict__)
+        return new
 
     @property
     def full_control(self) -> bool:

@@ -7,12 +7,14 @@ lower-camelCase enum values, nulls omitted.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, pre_load, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
+from marshmallow.error_store import SCHEMA
 
 from .errors import InvalidInput
 from .models import (
@@ -25,7 +27,7 @@ from .models import (
     NewApiKey,
 )
 
-__all__ = ["ApiKeyInfoIn", "ApiKeyInfoOut", "dump_api_key", "load_new_api_key", "parse_json"]
+__all__ = ["WIRE_NAMES", "ApiKeyInfoIn", "dump_api_key", "load_new_api_key", "parse_json"]
 
 
 class Choice(fields.String):
@@ -69,9 +71,6 @@ class IsoDateTime(fields.Field[datetime]):
         except (ValueError, OverflowError):
             raise ValidationError(f"{value!r} is not an ISO 8601 date-time in range") from None
         return parsed
-
-    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.isoformat()
 
 
 def _unique(values: list[str] | None) -> tuple[str, ...] | None:
@@ -160,29 +159,16 @@ class ApiKeyInfoIn(Schema):
             raise ValidationError(errors)
 
 
-class ApiKeyInfoOut(Schema):
-    """Renders a stored key as ``ApiKeyInfo``: camelCase, nulls left out (spec §2, §6)."""
-
-    id = fields.Integer()
-    type = fields.String()
-    key = fields.String()
-    displayName = fields.String(attribute="display_name")
-    description = fields.String()
-    systemApis = fields.List(fields.String(), attribute="system_apis")
-    packagePermissions = fields.List(fields.String(), attribute="package_permissions")
-    feed = fields.String()
-    feedGroup = fields.String(attribute="feed_group")
-    expiration = IsoDateTime()
-    logging = fields.String()
-    user = fields.String()
-
-    @post_dump
-    def _drop_nulls(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {name: value for name, value in data.items() if value is not None}
+#: ``ApiKeyInfo``'s wire names (spec §2), in the order answers list them, beside the
+#: :class:`~mockproget.models.ApiKey` attributes they render.
+WIRE_NAMES = (("id", "id"), ("type", "type"), ("key", "key"), ("displayName", "display_name"),
+              ("description", "description"), ("systemApis", "system_apis"),
+              ("packagePermissions", "package_permissions"), ("feed", "feed"),
+              ("feedGroup", "feed_group"), ("expiration", "expiration"), ("logging", "logging"),
+              ("user", "user"))
 
 
 _IN = ApiKeyInfoIn()
-_OUT = ApiKeyInfoOut()
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:
@@ -213,12 +199,32 @@ def parse_json(body: bytes) -> Any:
         raise InvalidInput([f"the request body is not valid JSON ({error})"]) from None
 
 
+class _FoldedIn(ApiKeyInfoIn):
+    """:class:`ApiKeyInfoIn` for a body whose names :func:`load_new_api_key` has folded."""
+
+    def _fold_names(self, data: Any, **kwargs: Any) -> Any:  # no pre_load hook here: done
+        return data
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_for(names: frozenset[str]) -> ApiKeyInfoIn:
+    """The schema that loads the properties ``names`` (and the required ones): marshmallow
+    walks every field a schema has, given or not, so a body with three properties costs
+    three fields' work, not all of ``ApiKeyInfo``'s. The rules are the same schema's."""
+    return _FoldedIn(only=tuple(name for name in ApiKeyInfoIn._declared_fields if name in names or name in _REQUIRED))
+
+
+_REQUIRED = frozenset(name for name, field in ApiKeyInfoIn._declared_fields.items() if field.required)
+
+
 def load_new_api_key(data: Any) -> NewApiKey:
     """Validate a decoded ``ApiKeyInfo``; :class:`InvalidInput` lists every problem."""
     try:
-        loaded = _IN.load(data)
+        folded = _IN._fold_names(data)  # case-insensitive names, duplicates refused
+        loaded = _schema_for(frozenset(folded)).load(folded)
     except ValidationError as error:
-        raise InvalidInput(_flatten(error.messages)) from None
+        messages = error.messages if error.field_name == SCHEMA else {error.field_name: error.messages}
+        raise InvalidInput(_flatten(messages)) from None
     return NewApiKey(
         type=loaded["type"],
         logging=loaded["logging"],
@@ -235,8 +241,20 @@ def load_new_api_key(data: Any) -> NewApiKey:
 
 
 def dump_api_key(key: ApiKey, *, text: str | None = None) -> dict[str, Any]:
-    """The wire form of a stored key; ``text`` adds the key text (create's answer)."""
-    data: dict[str, Any] = _OUT.dump(key)
+    """The wire form of a stored key (spec §2, §6): camelCase names, lists for the API
+    and permission sets, ISO 8601 for the expiration, nulls left out; ``text`` adds the
+    key text (create's answer). A plain rendering: the stored key was validated on the
+    way in, so nothing here can fail."""
+    data: dict[str, Any] = {}
+    for wire, attribute in WIRE_NAMES:
+        value = getattr(key, attribute)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        data[wire] = value
     if text is not None:
         data["key"] = text
     return data

@@ -98,6 +98,8 @@ def _shown_line(first: object) -> str:
 
 def _escaped(text: str) -> str:
     """Control characters as ``\\xNN``: nothing in a log line steers a terminal."""
+    if text.isascii() and text.isprintable():  # the usual line: nothing to escape
+        return text
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
@@ -107,12 +109,15 @@ def _mask_log_line(app: Flask, text: str) -> str:
     ``key=``-like query parameters, and at most :data:`LOG_CAP` characters of it."""
     backend = app.extensions["mockproget"]
     shown = mask_text(backend.mask(_wsgi_text(text), LOG_CAP))
-    shown = _QUERY_IN_TARGET.sub(lambda m: f"{m.group(1)}?{mask_query(m.group(2))}", shown)
+    if "?" in shown:
+        shown = _QUERY_IN_TARGET.sub(lambda m: f"{m.group(1)}?{mask_query(m.group(2))}", shown)
     return shown if len(shown) <= LOG_CAP else shown[:LOG_CAP] + f"... ({len(text)} characters in all)"
 
 
 def _wsgi_text(text: str) -> str:
     """A line read as Latin-1 (as the request line is) back to the UTF-8 text sent."""
+    if text.isascii():
+        return text
     try:
         return text.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

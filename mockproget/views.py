@@ -9,7 +9,7 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .auth import CREDENTIAL, find_credential
+from .auth import BODY, CREDENTIAL, find_credential
 from .backend import Backend
 from .errors import InvalidInput, NotFound
 from .models import NewApiKey, Principal
@@ -80,7 +80,7 @@ def _only_since_2024_3() -> None:
         raise refusal
 
 
-def _authenticate() -> Principal:
+def _authenticate(backend: Backend | None = None) -> Principal:
     """Spec §3-§4: judged before the body is validated, so a caller that may not use the
     api-keys endpoints (no key, a bad key, a feed key, ...) gets 403, never a 400."""
     credential = find_credential(request)
@@ -88,7 +88,7 @@ def _authenticate() -> Principal:
         # what the journal and the fault rules read again from the environ: the same
         # first carrier (spec §3); one found in the body is left for them to find
         request.environ[CREDENTIAL] = credential
-    principal = backend_of().authenticate(credential, manage_keys=True)
+    principal = (backend or backend_of()).authenticate(credential, manage_keys=True)
     request.environ["mockproget.principal"] = principal
     return principal
 
@@ -99,14 +99,15 @@ def _new_api_key() -> NewApiKey:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
                             f"{request.mimetype} (send Content-Type: application/json)"])
-    return load_new_api_key(parse_json(request.get_data(cache=True)))
+    body = request.environ.get(BODY)  # read once by the journal middleware, when it could
+    return load_new_api_key(parse_json(body if body is not None else request.get_data(cache=True)))
 
 
 @api_keys.post("/api/api-keys/create")
 def create() -> Response:
     """``POST /api/api-keys/create``: the new key as ``ApiKeyInfo`` JSON (or its text)."""
-    principal = _authenticate()
     backend = backend_of()
+    principal = _authenticate(backend)
     key, text = backend.create_api_key(principal, _new_api_key())
     request.environ["mockproget.created_key"] = text  # so the journal can mask it
     if backend.settings.create_response == "text":

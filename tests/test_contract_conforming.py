@@ -173,9 +173,9 @@ def written_differently(server: MockProGet) -> None:
     backend, rng = server.backend, random.Random(7)
     store = backend._store
 
-    def sparse(new: Any) -> Any:
+    def sparse(new: Any, *rest: Any) -> Any:
         backend._next_id = rng.randrange(10**6, 2 * 10**9)
-        return store(new)
+        return store(new, *rest)
     backend._store = sparse  # type: ignore[method-assign]
 
     def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes):

@@ -417,3 +417,111 @@ def test_journal_settings_are_read_from_file_and_flags() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["serve", "--journal-bytes", "1000"])
     assert caught.value.code == 2
+
+
+def test_an_entry_read_after_its_key_is_forgotten_still_masks_it(mock: MockProGet, http: requests.Session) -> None:
+    """Issue 8 §1 with entries built when read (issue 7 §4): a key used in a request,
+    then deleted with enough others that the masker forgets it, is still masked in that
+    request's entry, in the query, a header and a base64 credential (spec §2, §3)."""
+    import base64
+
+    from mockproget.masking import MASK
+
+    admin = {"X-ApiKey": mock.admin_key}
+    created = [http.post(mock.url + CREATE, headers=admin, timeout=10,
+                         json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()
+               for _ in range(70)]
+    key = created[0]["key"]
+    basic = base64.b64encode(f"api:{key}".encode()).decode()
+    http.get(mock.url + "health", params={"note": key}, timeout=10,
+             headers={"X-Note": key, "X-Forwarded-Auth": f"Basic {basic}"})
+    for made in created:
+        assert http.post(mock.url + f"api/api-keys/delete?id={made['id']}", headers=admin, timeout=10).ok
+    assert mock.backend.mask(key) == key  # forgotten: a new entry would show it
+    shown = json.dumps(mock.journal.entries())
+    assert key not in shown and key[:20] not in shown and basic[:20] not in shown
+    probe = mock.journal.entries(path="/health")[-1]
+    assert probe["headers"]["X-Note"] == MASK and MASK in probe["query"]
+
+
+def test_an_entry_read_after_a_state_change_still_masks_the_old_secrets(mock: MockProGet,
+                                                                        http: requests.Session) -> None:
+    """The same after the whole state is put back (``restore``: every key made since is
+    forgotten at once): entries made before are masked with what was live then."""
+    snapshot = mock.backend.snapshot()
+    key = http.post(mock.url + CREATE, headers={"X-ApiKey": mock.admin_key}, timeout=10,
+                    json={"type": "system", "systemApis": ["sca"], "logging": "none"}).json()["key"]
+    http.get(mock.url + "health", params={"note": key}, timeout=10, headers={"X-Note": key})
+    mock.backend.restore(snapshot)
+    assert mock.backend.mask(key) == key  # no longer a secret: new entries would show it
+    assert key not in json.dumps(mock.journal.entries())
+
+
+def test_entries_not_read_yet_count_against_the_byte_bound() -> None:
+    """Issue 8 §2: requests whose entries are not built yet hold what they left, and that
+    counts against ``max_bytes`` from the moment they are recorded; a request that would
+    leave more than 32 KiB is built at once, so it holds no more than its entry's caps."""
+    max_bytes = 1024 * 1024
+    with MockProGet(Config(port=0, journal_bytes=max_bytes)) as server:
+        client = server.app.test_client()
+        headers = {f"X-Filler-{i}": "v" * 1000 for i in range(20)}  # 20 KB left per request
+        for i in range(200):
+            assert client.get(f"/health?q={i}", headers=headers).status_code == 200
+            assert server.journal.bytes <= max_bytes
+        assert 0 < len(server.journal) < 200
+        entries = server.journal.entries()
+        assert entries[-1]["query"] == "q=199" and server.journal.bytes <= max_bytes
+
+        server.journal.clear()
+        big = {f"X-Filler-{i}": "v" * 1000 for i in range(60)}  # 60 KB: over the headers' cap
+        for i in range(100):
+            assert client.get(f"/health?q={i}", headers=big).status_code == 200
+            assert server.journal.bytes <= max_bytes
+        assert len(server.journal) > max_bytes // 60_000 + 10  # kept at their caps, not whole
+
+
+def test_entries_read_while_requests_run_lose_nothing_and_leak_nothing() -> None:
+    """Issue 7 §4 with concurrency (the server is threaded): readers that build pending
+    entries, deletes that make the masker forget keys and requests that record entries,
+    all at once; every request has one entry, in arrival order, and no key is shown."""
+    import threading
+
+    with MockProGet(Config(port=0, journal_size=5000)) as server, requests.Session() as admin:
+        made = [admin.post(server.url + CREATE, headers={"X-ApiKey": server.admin_key}, timeout=10,
+                           json={"type": "system", "systemApis": ["sca"], "logging": "both"}).json()
+                for _ in range(16)]
+        server.journal.clear()
+        problems: list[str] = []
+        done = threading.Event()
+
+        def use(key: str) -> None:
+            with requests.Session() as http:
+                for i in range(25):
+                    answer = http.get(server.url + "health", params={"note": key, "i": i}, timeout=10,
+                                      headers={"X-Note": key})
+                    if answer.status_code != 200:
+                        problems.append(f"health: {answer.status_code}")
+
+        def read() -> None:
+            while not done.is_set():
+                shown = json.dumps(server.journal.entries())
+                problems.extend(f"shown: {k['id']}" for k in made if k["key"] in shown)
+
+        users = [threading.Thread(target=use, args=(k["key"],)) for k in made]
+        reader = threading.Thread(target=read)
+        reader.start()
+        for t in users:
+            t.start()
+        for k in made[:8]:  # forgotten while the others are used
+            admin.post(server.url + f"api/api-keys/delete?id={k['id']}",
+                       headers={"X-ApiKey": server.admin_key}, timeout=10)
+        for t in users:
+            t.join()
+        done.set()
+        reader.join()
+        entries = server.journal.entries()
+        assert not problems, problems[:5]
+        assert len(entries) == server.journal.total == 16 * 25 + 8
+        assert [e["seq"] for e in entries] == sorted({e["seq"] for e in entries})
+        shown = json.dumps(entries)
+        assert not [k["id"] for k in made if k["key"] in shown]
