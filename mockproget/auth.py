@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 from flask import Request
@@ -64,8 +64,12 @@ def _json_key(request: Request) -> str | None:
 def header_text(value: str | None) -> str | None:
     """A header value as the text its bytes spell in UTF-8, as the query, form and JSON
     carriers are read (WSGI hands header bytes over as Latin-1); bytes that are not UTF-8
-    stay the Latin-1 text they spell."""
-    if value is None or value.isascii():
+    stay the Latin-1 text they spell. The whitespace around it is no part of it (RFC 9110
+    §5.5 [std]), whatever the WSGI server left there."""
+    if value is None:
+        return value
+    value = value.strip(" \t")
+    if value.isascii():
         return value
     try:
         return value.encode("latin-1").decode("utf-8")
@@ -75,18 +79,18 @@ def header_text(value: str | None) -> str | None:
 
 def find_credential(request: Request) -> Credential | None:
     """The credential to judge for ``request``, or ``None`` when none is present."""
-    candidates: tuple[tuple[str, Callable[[], str | None]], ...] = (
-        ("header", lambda: header_text(request.headers.get("X-ApiKey"))),
-        ("query", lambda: request.args.get("key")),
-        ("form", lambda: request.form.get("key")
-            if request.mimetype == "application/x-www-form-urlencoded" else None),
-        ("json", lambda: _json_key(request)),
-    )
-    for carrier, read in candidates:
-        value = read()
+    value = header_text(request.headers.get("X-ApiKey"))
+    if value:
+        return Credential("header", value)
+    value = request.args.get("key")
+    if value:
+        return Credential("query", value)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        value = request.form.get("key")
         if value:
-            return Credential(carrier, value)
-    return None
+            return Credential("form", value)
+    value = _json_key(request)
+    return Credential("json", value) if value else None
 
 
 def credential_from_environ(environ: MutableMapping[str, Any]) -> Credential | None:

@@ -75,6 +75,16 @@ def test_header_name_is_case_insensitive(mock: MockProGet, name: str) -> None:
     assert requests.get(mock.url + LIST, headers={name: mock.admin_key}).status_code == 200
 
 
+@pytest.mark.parametrize("padded", ["{} ", "{}\t", " {}", "\t{} \t"])
+def test_the_whitespace_around_a_header_key_is_no_part_of_it(mock: MockProGet, padded: str) -> None:
+    """§3 with RFC 9110 §5.5 [std]: a field value excludes the whitespace around it, under
+    any WSGI server (the app is called here as werkzeug's development server calls it,
+    the whitespace still in the environ); a header of whitespace only is no key."""
+    client = mock.app.test_client()
+    assert client.get("/" + LIST, headers={"X-ApiKey": padded.format(mock.admin_key)}).status_code == 200
+    assert client.get("/" + LIST, headers={"X-ApiKey": padded.format("")}).status_code == 403
+
+
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json;charset=UTF-8"])
 def test_json_carrier_allows_a_charset(mock: MockProGet, content_type: str) -> None:
     """§3 [doc]: ``application/json`` with a charset parameter still carries ``API_Key``."""
