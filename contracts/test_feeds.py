@@ -294,13 +294,7 @@ class FeedClauses(ClauseBase):
             if not published:
                 raise fail(f"§5.3 [doc]: a system key with {sent['systemApis']} could not publish "
                            f"({response.status_code})", response)
-        for carrier in PUBLISH_CARRIERS[feed_type]:
-            again = self._package(proget_target, feed, feed_type)
-            refused = self._publish(proget_client, proget_target, again, key, carrier)
-            self._cleanup(proget_client, proget_target, again, 200 <= refused.status_code < 300)
-            on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
-            self._refused(refused, proget_target, feed_type, on_mock,
-                          f"§1.2 [doc]: publishing with a deleted key in the {carrier} carrier")
+        self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, key, "a deleted key")
 
     @clause("§1.2", "doc")
     def test_an_expired_feed_key_cannot_publish(self, proget_target: Target, proget_client: ProGetClient) -> None:
@@ -323,13 +317,19 @@ class FeedClauses(ClauseBase):
         if response.status_code != 200:
             raise fail(f"§2: creating a feed key for feed {feed} answered {response.status_code}", response)
         key = response.json()["key"]
+        self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, key, "an expired key")
+
+    def _refused_in_every_carrier(self, proget_client: ProGetClient, proget_target: Target, feed: str,
+                                  feed_type: str, key: str, what: str) -> None:
+        """§1.2 [doc]: publishing with ``key`` is refused in every carrier the feed type
+        takes, and nothing stays published."""
         for carrier in PUBLISH_CARRIERS[feed_type]:
             package = self._package(proget_target, feed, feed_type)
             refused = self._publish(proget_client, proget_target, package, key, carrier)
             self._cleanup(proget_client, proget_target, package, 200 <= refused.status_code < 300)
             on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
             self._refused(refused, proget_target, feed_type, on_mock,
-                          f"§1.2 [doc]: publishing with an expired key in the {carrier} carrier")
+                          f"§1.2 [doc]: publishing with {what} in the {carrier} carrier")
 
     @staticmethod
     def _download(client: ProGetClient, package: TestPackage, key: str) -> bytes:

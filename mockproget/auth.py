@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request as WsgiRequest
 
 from .models import Credential
 
-__all__ = ["BODY", "credential_from_environ", "find_credential", "header_text", "json_root"]
+__all__ = ["BODY", "credential_from_environ", "find_credential", "header_text", "json_root", "wsgi_text"]
 
 #: WSGI environ key: the request body, read whole once (bytes), or ``None`` when too large.
 BODY = "mockproget.body"
@@ -61,20 +61,23 @@ def _json_key(request: Request) -> str | None:
     return None
 
 
-def header_text(value: str | None) -> str | None:
-    """A header value as the text its bytes spell in UTF-8, as the query, form and JSON
-    carriers are read (WSGI hands header bytes over as Latin-1); bytes that are not UTF-8
-    stay the Latin-1 text they spell. The whitespace around it is no part of it (RFC 9110
-    §5.5 [std]), whatever the WSGI server left there."""
-    if value is None:
-        return value
-    value = value.strip(" \t")
+def wsgi_text(value: str) -> str:
+    """A WSGI string (bytes read as Latin-1: header values, the path, the request line)
+    back to the text its bytes spell in UTF-8; bytes that are not UTF-8 stay the Latin-1
+    text they spell."""
     if value.isascii():
         return value
     try:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return value
+
+
+def header_text(value: str | None) -> str | None:
+    """A header value as :func:`wsgi_text` reads it, as the query, form and JSON carriers
+    are read. The whitespace around it is no part of it (RFC 9110 §5.5 [std]), whatever
+    the WSGI server left there."""
+    return None if value is None else wsgi_text(value.strip(" \t"))
 
 
 def find_credential(request: Request) -> Credential | None:

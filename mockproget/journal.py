@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .auth import BODY, CREDENTIAL, credential_from_environ
+from .auth import BODY, CREDENTIAL, credential_from_environ, wsgi_text
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
 from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text
 
@@ -507,21 +507,11 @@ def _buffer_body(environ: WSGIEnvironment, limit: int) -> None:
     environ[BODY] = body
 
 
-def _text(value: str) -> str:
-    """A WSGI (latin-1) string back to the text the client sent."""
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return value
-
-
 def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     pairs = []
     for name, value in environ.items():
         if name.startswith("HTTP_"):
-            pairs.append((name[5:].replace("_", "-").title(), _text(str(value))))
+            pairs.append((name[5:].replace("_", "-").title(), wsgi_text(str(value))))
         elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             pairs.append((name.replace("_", "-").title(), str(value)))
     return pairs
@@ -579,8 +569,8 @@ def build_entry(environ: WSGIEnvironment, *, when: float, duration: float, statu
     principal = environ.get(PRINCIPAL)
     secrets = [s for s in (credential.value if credential else None, environ.get(CREATED_KEY)) if s]
     method = environ.get("REQUEST_METHOD", "")
-    path = mask_text(_text(environ.get("PATH_INFO", "")), secrets)
-    query = _query_text(_text(environ.get("QUERY_STRING", "")), secrets)
+    path = mask_text(wsgi_text(environ.get("PATH_INFO", "")), secrets)
+    query = _query_text(wsgi_text(environ.get("QUERY_STRING", "")), secrets)
     pairs = list(mask_headers(_headers(environ)).items())
     headers = HeaderDict()
     budget, dropped = HEADERS_CAP, 0

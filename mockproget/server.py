@@ -51,6 +51,7 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import BadRequest, RequestEntityTooLarge, find_double_newline
 
 from .app import ADMIN_KEY_NAME, create_app
+from .auth import wsgi_text
 from .backend import Backend
 from .config import Config, ServerSettings
 from .faults import CONNECTION_APPLIED, CONTROL_PREFIX, STALE_RULE, ConnectionFault, FaultRule, FaultSet
@@ -108,20 +109,10 @@ def _mask_log_line(app: Flask, text: str) -> str:
     any encoding (the backend's masker, before anything is cut), the values of
     ``key=``-like query parameters, and at most :data:`LOG_CAP` characters of it."""
     backend = app.extensions["mockproget"]
-    shown = mask_text(backend.mask(_wsgi_text(text), LOG_CAP))
+    shown = mask_text(backend.mask(wsgi_text(text), LOG_CAP))
     if "?" in shown:
         shown = _QUERY_IN_TARGET.sub(lambda m: f"{m.group(1)}?{mask_query(m.group(2))}", shown)
     return shown if len(shown) <= LOG_CAP else shown[:LOG_CAP] + f"... ({len(text)} characters in all)"
-
-
-def _wsgi_text(text: str) -> str:
-    """A line read as Latin-1 (as the request line is) back to the UTF-8 text sent."""
-    if text.isascii():
-        return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
 
 
 class _MaskedLogger:
