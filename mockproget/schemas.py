@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
-from marshmallow.error_store import SCHEMA
+from marshmallow.exceptions import SCHEMA
 
 from .errors import InvalidInput
 from .models import (
