@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import itertools
-import json
 import os
 import secrets
 import statistics
@@ -33,32 +31,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, jsonify, request
-
+from bench_throughput import ADMIN, BODY, bare_app  # the same bare handler, the same request
 from mockproget import Backend, Config, NewApiKey, create_app
 from mockproget.journal import build_entry
 from mockproget.masking import Masker
 from mockproget.models import Credential, Principal
-
-ADMIN = "bench-admin-key-0001"
-BODY = json.dumps({"type": "system", "systemApis": ["sca"], "logging": "none"}).encode()
-
-
-def bare_app() -> Flask:
-    """The same bare handler as bench_throughput.py's."""
-    app = Flask("bare")
-    ids, store = itertools.count(1), {}
-
-    @app.post("/api/api-keys/create")
-    def create() -> Any:
-        if request.headers.get("X-ApiKey") != ADMIN:
-            return "refused", 403
-        data = request.get_json()
-        key_id = next(ids)
-        store[key_id] = data
-        return jsonify({"id": key_id, **data, "key": secrets.token_hex(20)})
-
-    return app
 
 
 def environ() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CLAUSE_MARKER", "DEFAULT_MAX_EXAMPLES", "FAR_FUTURE", "NAME_PREFIX"]
+__all__ = ["CLAUSE_MARKER", "DEFAULT_MAX_EXAMPLES", "FAR_FUTURE", "FEED_TYPES", "NAME_PREFIX"]
 
 #: The marker every contract clause carries: ``proget_contract(section, source, creates=…)``.
 CLAUSE_MARKER = "proget_contract"
@@ -12,3 +12,5 @@ NAME_PREFIX = "mockproget-contracts"
 DEFAULT_MAX_EXAMPLES = 50
 #: The expiration given to keys on an instance that requires one (§5).
 FAR_FUTURE = "2099-01-01T00:00:00Z"
+#: The feed types the feed clauses know (``--proget-feed-type``).
+FEED_TYPES = ("npm", "pypi", "nuget", "universal")

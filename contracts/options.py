@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from mockproget_contracts.constants import FEED_TYPES
+
 __all__ = ["BOOLEAN_OPTIONS", "ENV_PREFIX", "INTEGER_OPTIONS", "OPTIONS", "check_options", "option_value"]
 
 #: Every environment variable the kit reads starts with this; nothing else is read.
@@ -76,7 +78,8 @@ def option_value(config: pytest.Config, option: str, env: Mapping[str, str] | No
 def check_options(config: pytest.Config, env: Mapping[str, str] | None = None) -> None:
     """Refuse, with one :class:`pytest.UsageError` before any test runs, target options that
     are missing or contradict each other (a remote URL without a key, a password without a
-    user name, a ``--proget-api-key`` flag without a URL, a value that is not a number).
+    user name, a ``--proget-api-key`` flag without a URL, a value that is not a number, a
+    feed type the feed clauses do not know).
     A ``MOCKPROGET_TARGET_*`` variable without a URL is not an error: it may be exported for
     ``mockproget verify``, and the run uses the embedded mock."""
     env = os.environ if env is None else env
@@ -103,5 +106,8 @@ def check_options(config: pytest.Config, env: Mapping[str, str] | None = None) -
     if url and bool(user) != bool(password):
         problems.append(f"{user or password} needs its pair: give both --proget-username and "
                         "--proget-password (or MOCKPROGET_TARGET_USERNAME and MOCKPROGET_TARGET_PASSWORD)")
+    feed_type = option_value(config, "--proget-feed-type", env)
+    if feed_type and feed_type not in FEED_TYPES:
+        problems.append(f"--proget-feed-type must be one of {', '.join(FEED_TYPES)}, not {feed_type!r}")
     if problems:
         raise pytest.UsageError("mockproget: " + "; ".join(problems))

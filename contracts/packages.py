@@ -13,10 +13,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from mockproget_contracts.constants import FEED_TYPES  # re-exported: the feed types packages are made for
+
 __all__ = ["FEED_TYPES", "TestPackage", "npm_publish_body", "npm_tarball", "nupkg", "nuget_multipart",
            "upack", "wheel_bytes"]
 
-FEED_TYPES = ("npm", "pypi", "nuget", "universal")
 _DATE = (2024, 1, 1, 0, 0, 0)
 
 

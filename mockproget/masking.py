@@ -518,8 +518,9 @@ class Masker:
 
     def _rebuild_locked(self) -> None:
         self._dead = 0
-        self._shaped.texts = {text for text, user in self._live if user is None and is_shaped(text)}
-        others = [item for item in self._live if item[1] is not None or item[0] not in self._shaped.texts]
+        shaped = {item for item in self._live if item[1] is None and is_shaped(item[0])}
+        self._shaped.texts = {text for text, _ in shaped}
+        others = [item for item in self._live if item not in shaped]
         self._set_levels((_Level.of(others),) if others else ())
 
     def _add_locked(self, items: list[tuple[str, str | None]]) -> None:
@@ -530,10 +531,10 @@ class Masker:
             self._longest = max(self._longest, len(item[0]))
             if count == 0:
                 if item[1] is None and is_shaped(item[0]):
-                    if not self._shaped.texts:
-                        self._shaped.texts.add(item[0])
-                        self._set_levels(self._levels)
+                    first = not self._shaped.texts
                     self._shaped.texts.add(item[0])
+                    if first:  # the set joins what masking looks through
+                        self._set_levels(self._levels)
                 else:
                     new.append(item)
         if not new:

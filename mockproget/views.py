@@ -15,7 +15,8 @@ from .errors import InvalidInput, NotFound
 from .models import NewApiKey, Principal
 from .schemas import dump_api_key, load_new_api_key, parse_json
 
-__all__ = ["BODY_ERROR", "api_keys", "backend_of", "health", "missing_before_2024_3", "shown_path"]
+__all__ = ["BODY_ERROR", "api_keys", "backend_of", "health", "missing_before_2024_3", "refuse_a_broken_body",
+           "shown_path"]
 
 #: Set in the WSGI environ when the request body could not be read (a broken chunk stream).
 BODY_ERROR = "mockproget.body_error"
@@ -31,8 +32,16 @@ def backend_of() -> Backend:
     return current_app.extensions["mockproget"]  # type: ignore[no-any-return]
 
 
-def _route_prefixes() -> set[str]:
-    """Every leading run of whole segments of this app's routes, up to a variable part."""
+def _route_prefixes() -> frozenset[str]:
+    """Every leading run of whole segments of this app's routes, up to a variable part
+    (worked out once per app: the routes are fixed once it serves)."""
+    cached: frozenset[str] | None = current_app.extensions.get("mockproget.route_prefixes")
+    if cached is None:
+        cached = current_app.extensions["mockproget.route_prefixes"] = frozenset(_prefixes_of_routes())
+    return cached
+
+
+def _prefixes_of_routes() -> set[str]:
     prefixes = {""}
     for rule in current_app.url_map.iter_rules():
         static = rule.rule.split("<", 1)[0]
@@ -93,9 +102,15 @@ def _authenticate(backend: Backend | None = None) -> Principal:
     return principal
 
 
-def _new_api_key() -> NewApiKey:
+def refuse_a_broken_body() -> None:
+    """A 400 naming what broke when the request body could not be read (a malformed or
+    truncated chunk stream): every view that reads a body asks first."""
     if request.environ.get(BODY_ERROR):
         raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
+
+
+def _new_api_key() -> NewApiKey:
+    refuse_a_broken_body()
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
                             f"{request.mimetype} (send Content-Type: application/json)"])

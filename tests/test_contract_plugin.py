@@ -161,6 +161,8 @@ def test_a_project_with_its_own_contracts_package_runs_normally(tmp_path: Any) -
                  "--proget-username needs its pair", id="user-without-password"),
     pytest.param(["--proget-max-examples", "0"], {}, "--proget-max-examples must be at least 1", id="zero-examples"),
     pytest.param([], {"MOCKPROGET_TARGET_SEED": "abc"}, "--proget-seed must be an integer", id="bad-seed"),
+    pytest.param([], {"MOCKPROGET_TARGET_FEED_TYPE": "maven"}, "--proget-feed-type must be one of npm, pypi,",
+                 id="unknown-feed-type"),
 ])
 def test_a_bad_target_option_is_one_usage_error(tmp_path: Any, args: list[str], env: dict[str, str],
                                                 message: str) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from flask import request
 
 from ..errors import InvalidInput
-from ..views import BODY_ERROR
+from ..views import refuse_a_broken_body
 
 __all__ = ["body", "feed_url", "json_body", "open_zip"]
 
@@ -27,9 +27,17 @@ def feed_url(*parts: str) -> str:
 
 def body() -> bytes:
     """The request body (bounded by ``max_body``: larger ones were answered 413)."""
-    if request.environ.get(BODY_ERROR):
-        raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
+    refuse_a_broken_body()
     return request.get_data(cache=True)
+
+
+def multipart_body(what: str, heading: str) -> None:
+    """A 400 unless the body was read whole and is ``multipart/form-data`` (a push, an
+    upload: ``what`` names it in the answer)."""
+    refuse_a_broken_body()
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput([f"the {what} must be multipart/form-data, not {request.mimetype or 'no content type'}"],
+                           heading=heading)
 
 
 def json_body(what: str) -> Any:

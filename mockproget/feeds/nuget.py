@@ -14,9 +14,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from ..errors import InvalidInput, NotFound
 from ..models import Package
-from ..views import BODY_ERROR, backend_of
+from ..views import backend_of
 from .auth import authorize
-from .common import feed_url, open_zip, read_member
+from .common import feed_url, multipart_body, open_zip, read_member
 
 __all__ = ["is_version", "normalize_version", "nuget", "parse_package"]
 
@@ -66,11 +66,7 @@ def _nuspec(archive: Any) -> tuple[str, bytes]:
 
 def _pushed(feed: str) -> Package:
     """The package of a push: the first file of the multipart body [std: package-publish]."""
-    if request.environ.get(BODY_ERROR):
-        raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
-    if request.mimetype != "multipart/form-data":
-        raise InvalidInput([f"the push must be multipart/form-data, not {request.mimetype or 'no content type'}"],
-                           heading="Invalid package")
+    multipart_body("push", "Invalid package")
     files = list(request.files.values())
     if not files:
         raise InvalidInput(["the form holds no package file"], heading="Invalid package")

@@ -19,9 +19,9 @@ from flask import Blueprint, Response, redirect, request
 
 from ..errors import InvalidInput, NotFound
 from ..models import Package
-from ..views import BODY_ERROR, backend_of
+from ..views import backend_of
 from .auth import authorize
-from .common import feed_url, open_zip, read_member
+from .common import feed_url, multipart_body, open_zip, read_member
 
 __all__ = ["normalize", "parse_distribution", "pypi"]
 
@@ -89,11 +89,7 @@ def download(feed: str, filename: str) -> Response:
 
 def _uploaded(feed: str) -> Package:
     """The file of a twine upload [std: warehouse legacy upload API], checked."""
-    if request.environ.get(BODY_ERROR):
-        raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
-    if request.mimetype != "multipart/form-data":
-        raise InvalidInput([f"the upload must be multipart/form-data, not {request.mimetype or 'no content type'}"],
-                           heading="Invalid upload")
+    multipart_body("upload", "Invalid upload")
     form, files = request.form, request.files
     problems: list[str] = []
     if form.get(":action") != "file_upload":
