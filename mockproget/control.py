@@ -94,7 +94,10 @@ class _HostRule:
         if parsed is None:
             return False
         name, literal = parsed
-        if not literal and (name in self.names or name.endswith(".localhost")):
+        bare = name.removesuffix(".")  # a name's final dot; an address has none
+        if not literal and bare != name and _is_address(bare):
+            return False  # "127.0.0.1." is neither an address nor a name (RFC 3986 §3.2.2)
+        if not literal and (bare in self.names or bare.endswith(".localhost")):
             return True
         try:
             address = ipaddress.ip_address(name)
@@ -109,8 +112,17 @@ _HOST_FORM = re.compile(r"(?:\[(?P<literal>[0-9a-f:.]+)\]|(?P<name>(?:[a-z0-9_-]
                         r"(?::(?P<port>[0-9]{0,5}))?", re.ASCII)
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_host(header: str) -> tuple[str, bool] | None:
-    """``(name, is_ipv6_literal)`` of a well-formed Host value, or ``None``."""
+    """``(name, is_ipv6_literal)`` of a well-formed Host value (a name with its final
+    dot, if any), or ``None``."""
     match = _HOST_FORM.fullmatch(header.strip(" \t").lower())
     if match is None or (match["port"] and int(match["port"]) > 65535):
         return None
@@ -119,7 +131,7 @@ def _parse_host(header: str) -> tuple[str, bool] | None:
             return str(ipaddress.IPv6Address(match["literal"])), True
         except ValueError:
             return None
-    return match["name"].removesuffix("."), False
+    return match["name"], False
 
 
 def control_hosts(config: Config) -> _HostRule | None:

@@ -108,6 +108,8 @@ _PIECES = st.lists(st.sampled_from(["[", "]", ":", "::1", "127.0.0.1", "localhos
 @example("::1")
 @example("[127.0.0.1]")
 @example("localhost:")
+@example("127.0.0.1.")
+@example("127.0.0.0.:80")
 def test_only_well_formed_loopback_hosts_pass(app: Flask, host: str) -> None:
     """Issue 8 §3, §6: for any Host value (text of any kind, and strings built from the
     pieces of a Host), the control API answers 200 exactly when the value is a well-formed
