@@ -51,11 +51,18 @@ class Text(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("not valid Unicode text (lone surrogate)") from None
+        if not _is_unicode(text):
+            raise ValidationError("not valid Unicode text (lone surrogate)")
         return text
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode: JSON's escapes can carry lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class IsoDateTime(fields.Field[datetime]):
@@ -117,46 +124,53 @@ class ApiKeyInfoIn(Schema):
     @validates_schema(skip_on_field_errors=False)
     def _per_type_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
         """The per-type rules of spec §2."""
-        kind = data.get("type")
-        errors: dict[str, list[str]] = {}
-
-        def problem(name: str, text: str) -> None:
-            errors.setdefault(name, []).append(text)
-
-        def forbid(*names: str) -> None:
-            for name in names:
-                if data.get(name) is not None:
-                    problem(name, f"must be absent or null for a {kind} key")
-
-        if kind == "other":
-            problem("type", "'other' is a legacy key type and cannot be created; "
-                            "use system, feed or personal")
-        elif kind == "system":
-            forbid("packagePermissions", "feed", "feedGroup", "user")
-            apis = data.get("systemApis")
-            if not apis:
-                problem("systemApis", "required for a system key: [\"full-control\"] or a "
-                                      "combination of feeds, sca, sbom-upload")
-            elif "full-control" in apis and len(set(apis)) > 1:
-                problem("systemApis", "\"full-control\" must be alone; it already includes "
-                                      + ", ".join(LIMITED_SYSTEM_APIS))
-        elif kind == "feed":
-            forbid("systemApis", "user")
-            if not data.get("packagePermissions"):
-                problem("packagePermissions", "required for a feed key: a combination of "
-                                              + ", ".join(PACKAGE_PERMISSIONS))
-            has_feed, has_group = data.get("feed") is not None, data.get("feedGroup") is not None
-            if has_feed == has_group:
-                problem("feed", "a feed key needs exactly one of feed or feedGroup")
-        elif kind == "personal":
-            forbid("systemApis", "packagePermissions", "feed", "feedGroup")
-            if data.get("user") is None:
-                problem("user", "required for a personal key: the name of an existing user")
-        for name in ("feed", "feedGroup", "user", "key"):
-            if data.get(name) == "":
-                problem(name, "must not be empty")
+        errors = per_type_problems(data)
         if errors:
             raise ValidationError(errors)
+
+
+def per_type_problems(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The per-type rules of spec §2 over loaded ``ApiKeyInfo`` fields: the problems, by
+    property (none: the body keeps them)."""
+    kind = data.get("type")
+    errors: dict[str, list[str]] = {}
+
+    def problem(name: str, text: str) -> None:
+        errors.setdefault(name, []).append(text)
+
+    def forbid(*names: str) -> None:
+        for name in names:
+            if data.get(name) is not None:
+                problem(name, f"must be absent or null for a {kind} key")
+
+    if kind == "other":
+        problem("type", "'other' is a legacy key type and cannot be created; "
+                        "use system, feed or personal")
+    elif kind == "system":
+        forbid("packagePermissions", "feed", "feedGroup", "user")
+        apis = data.get("systemApis")
+        if not apis:
+            problem("systemApis", "required for a system key: [\"full-control\"] or a "
+                                  "combination of feeds, sca, sbom-upload")
+        elif "full-control" in apis and len(set(apis)) > 1:
+            problem("systemApis", "\"full-control\" must be alone; it already includes "
+                                  + ", ".join(LIMITED_SYSTEM_APIS))
+    elif kind == "feed":
+        forbid("systemApis", "user")
+        if not data.get("packagePermissions"):
+            problem("packagePermissions", "required for a feed key: a combination of "
+                                          + ", ".join(PACKAGE_PERMISSIONS))
+        has_feed, has_group = data.get("feed") is not None, data.get("feedGroup") is not None
+        if has_feed == has_group:
+            problem("feed", "a feed key needs exactly one of feed or feedGroup")
+    elif kind == "personal":
+        forbid("systemApis", "packagePermissions", "feed", "feedGroup")
+        if data.get("user") is None:
+            problem("user", "required for a personal key: the name of an existing user")
+    for name in ("feed", "feedGroup", "user", "key"):
+        if data.get(name) == "":
+            problem(name, "must not be empty")
+    return errors
 
 
 #: ``ApiKeyInfo``'s wire names (spec §2), in the order answers list them, beside the
@@ -217,11 +231,66 @@ def _schema_for(names: frozenset[str]) -> ApiKeyInfoIn:
 _REQUIRED = frozenset(name for name, field in ApiKeyInfoIn._declared_fields.items() if field.required)
 
 
+def _plain_form(field: fields.Field[Any]) -> tuple[str, Mapping[str, str] | None, bool]:
+    """How :func:`_plain_load` reads a property: its form, the spellings of its enum
+    values (lower case to canonical), whether null is allowed."""
+    if isinstance(field, Choice):
+        return "choice", field.choices, field.allow_none
+    if isinstance(field, Text):
+        return "text", None, field.allow_none
+    if isinstance(field, fields.List) and isinstance(field.inner, Choice):
+        return "choices", field.inner.choices, field.allow_none
+    return "judged", None, field.allow_none  # a date-time: always the schema's to read
+
+
+_PLAIN_FORMS = {name: _plain_form(field) for name, field in _IN.fields.items()}
+
+
+def _plain_load(folded: dict[str, Any]) -> dict[str, Any] | None:
+    """What the schema loads from ``folded`` when the body is valid and every value has
+    its plainest form (text for a text or enum property, a list of texts for a list of
+    enums, null where null is allowed), read as the schema's fields read them; ``None``
+    in every other case, for the schema to judge and word the problems.
+
+    The common create body costs a few dictionary lookups here, where marshmallow's
+    per-field machinery costs several times that (issue 7 §4); tests/test_schema_subsets.py
+    checks, over generated bodies valid and not, that whatever this loads is what the
+    whole schema loads."""
+    if not _REQUIRED <= folded.keys():
+        return None
+    loaded: dict[str, Any] = {}
+    for name, value in folded.items():
+        form, choices, nullable = _PLAIN_FORMS[name]
+        if value is None:
+            if not nullable:
+                return None
+            loaded[name] = None
+        elif form == "choice":
+            canonical = choices.get(value.lower()) if choices and value.__class__ is str else None
+            if canonical is None:
+                return None
+            loaded[name] = canonical
+        elif form == "text":
+            if value.__class__ is not str or not _is_unicode(value):
+                return None
+            loaded[name] = value
+        elif form == "choices" and value.__class__ is list and choices:
+            items = [choices.get(item.lower()) if item.__class__ is str else None for item in value]
+            if None in items:
+                return None
+            loaded[name] = items
+        else:
+            return None
+    return None if per_type_problems(loaded) else loaded
+
+
 def load_new_api_key(data: Any) -> NewApiKey:
     """Validate a decoded ``ApiKeyInfo``; :class:`InvalidInput` lists every problem."""
     try:
         folded = _IN._fold_names(data)  # case-insensitive names, duplicates refused
-        loaded = _schema_for(frozenset(folded)).load(folded)
+        loaded = _plain_load(folded)
+        if loaded is None:
+            loaded = _schema_for(frozenset(folded)).load(folded)
     except ValidationError as error:
         messages = error.messages if error.field_name == SCHEMA else {error.field_name: error.messages}
         raise InvalidInput(_flatten(messages)) from None
