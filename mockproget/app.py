@@ -7,7 +7,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -48,15 +48,8 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     app.register_blueprint(health)
     register_feeds(app)
 
-    @app.after_request
-    def proget_headers(response: Response) -> Response:
-        """``X-ProGet-Version`` / ``X-ProGet-Edition`` on every answer (spec §6)."""
-        settings = backend.settings
-        response.headers["X-ProGet-Version"] = settings.version_header
-        response.headers["X-ProGet-Edition"] = settings.edition
-        return response
-
     app.register_error_handler(Exception, _render_error)
+    app.wsgi_app = _ProGetHeaders(app.wsgi_app, backend)  # type: ignore[method-assign]
     _add_faults_and_journal(app, config, backend)
     app.wsgi_app = _BufferChunkedBody(app.wsgi_app, config.max_body,  # type: ignore[method-assign]
                                       config.control_max_body)
@@ -141,6 +134,25 @@ def _read_some(stream: object, want: int) -> bytes:
     return bytes(buffer[:count])
 
 
+class _ProGetHeaders:
+    """``X-ProGet-Version`` / ``X-ProGet-Edition`` on every answer of the app (spec §6),
+    errors included: added to the header list as the answer starts (the app's own answers
+    never set them), from the instance settings of that moment."""
+
+    def __init__(self, app: WSGIApplication, backend: Backend) -> None:
+        self.app, self.backend = app, backend
+
+    def headers(self) -> list[tuple[str, str]]:
+        settings = self.backend.settings
+        return [("X-ProGet-Version", settings.version_header), ("X-ProGet-Edition", settings.edition)]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, headers + self.headers(), exc_info)
+
+        return self.app(environ, start)
+
+
 def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> None:
     """The fault rules, the journal and the control API (issue 3).
 
@@ -163,12 +175,9 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
     app.register_blueprint(control)
     app.register_blueprint(openapi)  # GET /__mockproget__/openapi.json
 
-    def proget_headers() -> dict[str, str]:
-        settings = backend.settings
-        return {"X-ProGet-Version": settings.parsed_version.header, "X-ProGet-Edition": settings.edition}
-
+    with_headers: _ProGetHeaders = app.wsgi_app  # type: ignore[assignment]
     app.wsgi_app = JournalMiddleware(  # type: ignore[method-assign]
-        FaultMiddleware(app.wsgi_app, faults, stopping, proget_headers), journal, config.max_body,
+        FaultMiddleware(with_headers, faults, stopping, lambda: dict(with_headers.headers())), journal, config.max_body,
         backend.mask, backend.mask_many)
 
 
