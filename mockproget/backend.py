@@ -515,18 +515,19 @@ class Backend:
         if problems:
             raise InvalidInput(problems)
 
-    def _generate_key(self, drawn: str | None = None) -> str:
-        """A new key's text (``drawn``, unless a key has it already)."""
+    def _generate_key(self, drawn: str | None = None) -> tuple[str, bytes]:
+        """A new key's text (``drawn``, unless a key has it already) and its digest."""
         while True:
             text = drawn or (f"{self._rng.getrandbits(160):040x}" if self._rng else secrets.token_hex(20))
             drawn = None
-            if digest(text) not in self._by_digest:
-                return text
+            hashed = digest(text)
+            if hashed not in self._by_digest:
+                return text, hashed
 
     def _store(self, new: NewApiKey, drawn: str | None = None) -> tuple[ApiKey, str]:
-        text = new.key if new.key is not None else self._generate_key(drawn)
+        text, hashed = (new.key, digest(new.key)) if new.key is not None else self._generate_key(drawn)
         key = ApiKey(
-            id=self._next_id, type=new.type, digest=digest(text), logging=new.logging,
+            id=self._next_id, type=new.type, digest=hashed, logging=new.logging,
             key=None if self.settings.hash_keys else text,
             display_name=new.display_name, description=new.description,
             system_apis=new.system_apis, package_permissions=new.package_permissions,

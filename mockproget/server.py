@@ -26,6 +26,7 @@ The connection lifecycle is tabled in docs/server.md.
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import ipaddress
 import logging
@@ -327,6 +328,14 @@ def _overlong(body: Any) -> str | None:
 # -- tasks: the app's answer, the connection faults, the access log ------------------
 
 
+@functools.lru_cache(maxsize=512)
+def _respelling(name: str) -> tuple[bytes, bytes] | None:
+    """A header line's start as waitress spells the name (``X-Proget-Version:``) and as
+    the app does, when the two differ (the app's names are a small fixed set: cached)."""
+    normal = "-".join(part.capitalize() for part in name.split("-"))
+    return None if normal == name else (f"\r\n{normal}:".encode("latin-1"), f"\r\n{name}:".encode("latin-1"))
+
+
 class _Task(WSGITask):
     """One request through the app; a :class:`ConnectionFault` becomes what it says."""
 
@@ -339,13 +348,11 @@ class _Task(WSGITask):
     def build_response_header(self) -> bytes:
         """waitress's, with the app's spelling of header names kept (``X-ProGet-Version``,
         as ProGet writes it, not ``X-Proget-Version``)."""
-        spelled = {"-".join(p.capitalize() for p in name.split("-")): name
-                   for name, _ in self.response_headers}
+        respelled = [fix for name, _ in self.response_headers if (fix := _respelling(name)) is not None]
         head: bytes = super().build_response_header()
         self._log_answer()  # before a byte of the answer leaves: a client that has it sees the line
-        for normal, name in spelled.items():
-            if normal != name:
-                head = head.replace(f"\r\n{normal}:".encode("latin-1"), f"\r\n{name}:".encode("latin-1"))
+        for normal, name in respelled:
+            head = head.replace(normal, name)
         return head
 
     def get_environment(self) -> dict[str, Any]:
