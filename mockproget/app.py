@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
 import traceback
@@ -10,7 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
+from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.response import Response as SansioResponse
 
 from .backend import Backend
 from .config import Config
@@ -40,7 +44,8 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
     app = Flask("mockproget")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep ApiKeyInfo's order
+    app.json = _JSONProvider(app)
+    app.session_interface = _NoSessions()
     app.extensions["mockproget"] = backend
     if config.admin_key:  # kept across a hand-written PUT /__mockproget__/state
         app.extensions["mockproget.admin_key"] = SecretText(config.admin_key)
@@ -132,6 +137,37 @@ def _read_some(stream: object, want: int) -> bytes:
     if not 0 <= count <= len(buffer) or len(buffer) != want:
         raise ValueError("the body ends inside a chunk")
     return bytes(buffer[:count])
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON answers (compact, ASCII, ``ApiKeyInfo``'s property order kept), with
+    the encoder made once rather than for every answer."""
+
+    sort_keys = False
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self._compact = json.JSONEncoder(default=self.default, ensure_ascii=self.ensure_ascii,
+                                         sort_keys=False, separators=(",", ":"))
+
+    def response(self, *args: Any, **kwargs: Any) -> SansioResponse:
+        if self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)  # indented: Flask's own way
+        text = self._compact.encode(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(f"{text}\n", mimetype=self.mimetype)
+
+
+class _NoSessions(SessionInterface):
+    """ProGet's API keeps no sessions, nor does the mock: every request gets the same
+    read-only null session, and there is never one to save."""
+
+    _null = NullSession()
+
+    def open_session(self, app: Flask, request: Any) -> NullSession:
+        return self._null
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
 
 
 class _ProGetHeaders:

@@ -364,8 +364,11 @@ class JournalMiddleware:
         seen: dict[str, Any] = {"status": None, "content_type": "", "seq": self.journal.arrival()}
 
         def observe(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"] = int(status.split(None, 1)[0])
-            seen["content_type"] = next((v for k, v in headers if k.lower() == "content-type"), "")
+            seen["status"], seen["content_type"] = int(status.split(None, 1)[0]), ""
+            for name, value in headers:
+                if name.lower() == "content-type":
+                    seen["content_type"] = value
+                    break
             return start_response(status, headers, exc_info)
 
         try:

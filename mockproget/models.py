@@ -145,8 +145,9 @@ class InstanceSettings:
         """The ``X-ProGet-Version`` value (spec §6)."""
         return self.parsed_version.header
 
-    @property
+    @cached_property
     def has_api_keys_endpoints(self) -> bool:
+        """Whether this version has the api-keys endpoints (2024.3 and later, spec §1)."""
         return self.parsed_version >= API_KEYS_SINCE
 
     def updated(self, **changes: object) -> InstanceSettings:
@@ -347,7 +348,7 @@ class SeedState:
 CARRIERS = ("header", "query", "form", "json")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Credential:
     """A key (or ``user:password`` pseudo-key) and the carrier it came in."""
 
@@ -355,7 +356,7 @@ class Credential:
     value: str = field(repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request authenticated as.
 

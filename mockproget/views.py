@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Request, Response, current_app, jsonify, request
 
 from .auth import BODY, CREDENTIAL, find_credential
 from .backend import Backend
@@ -89,42 +89,51 @@ def _only_since_2024_3() -> None:
         raise refusal
 
 
-def _authenticate(backend: Backend | None = None) -> Principal:
+def _authenticate(backend: Backend | None = None, current: Request | None = None) -> Principal:
     """Spec §3-§4: judged before the body is validated, so a caller that may not use the
     api-keys endpoints (no key, a bad key, a feed key, ...) gets 403, never a 400."""
-    credential = find_credential(request)
+    current = current or _current_request()
+    credential = find_credential(current)
+    environ = current.environ
     if credential is not None and credential.carrier in ("header", "query"):
         # what the journal and the fault rules read again from the environ: the same
         # first carrier (spec §3); one found in the body is left for them to find
-        request.environ[CREDENTIAL] = credential
+        environ[CREDENTIAL] = credential
     principal = (backend or backend_of()).authenticate(credential, manage_keys=True)
-    request.environ["mockproget.principal"] = principal
+    environ["mockproget.principal"] = principal
     return principal
 
 
-def refuse_a_broken_body() -> None:
+def _current_request() -> Request:
+    """The request itself, not the context-local proxy: a view that reads it several
+    times looks it up once."""
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def refuse_a_broken_body(current: Request | None = None) -> None:
     """A 400 naming what broke when the request body could not be read (a malformed or
     truncated chunk stream): every view that reads a body asks first."""
-    if request.environ.get(BODY_ERROR):
-        raise InvalidInput([request.environ[BODY_ERROR]], heading="Invalid request")
+    problem = (current or _current_request()).environ.get(BODY_ERROR)
+    if problem:
+        raise InvalidInput([problem], heading="Invalid request")
 
 
-def _new_api_key() -> NewApiKey:
-    refuse_a_broken_body()
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+def _new_api_key(current: Request) -> NewApiKey:
+    refuse_a_broken_body(current)
+    if current.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
-                            f"{request.mimetype} (send Content-Type: application/json)"])
-    body = request.environ.get(BODY)  # read once by the journal middleware, when it could
-    return load_new_api_key(parse_json(body if body is not None else request.get_data(cache=True)))
+                            f"{current.mimetype} (send Content-Type: application/json)"])
+    body = current.environ.get(BODY)  # read once by the journal middleware, when it could
+    return load_new_api_key(parse_json(body if body is not None else current.get_data(cache=True)))
 
 
 @api_keys.post("/api/api-keys/create")
 def create() -> Response:
     """``POST /api/api-keys/create``: the new key as ``ApiKeyInfo`` JSON (or its text)."""
-    backend = backend_of()
-    principal = _authenticate(backend)
-    key, text = backend.create_api_key(principal, _new_api_key())
-    request.environ["mockproget.created_key"] = text  # so the journal can mask it
+    backend, current = backend_of(), _current_request()
+    principal = _authenticate(backend, current)
+    key, text = backend.create_api_key(principal, _new_api_key(current))
+    current.environ["mockproget.created_key"] = text  # so the journal can mask it
     if backend.settings.create_response == "text":
         return Response(text, mimetype="text/plain")
     return jsonify(dump_api_key(key, text=text))

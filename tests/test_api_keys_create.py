@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -346,3 +347,15 @@ def test_malformed_chunked_body_is_400_not_500(mock: MockProGet) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"malformed" in answer
+
+
+def test_the_answer_is_compact_ascii_json_and_sets_no_cookie(api: Api) -> None:
+    """§6: the answer's bytes are the ApiKeyInfo as Flask writes JSON (compact, non-ASCII
+    escaped, declaration order, a final newline), with no session cookie and no
+    ``Vary: Cookie`` (the mock keeps no sessions)."""
+    response = api.create({**SYSTEM, "displayName": "café ☕"})
+    assert response.status_code == 200, response.text
+    info = response.json()
+    assert response.content == (json.dumps(info, separators=(",", ":")) + "\n").encode("ascii")
+    assert b"\\u00e9" in response.content and list(info) == [n for n in DECLARATION_ORDER if n in info]
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
