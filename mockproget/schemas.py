@@ -30,17 +30,28 @@ from .models import (
 __all__ = ["WIRE_NAMES", "ApiKeyInfoIn", "dump_api_key", "load_new_api_key", "parse_json"]
 
 
+def fold_case(text: str) -> str:
+    """``text`` as .NET's ordinal case-insensitive comparison sees it (spec §2 [model]:
+    names and enum values match "as .NET web defaults"): each character upper-cased by
+    its own simple mapping, one that would become several characters left as it is. So
+    ``ı`` matches ``i`` and ``ſ`` matches ``s``, as in .NET, and the Kelvin sign does not
+    match ``k`` (``str.lower`` would fold it to ``k``)."""
+    if text.isascii():
+        return text.upper()
+    return "".join(upper if len(upper := c.upper()) == 1 else c for c in text)
+
+
 class Choice(fields.String):
     """A string enum read case-insensitively and returned in its canonical spelling."""
 
     def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.choices = {c.lower(): c for c in choices}
+        self.choices = {fold_case(c): c for c in choices}
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return self.choices[text.lower()]
+            return self.choices[fold_case(text)]
         except KeyError:
             raise ValidationError(
                 f"{text!r} is not one of: {', '.join(self.choices.values())}") from None
@@ -110,10 +121,10 @@ class ApiKeyInfoIn(Schema):
             raise ValidationError("the body must be a JSON object (an ApiKeyInfo)")
         canonical = self._canonical
         if canonical is None:  # the fields are fixed once the schema exists: fold once
-            canonical = self._canonical = {name.lower(): name for name in self.fields}
+            canonical = self._canonical = {fold_case(name): name for name in self.fields}
         folded: dict[str, Any] = {}
         for name, value in data.items():
-            target = canonical.get(name.lower())
+            target = canonical.get(fold_case(name))
             if target is None:
                 continue  # unknown properties, id and API_Key are ignored
             if target in folded:
@@ -233,7 +244,7 @@ _REQUIRED = frozenset(name for name, field in ApiKeyInfoIn._declared_fields.item
 
 def _plain_form(field: fields.Field[Any]) -> tuple[str, Mapping[str, str] | None, bool]:
     """How :func:`_plain_load` reads a property: its form, the spellings of its enum
-    values (lower case to canonical), whether null is allowed."""
+    values (folded to canonical), whether null is allowed."""
     if isinstance(field, Choice):
         return "choice", field.choices, field.allow_none
     if isinstance(field, Text):
@@ -266,7 +277,7 @@ def _plain_load(folded: dict[str, Any]) -> dict[str, Any] | None:
                 return None
             loaded[name] = None
         elif form == "choice":
-            canonical = choices.get(value.lower()) if choices and value.__class__ is str else None
+            canonical = choices.get(fold_case(value)) if choices and value.__class__ is str else None
             if canonical is None:
                 return None
             loaded[name] = canonical
@@ -275,7 +286,7 @@ def _plain_load(folded: dict[str, Any]) -> dict[str, Any] | None:
                 return None
             loaded[name] = value
         elif form == "choices" and value.__class__ is list and choices:
-            items = [choices.get(item.lower()) if item.__class__ is str else None for item in value]
+            items = [choices.get(fold_case(item)) if item.__class__ is str else None for item in value]
             if None in items:
                 return None
             loaded[name] = items

@@ -359,3 +359,28 @@ def test_the_answer_is_compact_ascii_json_and_sets_no_cookie(api: Api) -> None:
     assert response.content == (json.dumps(info, separators=(",", ":")) + "\n").encode("ascii")
     assert b"\\u00e9" in response.content and list(info) == [n for n in DECLARATION_ORDER if n in info]
     assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+
+
+@pytest.mark.parametrize(("body", "read"), [
+    ({"type": "\u017fystem", "systemApis": ["sca"], "logging": "none"}, {"type": "system"}),
+    ({"type": "system", "systemApis": ["sca"], "logg\u0131ng": "none"}, {"logging": "none"}),
+    ({"type": "system", "systemApis": ["\u017fca"], "logging": "none"}, {"systemApis": ["sca"]}),
+    ({"type": "system", "systemApis": ["sca"], "logging": "none", "\u212aey": "not-a-key-text"}, {}),
+    ({"type": "system", "systemApis": ["sca"], "logging": "\u212anone"}, None),
+], ids=["long-s-in-a-value", "dotless-i-in-a-name", "long-s-in-a-list", "kelvin-sign-in-a-name",
+        "kelvin-sign-in-a-value"])
+def test_names_and_values_fold_as_dotnet_folds_them(api: Api, body: dict[str, Any],
+                                                    read: dict[str, Any] | None) -> None:
+    """§2 [model, matching .NET web defaults]: names and enum values compare as .NET's
+    OrdinalIgnoreCase does, character by character upper-cased: ``ſ`` is ``s`` and ``ı``
+    is ``i``; the Kelvin sign is not ``k`` (a name with it is an unknown property, ignored;
+    a value with it is no enum value: 400)."""
+    response = api.create(body)
+    if read is None:
+        assert response.status_code == 400 and "logging" in response.text
+        return
+    assert response.status_code == 200, response.text
+    info = response.json()
+    for name, value in read.items():
+        assert info[name] == value
+    assert info["key"] != "not-a-key-text" and re.fullmatch(r"[0-9a-f]{40}", info["key"])
