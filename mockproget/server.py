@@ -606,6 +606,15 @@ class _Channel(HTTPChannel):
     # deadlines (loop thread)
 
     def check_deadlines(self, now: float, mono: float, settings: ServerSettings) -> None:
+        if self.total_outbufs_len and self.socket is not None \
+                and now - self.last_activity >= settings.idle_timeout:
+            # an answer the client does not read: while it waits, nothing is read from the
+            # connection, so nothing else would ever end it (last_activity: the last byte sent)
+            self.log(f"- answer not read by the client for {settings.idle_timeout:g} s "
+                     f"({self.total_outbufs_len} bytes unsent): connection reset")
+            self.abort = "reset"
+            self.handle_close()
+            return
         if self.will_close or self.close_when_flushed:
             return
         if self.hang_until:
