@@ -576,6 +576,7 @@ class _Channel(HTTPChannel):
         if fault.kind == "hang":
             self.hang_until = time.monotonic() + fault.seconds
             task.close_on_finish = False
+            self._drop_queued(keep=1)  # requests pipelined behind a hung one are never answered
             return
         task.close_on_finish = True
         if fault.kind == "garbage":
@@ -586,8 +587,28 @@ class _Channel(HTTPChannel):
             self.abort = "close"
 
     def service(self) -> None:
+        if self.stale_signal_due():
+            # a request pipelined behind the answer that made the connection stale meets
+            # it as if it had arrived later: not answered, never reaching the mock
+            self.log(f"- stale connection closed ({self.stale_signal}) with a request pipelined "
+                     f"behind its last answer, after {self.served} answered")
+            self._drop_queued(keep=0)
+            self.abort = "reset" if self.stale_signal == "rst" else "close"
+            self.close_when_flushed = True  # the answers before it still go out whole
+            self.server.pull_trigger()
+            return
         super().service()
         self.answered_at = time.time()
+
+    def stale_signal_due(self) -> bool:
+        return (self.stale_after is not None or self.stale_idle is not None) and self._stale_now()
+
+    def _drop_queued(self, keep: int) -> None:
+        """Forget the requests read but not served, but the first ``keep`` (worker thread)."""
+        with self.requests_lock:
+            for queued in self.requests[keep:]:
+                queued.close()
+            del self.requests[keep:]
 
     def handle_close(self) -> None:
         sock = self.socket

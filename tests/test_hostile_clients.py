@@ -90,3 +90,57 @@ def test_a_slow_reader_that_keeps_reading_gets_its_whole_answer(crowded: MockPro
     length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
                   if line.lower().startswith(b"content-length:"))
     assert len(body) == length > 5_000_000
+
+
+# -- connection faults on pipelined requests ----------------------------------------------
+
+SYSTEM_BODY = b'{"type":"system","systemApis":["sca"],"logging":"none"}'
+
+
+def _pipeline(key: str) -> bytes:
+    """A list, then two creates, sent in one write (pipelined)."""
+    create = (f"POST /api/api-keys/create HTTP/1.1\r\nHost: x\r\nX-ApiKey: {key}\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {len(SYSTEM_BODY)}\r\n\r\n").encode() + SYSTEM_BODY
+    return f"GET /api/api-keys/list HTTP/1.1\r\nHost: x\r\nX-ApiKey: {key}\r\n\r\n".encode() + create + create
+
+
+def _send_all(port: int, data: bytes, limit: float) -> bytes:
+    from netkit import read_all
+
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as sock:
+        sock.sendall(data)
+        return read_all(sock, limit)
+
+
+@pytest.fixture
+def mock() -> Iterator[MockProGet]:
+    with MockProGet() as server:
+        yield server
+
+
+def test_requests_pipelined_behind_a_hung_one_are_never_answered(mock: MockProGet) -> None:
+    """docs/faults.md ``hang``: the client gets nothing. Before, the requests pipelined
+    behind the hung one ran (two keys created) and their answers went out on the hung
+    connection, where the client read the first as the answer to its list (§7: clients
+    keep connections alive; HTTP answers in order)."""
+    mock.faults.add(action="hang", path="/api/api-keys/list", duration_ms=1500, times=1)
+    keys = len(mock.backend.api_keys)
+    answer = _send_all(mock.port, _pipeline(mock.admin_key), limit=4)
+    assert answer == b""
+    assert len(mock.backend.api_keys) == keys
+    assert [e["path"] for e in mock.journal.entries()] == ["/api/api-keys/list"]
+
+
+@pytest.mark.parametrize("signal", ["fin", "rst"])
+def test_requests_pipelined_behind_a_stale_answer_never_reach_the_mock(mock: MockProGet, signal: str) -> None:
+    """docs/faults.md ``stale``: after its ``requests`` answers the connection is stale and
+    the next request is not answered and never reaches the mock (nothing changes). Before,
+    requests pipelined behind the last answer were run and answered (two keys created)."""
+    mock.faults.add(action="stale", path="/api/api-keys/list", requests=1, signal=signal, times=1)
+    keys = len(mock.backend.api_keys)
+    answer = _send_all(mock.port, _pipeline(mock.admin_key), limit=4)
+    assert answer.count(b"HTTP/1.1 ") <= 1  # the list's answer (a reset may discard it), nothing after
+    if signal == "fin":
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 1
+    assert len(mock.backend.api_keys) == keys
+    assert [e["path"] for e in mock.journal.entries()] == ["/api/api-keys/list"]
