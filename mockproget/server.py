@@ -696,7 +696,19 @@ class _Server(TcpWSGIServer):
         self.out_of_descriptors = False
         self.next_check = 0.0
         self.room = False  # full, and an idle connection can be closed for a newcomer
+        #: The control API's own worker: its requests never queue behind the app's
+        #: (injected delays and dribbles hold workers; the control API clears them).
+        self.control_dispatcher: _Dispatcher | None = None
         super().__init__(app, **kwargs)
+
+    def add_task(self, task: Any) -> None:
+        """A connection with a request to run: the control API's go to its own worker."""
+        queued = getattr(task, "requests", None)
+        if self.control_dispatcher is not None and queued \
+                and str(getattr(queued[0], "path", "")).startswith(CONTROL_PREFIX):
+            self.control_dispatcher.add_task(task)
+        else:
+            self.task_dispatcher.add_task(task)
 
     def readable(self) -> bool:
         now, mono = time.time(), time.monotonic()
@@ -826,6 +838,8 @@ class MockProGet:
             wasyncore.close_all(socket_map)
             raise
         dispatcher.set_thread_count(settings.workers)
+        server.control_dispatcher = _Dispatcher(self.app)
+        server.control_dispatcher.set_thread_count(1)
         self._server, self._quit = server, False
         self._thread = threading.Thread(target=self._serve, args=(server, socket_map),
                                         name=f"mockproget:{self.port}", daemon=True)
@@ -844,6 +858,8 @@ class MockProGet:
         # the workers end first (idle ones at once, busy ones as their interrupted waits
         # end), so that none writes to a connection closed under it
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        if server.control_dispatcher is not None:
+            server.control_dispatcher.shutdown(cancel_pending=True, timeout=1)
         for channel in list(server.active_channels.values()):
             try:
                 channel.handle_close()

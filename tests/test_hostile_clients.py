@@ -144,3 +144,27 @@ def test_requests_pipelined_behind_a_stale_answer_never_reach_the_mock(mock: Moc
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 1
     assert len(mock.backend.api_keys) == keys
     assert [e["path"] for e in mock.journal.entries()] == ["/api/api-keys/list"]
+
+
+def test_the_control_api_answers_while_injected_delays_hold_every_worker() -> None:
+    """docs/faults.md (the control API is never faulted), docs/server.md (threads): with
+    every worker held by an injected delay, the control API still answers at once, so a
+    test can clear the rule that slows everything. Before, its request queued behind the
+    delayed ones (here 2 workers, 4 requests delayed 3 s: about 6 s)."""
+    with MockProGet(Config(port=0, server=ServerSettings(workers=2))) as server:
+        server.faults.add(path="/api/*", duration_ms=3000)
+        held = []
+        try:
+            for _ in range(4):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                sock.sendall(f"GET /api/api-keys/list HTTP/1.1\r\nHost: x\r\nX-ApiKey: {server.admin_key}\r\n\r\n"
+                             .encode())
+                held.append(sock)
+            time.sleep(0.5)  # both workers are in a delay now (it lasts 3 s)
+            # the control API's answer comes while those workers still sleep: a fraction
+            # of the delay is a wide margin, not a speed claim
+            cleared = requests.delete(server.url + "__mockproget__/faults", timeout=1.5)
+            assert cleared.status_code == 200 and server.faults.rules == []
+        finally:
+            for sock in held:
+                sock.close()
