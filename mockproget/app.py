@@ -43,7 +43,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     if backend is None:
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
     app = Flask("mockproget")
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body  # a form field: any size the body may have
     app.json = _JSONProvider(app)
     app.session_interface = _NoSessions()
     app.extensions["mockproget"] = backend
@@ -217,6 +217,8 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
         backend.mask, backend.mask_many)
 
 
+#: Bodies werkzeug parses as a form (a 413 for more parts than it reads).
+_FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 #: Methods an error message names; any other is not echoed (it could be anything).
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
@@ -237,6 +239,9 @@ def _render_error(error: Exception) -> Response:
             text = f"Method {method} is not allowed on {shown_path()}; use {allowed}."
         elif status == 404:
             text = f"Not found: {shown_path()}"
+        elif status == 413 and request.mimetype in _FORMS and (request.content_length or 0) <= (
+                request.max_content_length or 0):  # werkzeug's bound on the form, not the body's
+            text = f"The request form has more than {request.max_form_parts} parts (fields and files)."
         elif status == 413:
             limit = request.max_content_length
             text = f"The request body is too large (the limit is {limit} bytes)."

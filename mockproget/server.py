@@ -576,6 +576,7 @@ class _Channel(HTTPChannel):
         if fault.kind == "hang":
             self.hang_until = time.monotonic() + fault.seconds
             task.close_on_finish = False
+            self._drop_queued(keep=1)  # requests pipelined behind a hung one are never answered
             return
         task.close_on_finish = True
         if fault.kind == "garbage":
@@ -586,8 +587,28 @@ class _Channel(HTTPChannel):
             self.abort = "close"
 
     def service(self) -> None:
+        if self.stale_signal_due():
+            # a request pipelined behind the answer that made the connection stale meets
+            # it as if it had arrived later: not answered, never reaching the mock
+            self.log(f"- stale connection closed ({self.stale_signal}) with a request pipelined "
+                     f"behind its last answer, after {self.served} answered")
+            self._drop_queued(keep=0)
+            self.abort = "reset" if self.stale_signal == "rst" else "close"
+            self.close_when_flushed = True  # the answers before it still go out whole
+            self.server.pull_trigger()
+            return
         super().service()
         self.answered_at = time.time()
+
+    def stale_signal_due(self) -> bool:
+        return (self.stale_after is not None or self.stale_idle is not None) and self._stale_now()
+
+    def _drop_queued(self, keep: int) -> None:
+        """Forget the requests read but not served, but the first ``keep`` (worker thread)."""
+        with self.requests_lock:
+            for queued in self.requests[keep:]:
+                queued.close()
+            del self.requests[keep:]
 
     def handle_close(self) -> None:
         sock = self.socket
@@ -606,6 +627,15 @@ class _Channel(HTTPChannel):
     # deadlines (loop thread)
 
     def check_deadlines(self, now: float, mono: float, settings: ServerSettings) -> None:
+        if self.total_outbufs_len and self.socket is not None \
+                and now - self.last_activity >= settings.idle_timeout:
+            # an answer the client does not read: while it waits, nothing is read from the
+            # connection, so nothing else would ever end it (last_activity: the last byte sent)
+            self.log(f"- answer not read by the client for {settings.idle_timeout:g} s "
+                     f"({self.total_outbufs_len} bytes unsent): connection reset")
+            self.abort = "reset"
+            self.handle_close()
+            return
         if self.will_close or self.close_when_flushed:
             return
         if self.hang_until:
@@ -666,7 +696,19 @@ class _Server(TcpWSGIServer):
         self.out_of_descriptors = False
         self.next_check = 0.0
         self.room = False  # full, and an idle connection can be closed for a newcomer
+        #: The control API's own worker: its requests never queue behind the app's
+        #: (injected delays and dribbles hold workers; the control API clears them).
+        self.control_dispatcher: _Dispatcher | None = None
         super().__init__(app, **kwargs)
+
+    def add_task(self, task: Any) -> None:
+        """A connection with a request to run: the control API's go to its own worker."""
+        queued = getattr(task, "requests", None)
+        if self.control_dispatcher is not None and queued \
+                and str(getattr(queued[0], "path", "")).startswith(CONTROL_PREFIX):
+            self.control_dispatcher.add_task(task)
+        else:
+            self.task_dispatcher.add_task(task)
 
     def readable(self) -> bool:
         now, mono = time.time(), time.monotonic()
@@ -796,6 +838,8 @@ class MockProGet:
             wasyncore.close_all(socket_map)
             raise
         dispatcher.set_thread_count(settings.workers)
+        server.control_dispatcher = _Dispatcher(self.app)
+        server.control_dispatcher.set_thread_count(1)
         self._server, self._quit = server, False
         self._thread = threading.Thread(target=self._serve, args=(server, socket_map),
                                         name=f"mockproget:{self.port}", daemon=True)
@@ -814,6 +858,8 @@ class MockProGet:
         # the workers end first (idle ones at once, busy ones as their interrupted waits
         # end), so that none writes to a connection closed under it
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        if server.control_dispatcher is not None:
+            server.control_dispatcher.shutdown(cancel_pending=True, timeout=1)
         for channel in list(server.active_channels.values()):
             try:
                 channel.handle_close()

@@ -4,12 +4,15 @@ proget-feeds spec §1.4)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedkit import feeds_config, npm_publish_body, nupkg, nuget_multipart, upack
+from feedkit import feeds_config, npm_publish_body, nupkg, nuget_multipart, upack, zip_of
 from mockproget import Backend, create_app
 
 CONFIG = feeds_config()
@@ -68,3 +71,56 @@ def test_a_valid_publish_still_works_after_the_fuzzing() -> None:
     response = CLIENT.put("/npm/npm-a/after-fuzz", json=body, headers={"Authorization": "Bearer npm-publish-a"})
     assert response.status_code in (201, 409)
     assert CLIENT.get("/npm/npm-a/after-fuzz").json["versions"]["1.0.0"]["version"] == "1.0.0"
+
+
+# -- manifests that are not JSON (RFC 8259): NaN and Infinity -----------------------------
+
+NOT_JSON = ["NaN", "Infinity", "-Infinity"]
+
+
+def _tarball_with(package_json: str) -> bytes:
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        data = package_json.encode()
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("constant", NOT_JSON)
+def test_an_npm_publish_with_nan_is_refused_and_leaves_no_packument(constant: str) -> None:
+    """§3.3, §1.4: a publish body holding ``NaN``/``Infinity`` (Python's parser takes them,
+    JSON does not) is a 400 in text and nothing is stored. Before, it was stored and the
+    packument every npm client then read held ``NaN``: not JSON, so no client could
+    install the package."""
+    body = json.dumps(npm_publish_body("nan-pkg", "1.0.0", "http://localhost/npm/npm-a/"))
+    body = body.replace('"version": "1.0.0"', f'"version": "1.0.0", "weird": {constant}', 1)
+    assert constant in body
+    response = CLIENT.put("/npm/npm-a/nan-pkg", data=body, content_type="application/json",
+                          headers={"Authorization": "Bearer npm-publish-a"})
+    assert response.status_code == 400 and response.mimetype == "text/plain", response.get_data(as_text=True)
+    assert "as JSON" in response.get_data(as_text=True)
+    assert CLIENT.get("/npm/npm-a/nan-pkg").status_code == 404
+
+
+@pytest.mark.parametrize("constant", NOT_JSON)
+def test_a_tarball_or_upack_manifest_with_nan_is_refused(constant: str) -> None:
+    """§3.3, §5, §1.4: the same for a package.json inside an npm tarball (the Common
+    Packages API upload) and a ``upack.json``: a 400, nothing published, and every
+    answer about the feed stays strict JSON."""
+    tarball = _tarball_with(f'{{"name": "nan-tgz", "version": "1.0.0", "x": {constant}}}')
+    response = CLIENT.put("/api/packages/npm-a/upload", data=tarball,
+                          headers={"Authorization": "Bearer npm-publish-a"})
+    assert response.status_code == 400 and response.mimetype == "text/plain", response.get_data(as_text=True)
+    assert CLIENT.get("/npm/npm-a/nan-tgz").status_code == 404
+    manifest = f'{{"group": "g", "name": "nan-upack", "version": "1.0.0", "title": {constant}}}'
+    response = CLIENT.put("/upack/universal-a/upload", data=zip_of({"upack.json": manifest}),
+                          headers={"X-ApiKey": "universal-publish-a", "Content-Type": "application/zip"})
+    assert response.status_code == 400 and response.mimetype == "text/plain", response.get_data(as_text=True)
+    listed = CLIENT.get("/upack/universal-a/packages", headers={"X-ApiKey": "universal-publish-a"})
+    json.loads(listed.get_data(as_text=True), parse_constant=lambda c: pytest.fail(f"{c} in the answer"))
+    assert "nan-upack" not in listed.get_data(as_text=True)

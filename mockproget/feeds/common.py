@@ -13,7 +13,7 @@ from flask import request
 from ..errors import InvalidInput
 from ..views import refuse_a_broken_body
 
-__all__ = ["body", "feed_url", "json_body", "open_zip"]
+__all__ = ["body", "feed_url", "json_body", "loads", "open_zip"]
 
 #: The most members, and uncompressed bytes, an uploaded zip (nupkg, upack) may hold.
 ZIP_MEMBERS = 10_000
@@ -40,10 +40,21 @@ def multipart_body(what: str, heading: str) -> None:
                            heading=heading)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def loads(text: str) -> Any:
+    """JSON as RFC 8259 writes it: ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's
+    parser takes) are refused with a ``ValueError``, so no answer built from a stored
+    manifest is ever invalid JSON for the clients that read it."""
+    return json.loads(text, parse_constant=_not_json)
+
+
 def json_body(what: str) -> Any:
     """The body as JSON, or a 400 naming what was expected."""
     try:
-        return json.loads(body().decode("utf-8-sig"))
+        return loads(body().decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput([f"the request body must be {what} as JSON"], heading="Invalid request") from None
 

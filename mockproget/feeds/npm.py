@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import re
 import tarfile
 from datetime import timezone
@@ -21,7 +20,7 @@ from ..errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from ..models import Credential, Package
 from ..views import backend_of
 from .auth import authorize
-from .common import feed_url, json_body
+from .common import feed_url, json_body, loads
 
 __all__ = ["npm", "parse_tarball"]
 
@@ -199,7 +198,7 @@ def parse_tarball(feed: str, data: bytes) -> Package:
                 if member.isfile() and member.name in ("package/package.json", "./package/package.json") \
                         and member.size <= 1024 * 1024:
                     handle = archive.extractfile(member)
-                    manifest = json.loads(handle.read().decode("utf-8-sig")) if handle else None
+                    manifest = loads(handle.read().decode("utf-8-sig")) if handle else None
                     break
     except (tarfile.TarError, OSError, EOFError, ValueError, RecursionError):
         manifest = None

@@ -7,7 +7,6 @@ multipart form), download, versions, packages and delete. Every refusal is 403 [
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import timezone
@@ -19,7 +18,7 @@ from ..errors import InvalidInput, NotFound
 from ..models import Package
 from ..views import backend_of
 from .auth import authorize, refusals
-from .common import body, open_zip, read_member
+from .common import body, loads, open_zip, read_member
 
 __all__ = ["name_key", "parse_package", "upack"]
 
@@ -64,7 +63,7 @@ def parse_package(feed: str, data: bytes, query: Mapping[str, str] | None = None
     if "upack.json" not in names:
         raise InvalidInput(["the package has no upack.json"], heading="Invalid package")
     try:
-        manifest = json.loads(read_member(archive, "upack.json", "upack.json").decode("utf-8-sig"))
+        manifest = loads(read_member(archive, "upack.json", "upack.json").decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput(["upack.json is not valid JSON"], heading="Invalid package") from None
     if not isinstance(manifest, dict):
