@@ -18,7 +18,7 @@ from typing import Any
 from flask import Request
 from werkzeug.wrappers import Request as WsgiRequest
 
-from .models import Credential
+from .models import Credential, fold_case
 
 __all__ = ["BODY", "credential_from_environ", "find_credential", "header_text", "json_root", "wsgi_text"]
 
@@ -56,7 +56,7 @@ def _json_key(request: Request) -> str | None:
     if not isinstance(root, dict):
         return None
     for name, value in root.items():
-        if isinstance(name, str) and name.lower() == "api_key" and isinstance(value, str):
+        if isinstance(name, str) and fold_case(name) == "API_KEY" and isinstance(value, str):
             return value
     return None
 

@@ -37,6 +37,7 @@ __all__ = [
     "User",
     "check_privileges",
     "digest",
+    "fold_case",
 ]
 
 #: ``ApiKeyInfo.type`` values, spec §2 (``other`` is legacy and cannot be created).
@@ -68,6 +69,17 @@ def digest(secret: str) -> bytes:
     ``surrogatepass`` keeps a lone surrogate (possible in JSON text) from raising.
     """
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+def fold_case(text: str) -> str:
+    """``text`` as .NET's ordinal case-insensitive comparison sees it (spec §2 [model]:
+    names and enum values match "as .NET web defaults"): each character upper-cased by
+    its own simple mapping, one that would become several characters left as it is. So
+    ``ı`` matches ``i`` and ``ſ`` matches ``s``, as in .NET, and the Kelvin sign does not
+    match ``k`` (``str.lower`` would fold it to ``k``)."""
+    if text.isascii():
+        return text.upper()
+    return "".join(upper if len(upper := c.upper()) == 1 else c for c in text)
 
 
 _VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$")

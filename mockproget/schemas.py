@@ -25,20 +25,10 @@ from .models import (
     SYSTEM_APIS,
     ApiKey,
     NewApiKey,
+    fold_case,
 )
 
 __all__ = ["WIRE_NAMES", "ApiKeyInfoIn", "dump_api_key", "load_new_api_key", "parse_json"]
-
-
-def fold_case(text: str) -> str:
-    """``text`` as .NET's ordinal case-insensitive comparison sees it (spec §2 [model]:
-    names and enum values match "as .NET web defaults"): each character upper-cased by
-    its own simple mapping, one that would become several characters left as it is. So
-    ``ı`` matches ``i`` and ``ſ`` matches ``s``, as in .NET, and the Kelvin sign does not
-    match ``k`` (``str.lower`` would fold it to ``k``)."""
-    if text.isascii():
-        return text.upper()
-    return "".join(upper if len(upper := c.upper()) == 1 else c for c in text)
 
 
 class Choice(fields.String):

@@ -93,6 +93,16 @@ def test_json_carrier_allows_a_charset(mock: MockProGet, content_type: str) -> N
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(("name", "carries"), [
+    ("api_key", True), ("API_KEY", True), ("ap\u0131_key", True), ("API_\u212aey", False), ("API_Ke\u0443", False)])
+def test_the_json_property_name_folds_as_dotnet_folds_it(mock: MockProGet, name: str, carries: bool) -> None:
+    """§3 [doc] and §2 [model, matching .NET web defaults]: ``API_Key`` is matched as .NET's
+    OrdinalIgnoreCase matches names (``ı`` is ``i``; the Kelvin sign is not ``k``, a
+    Cyrillic ``у`` is not ``y``): the same reading as every other ApiKeyInfo name."""
+    response = requests.get(mock.url + LIST, json={name: mock.admin_key})
+    assert response.status_code == (200 if carries else 403), (name, response.text)
+
+
 @pytest.mark.parametrize("body, content_type", [
     ("key={key}", "text/plain"),                          # form key outside a form body
     ('{{"key": "{key}"}}', "application/json"),           # form key name inside JSON
