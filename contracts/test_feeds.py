@@ -54,13 +54,45 @@ PUBLISH_CARRIERS: dict[str, tuple[str, ...]] = {
     "npm": ("bearer", "basic"), "pypi": ("basic",), "nuget": ("x-nuget-apikey", "basic"),
     "universal": ("x-apikey", "query", "basic")}
 
+#: §1.2 [doc]: every non-empty set of feed-key permissions, and the few that tell each
+#: permission's part apart (a quick run): view alone, each other one alone and beside view,
+#: and view with add and delete.
+PERMISSION_SETS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(p for i, p in enumerate(("view", "add", "promote", "delete")) if mask >> i & 1) for mask in range(1, 16))
+QUICK_PERMISSION_SETS: tuple[tuple[str, ...], ...] = (
+    ("view",), ("promote",), ("delete",), ("view", "promote"), ("view", "delete"), ("view", "add"),
+    ("view", "add", "delete"))
 
-def carried(carrier: str, key: str) -> dict[str, Any]:
-    """The request arguments (``headers``, ``params``) that put ``key`` in ``carrier``."""
+
+#: RFC 9110 §5.1 and §11.1 [std]: header field names and authentication schemes are
+#: case-insensitive. Each carrier in its client's spelling first, then others a server
+#: must take alike (a clause rotates through them).
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "bearer": ("Bearer", "bearer", "BEARER"), "basic": ("Basic", "basic", "BASIC"),
+    "login": ("Basic", "basic", "BASIC"),
+    "x-nuget-apikey": ("X-NuGet-ApiKey", "x-nuget-apikey", "X-NUGET-APIKEY"),
+    "x-apikey": ("X-ApiKey", "x-apikey", "X-APIKEY"), "query": ("key",)}
+
+
+def carried(carrier: str, key: str, spelling: int = 0) -> dict[str, Any]:
+    """The request arguments (``headers``, ``params``) that put ``key`` in ``carrier``,
+    spelled the ``spelling``-th way of :data:`SPELLINGS` (0: as the client sends it).
+    ``login`` is Basic with ``key`` as the whole ``user:password`` (§1.1.3 [doc])."""
     if carrier == "query":
         return {"headers": {}, "params": {"key": key}}
-    return {"headers": {"bearer": {"Authorization": f"Bearer {key}"}, "basic": {"Authorization": _basic(key)},
-                        "x-nuget-apikey": {"X-NuGet-ApiKey": key}, "x-apikey": {"X-ApiKey": key}}[carrier]}
+    names = SPELLINGS[carrier]
+    word = names[spelling % len(names)]
+    if carrier == "bearer":
+        return {"headers": {"Authorization": f"{word} {key}"}}
+    if carrier in ("basic", "login"):
+        pair = key if carrier == "login" else f"api:{key}"
+        return {"headers": {"Authorization": f"{word} " + base64.b64encode(pair.encode()).decode()}}
+    return {"headers": {word: key}}
+
+
+def _ok(response: requests.Response) -> bool:
+    """Not refused: neither 401/403 nor a server error."""
+    return response.status_code not in (401, 403) and response.status_code < 500
 
 
 def read_headers(feed_type: str, key: str) -> dict[str, str]:
@@ -113,14 +145,27 @@ class FeedClauses(ClauseBase):
         return info
 
     @staticmethod
-    def _refused(response: requests.Response, target: Target, feed_type: str, on_mock: int, rule: str) -> None:
-        """Refused: the mock's exact status; elsewhere 401 or 403 (Universal: 403 [doc])."""
+    def _refused(response: requests.Response, target: Target, feed_type: str, on_mock: int, rule: str,
+                 secret: str | None = None) -> None:
+        """Refused: the mock's exact status; elsewhere 401 or 403 (Universal: 403 [doc]).
+        Anywhere, a 401 carries a challenge (RFC 9110 §15.5.2 [std]: ``WWW-Authenticate``
+        on every 401), and the answer never shows the ``secret`` that was sent, plain or
+        as Basic's base64."""
         if target.is_mock:
             expected: int | tuple[int, ...] = on_mock
         else:
             expected = 403 if feed_type == "universal" else (401, 403)
         if response.status_code not in ((expected,) if isinstance(expected, int) else expected):
             raise fail(f"{rule}: expected {expected}, got {response.status_code}", response)
+        if response.status_code == 401 and not response.headers.get("WWW-Authenticate", "").strip():
+            raise fail(f"{rule}: a 401 without WWW-Authenticate (RFC 9110 §15.5.2 [std]; NuGet sends "
+                       "stored credentials only after a challenge, §2.2 [client])", response)
+        if secret:
+            shown = response.text + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+            encoded = base64.b64encode(f"api:{secret}".encode()).decode()
+            if secret in shown or encoded in shown or base64.b64encode(secret.encode()).decode() in shown:
+                raise fail(f"{rule}: the refusal shows the credential that was sent (a secret is never "
+                           "echoed)", response)
         if target.is_mock:
             expect_error(response, on_mock, rule)
             if on_mock == 401 and not response.headers.get("WWW-Authenticate", "").startswith("Basic realm="):
@@ -202,7 +247,8 @@ class FeedClauses(ClauseBase):
             response = self._publish(proget_client, proget_target, package, key)
             published = 200 <= response.status_code < 300
             self._cleanup(proget_client, proget_target, package, published)
-            self._refused(response, proget_target, feed_type, on_mock, f"§1.3 [doc]: publishing with {what}")
+            self._refused(response, proget_target, feed_type, on_mock, f"§1.3 [doc]: publishing with {what}",
+                          secret=key)
 
     @clause("§1.2", "doc")
     def test_a_view_only_feed_key_reads_but_cannot_publish(
@@ -222,7 +268,7 @@ class FeedClauses(ClauseBase):
             response = self._publish(proget_client, proget_target, package, key, carrier)
             self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
             self._refused(response, proget_target, feed_type, 403,
-                          f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier")
+                          f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier", secret=key)
         if package.delete_path is None or not (feed_type == "universal" or proget_target.is_mock):
             return
         # §1.2 [doc] ("Overwrite/Delete is required for deletion endpoints", Universal §5.3
@@ -236,7 +282,8 @@ class FeedClauses(ClauseBase):
                 response = proget_client.request("DELETE", package.delete_path, api_key=None,
                                                  **carried(carrier, key))
                 self._refused(response, proget_target, feed_type, 403,
-                              f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier")
+                              f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier",
+                              secret=key)
                 still = proget_client.request("GET", package.download_path, api_key=None,
                                               headers=read_headers(feed_type, proget_target.api_key))
                 if still.status_code != 200:
@@ -321,15 +368,36 @@ class FeedClauses(ClauseBase):
 
     def _refused_in_every_carrier(self, proget_client: ProGetClient, proget_target: Target, feed: str,
                                   feed_type: str, key: str, what: str) -> None:
-        """§1.2 [doc]: publishing with ``key`` is refused in every carrier the feed type
-        takes, and nothing stays published."""
-        for carrier in PUBLISH_CARRIERS[feed_type]:
-            package = self._package(proget_target, feed, feed_type)
-            refused = self._publish(proget_client, proget_target, package, key, carrier)
-            self._cleanup(proget_client, proget_target, package, 200 <= refused.status_code < 300)
-            on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
-            self._refused(refused, proget_target, feed_type, on_mock,
-                          f"§1.2 [doc]: publishing with {what} in the {carrier} carrier")
+        """§1.2 [doc]: publishing with ``key`` is refused in every carrier (each spelled a
+        way of its own, RFC 9110 [std]) the feed type takes, and nothing stays published;
+        reading with it is refused too (a key that does not authenticate is no anonymous
+        caller: §1.4's "bad cred", 403 on Universal [doc]), also where the read needs
+        nothing (the feed holds a package the admin published)."""
+        existing = self._package(proget_target, feed, feed_type)
+        made = self._publish(proget_client, proget_target, existing, proget_target.api_key)
+        try:
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
+                spelling = number + len(what)
+                read = proget_client.request("GET", existing.read_path, api_key=None,
+                                             **carried(carrier, key, spelling))
+                self._refused(read, proget_target, feed_type, on_mock,
+                              f"§1.2 [doc]: reading with {what} in the {carrier} carrier", secret=key)
+                package = self._package(proget_target, feed, feed_type)
+                refused = self._publish_as(proget_client, proget_target, package, carried(carrier, key, spelling))
+                self._cleanup(proget_client, proget_target, package, 200 <= refused.status_code < 300)
+                self._refused(refused, proget_target, feed_type, on_mock,
+                              f"§1.2 [doc]: publishing with {what} in the {carrier} carrier", secret=key)
+        finally:
+            self._cleanup(proget_client, proget_target, existing, 200 <= made.status_code < 300)
+
+    @staticmethod
+    def _publish_as(client: ProGetClient, target: Target, package: TestPackage,
+                    how: dict[str, Any]) -> requests.Response:
+        """Publish ``package`` with the credential arguments ``how`` (:func:`carried`)."""
+        sent = package.publish_request(target.url)
+        method, path = sent.pop("method"), sent.pop("path")
+        return client.request(method, path, api_key=None, **how, **sent)
 
     @staticmethod
     def _download(client: ProGetClient, package: TestPackage, key: str) -> bytes:
@@ -368,6 +436,217 @@ class FeedClauses(ClauseBase):
             self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
             self._refused(response, proget_target, feed_type, 403,
                           f"§1.2 [model]: publishing with a key of another scope in the {carrier} carrier")
+
+    @clause("§1.2", "doc")
+    def test_each_permission_set_is_held_in_every_carrier(
+            self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§1.2 [doc], as a property over permission sets x carriers x spellings: a feed key
+        with permissions P, in every carrier its feed type takes (each spelled every way
+        RFC 9110 [std] makes equal, in turn), reads the feed when P holds View/Download,
+        publishes when P holds View/Download and Add/Repackage, and is refused publishing
+        when P lacks Add/Repackage (Promote or Overwrite/Delete alone add nothing); where
+        the protocol deletes (Universal [doc]; NuGet on the mock), it deletes a package
+        when P holds View/Download and Overwrite/Delete and is refused (the package stays)
+        when P lacks Overwrite/Delete. A NuGet push of an existing version is a 409 without
+        Overwrite/Delete in every carrier (§1.4 [doc]). ``add`` without ``view`` may go
+        either way (§1.2 UNKNOWN). Enumerated: every non-empty P (a quick run: those
+        that tell the four apart), each in every carrier."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        sets = PERMISSION_SETS if proget_target.max_examples >= 20 else QUICK_PERMISSION_SETS
+        for index, permissions in enumerate(sets):
+            have = set(permissions)
+            key = self._feed_key(proget_client, feed, list(permissions))["key"]
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                how = carried(carrier, key, index + number)
+                where = f"a feed key with {'+'.join(permissions)} in the {carrier} carrier " \
+                        f"({' '.join(how['headers']) or 'query'})"
+                package = self._package(proget_target, feed, feed_type)
+                if "view" in have:
+                    read = proget_client.request("GET", package.read_path, api_key=None, **how)
+                    if not _ok(read):
+                        raise fail(f"§1.2 [doc]: reading with {where} answered {read.status_code}", read)
+                response = self._publish_as(proget_client, proget_target, package, how)
+                published = 200 <= response.status_code < 300
+                try:
+                    if {"view", "add"} <= have and not published:
+                        raise fail(f"§1.2 [doc]: publishing with {where} answered {response.status_code}",
+                                   response)
+                    if "add" not in have:
+                        self._refused(response, proget_target, feed_type, 403, f"§1.2 [doc]: publishing with "
+                                      f"{where} (no Add/Repackage)", secret=key)
+                    if published and feed_type == "nuget":
+                        again = self._publish_as(proget_client, proget_target, package, how)
+                        if "delete" not in have and again.status_code != 409:
+                            raise fail(f"§1.4 [doc]: pushing an existing NuGet version with {where} (no "
+                                       f"Overwrite/Delete) must answer 409, got {again.status_code}", again)
+                        if "delete" in have and proget_target.is_mock and not 200 <= again.status_code < 300:
+                            raise fail(f"§1.2 [model]: pushing an existing NuGet version with {where} (with "
+                                       f"Overwrite/Delete) answered {again.status_code}", again)
+                    if package.delete_path is not None and (feed_type == "universal" or proget_target.is_mock):
+                        published = self._delete_with(proget_client, proget_target, package, published, how,
+                                                      have, where, key)
+                finally:
+                    self._cleanup(proget_client, proget_target, package, published)
+
+    def _delete_with(self, client: ProGetClient, target: Target, package: TestPackage, published: bool,
+                     how: dict[str, Any], have: set[str], where: str, key: str) -> bool:
+        """Delete ``package`` (published by the admin unless it is already) with ``how``;
+        returns whether it is still there."""
+        assert package.delete_path is not None
+        if not published:
+            made = self._publish(client, target, package, target.api_key)
+            if not 200 <= made.status_code < 300:
+                raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})", made)
+        response = client.request("DELETE", package.delete_path, api_key=None, **how)
+        still = client.request("GET", package.download_path, api_key=None,
+                               headers=read_headers(package.feed_type, target.api_key))
+        if 200 <= response.status_code < 300 and still.status_code == 200:
+            raise fail(f"§1.2 [doc]: delete with {where} answered {response.status_code}, yet the package "
+                       "is still there", still)
+        if not 200 <= response.status_code < 300 and still.status_code != 200:
+            raise fail(f"§1.2 [doc]: delete with {where} answered {response.status_code}, yet the package "
+                       "is gone", response)
+        if {"view", "delete"} <= have and not 200 <= response.status_code < 300:
+            raise fail(f"§1.2 [doc]: deleting with {where} answered {response.status_code}", response)
+        if "delete" not in have:
+            self._refused(response, target, package.feed_type, 403,
+                          f"§1.2 [doc]: deleting with {where} (no Overwrite/Delete)", secret=key)
+        return still.status_code == 200
+
+    @clause("§1.1", "doc")
+    def test_one_user_is_one_principal_in_every_form(
+            self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§1.1.3 [doc], §1.2 [doc] and api-keys §3 [doc] ("pseudo-keys work like a personal
+        key"), as a property over credential forms: the pseudo-key's user as a Basic
+        «username»:«password» login, as its pseudo-key where the feed type takes one
+        (NuGet's ``X-NuGet-ApiKey`` [doc], Universal's ``X-ApiKey`` [client: pgutil]), and a
+        personal key of that user in every key carrier is one principal: each form reads
+        and publishes alike (all allowed or all refused; whatever the user may do). Once
+        the personal key is deleted, it is refused in every carrier."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        pseudo = proget_target.require("pseudo_key")
+        user = pseudo.partition(":")[0]
+        forms: list[tuple[str, str, str]] = [("a Basic login", "login", pseudo)]
+        pseudo_carrier = {"nuget": "x-nuget-apikey", "universal": "x-apikey"}.get(feed_type)
+        if pseudo_carrier is not None:
+            forms.append((f"the pseudo-key in {pseudo_carrier}", pseudo_carrier, pseudo))
+        personal = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                         "displayName": proget_client.display_name(f"personal key of {user}")})
+        info: dict[str, Any] | None = personal.json() if personal.status_code == 200 else None
+        if info is not None:
+            forms += [(f"a personal key of {user} in the {c} carrier", c, info["key"]) for c in PUBLISH_CARRIERS[
+                feed_type]]
+        seen: list[tuple[str, bool, bool, requests.Response]] = []
+        for number, (what, carrier, secret) in enumerate(forms):
+            how = carried(carrier, secret, number)
+            package = self._package(proget_target, feed, feed_type)
+            read = proget_client.request("GET", package.read_path, api_key=None, **how)
+            response = self._publish_as(proget_client, proget_target, package, how)
+            published = 200 <= response.status_code < 300
+            self._cleanup(proget_client, proget_target, package, published)
+            seen.append((what, _ok(read), published, response if _ok(read) else read))
+            first = seen[0]
+            if (first[1], first[2]) != (_ok(read), published):
+                def told(entry: tuple[str, bool, bool, requests.Response]) -> str:
+                    return f"{entry[0]}: read {'allowed' if entry[1] else 'refused'}, publish " \
+                           f"{'allowed' if entry[2] else 'refused'}"
+                raise fail(f"§1.1 [doc]: one user's credential forms are judged differently ({told(first)}; "
+                           f"{told(seen[-1])}, publish answered {response.status_code})", response)
+        if info is None:
+            return
+        deleted = proget_client.delete(info["id"])
+        if deleted.status_code != 200:
+            raise fail(f"§3: deleting the personal key answered {deleted.status_code}", deleted)
+        self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, info["key"],
+                                       "a deleted personal key")
+
+    @clause("§5.3", "doc")
+    def test_universal_download_statuses(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§5.1/§5.3 [doc] (Universal feeds only): ``?latest`` instead of a version gives
+        the package; an unknown version or package is a 404 (not a refusal, not a 200), in
+        every key carrier. (A path without a version is not tried: a group may have several
+        segments, so it cannot be told from a version.)"""
+        feed, feed_type = self._feed(proget_target)
+        if feed_type != "universal":
+            pytest.skip("Universal feeds only (§5)")
+        self._gate_publish(proget_target)
+        package = self._package(proget_target, feed, feed_type)
+        made = self._publish(proget_client, proget_target, package, proget_target.api_key)
+        if not 200 <= made.status_code < 300:
+            raise fail(f"§5.3 [doc]: the admin key could not publish ({made.status_code})", made)
+        base = f"upack/{feed}/download/mockproget/{package.name}"
+        try:
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                how = carried(carrier, proget_target.api_key, number)
+                for path, params, status in ((base, {"latest": ""}, 200),
+                                             (f"{base}/9.{number}.999", {}, 404),
+                                             (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", {},
+                                              404)):
+                    got = proget_client.request("GET", path, api_key=None, headers=how["headers"],
+                                                params={**how.get("params", {}), **params})
+                    if got.status_code != status:
+                        raise fail(f"§5.3 [doc]: GET {path}{'?latest' if params else ''} (admin key in the "
+                                   f"{carrier} carrier) must answer {status}, got {got.status_code}", got)
+                    if status == 200 and got.content != package.content():
+                        raise fail("§5.3 [doc]: ?latest does not give the package published", got)
+        finally:
+            self._cleanup(proget_client, proget_target, package, True)
+
+    @clause("§1.2", "model")
+    def test_each_principal_gets_its_own_privileges(self, proget_target: Target,
+                                                    proget_client: ProGetClient) -> None:
+        """§1.2 [model] (the mock's table, checked against the embedded mock only), in every
+        carrier the feed type takes: a feed key for another feed of the same type is refused
+        (403) reading and publishing; a key for a feed group that holds the feed publishes;
+        a system key with only ``sca``/``sbom-upload`` is refused publishing; a personal
+        key of --user publishes exactly when that user holds view and add on the feed."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        backend = proget_target.backend
+        if backend is None:
+            return  # [model]: the kit's gate runs it against the embedded mock only
+        details = [f for f in backend.feed_details if f.type == feed_type]
+        other = next((f.name for f in details if f.name != feed), None)
+        groups = next((sorted(f.groups) for f in details if f.name == feed), [])
+        keyed: list[tuple[str, str, bool]] = []  # what, key, may publish
+        if other is not None:
+            keyed.append((f"a feed key for feed {other}",
+                          self._feed_key(proget_client, other, ["view", "add"])["key"], False))
+        if groups:
+            keyed.append((f"a feed key for its feed group {groups[0]}",
+                          self._feed_key(proget_client, feed, ["view", "add"], feedGroup=groups[0])["key"], True))
+        for apis in (["sca"], ["sbom-upload"], ["sca", "sbom-upload"]):
+            made = proget_client.create({"type": "system", "systemApis": apis, "logging": "none",
+                                         "displayName": proget_client.display_name(f"system {'+'.join(apis)}")})
+            if made.status_code != 200:
+                raise fail(f"§2: creating a system key with {apis} answered {made.status_code}", made)
+            keyed.append((f"a system key with {'+'.join(apis)}", made.json()["key"], False))
+        if proget_target.user is not None:
+            owner = next((u for u in backend.users if u.name == proget_target.user), None)
+            made = proget_client.create({"type": "personal", "user": proget_target.user, "logging": "none",
+                                         "displayName": proget_client.display_name("personal key")})
+            if owner is not None and made.status_code == 200:
+                may = owner.admin or {"view", "add"} <= owner.feed_privileges(feed)
+                keyed.append((f"a personal key of {owner.name}", made.json()["key"], may))
+        for index, (what, key, may) in enumerate(keyed):
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                how = carried(carrier, key, index + number)
+                package = self._package(proget_target, feed, feed_type)
+                response = self._publish_as(proget_client, proget_target, package, how)
+                published = 200 <= response.status_code < 300
+                self._cleanup(proget_client, proget_target, package, published)
+                if may and not published:
+                    raise fail(f"§1.2 [model]: publishing with {what} in the {carrier} carrier answered "
+                               f"{response.status_code}", response)
+                if not may:
+                    self._refused(response, proget_target, feed_type, 403,
+                                  f"§1.2 [model]: publishing with {what} in the {carrier} carrier", secret=key)
+                    if what.startswith("a feed key for feed"):
+                        read = proget_client.request("GET", package.read_path, api_key=None, **how)
+                        self._refused(read, proget_target, feed_type, 403,
+                                      f"§1.2 [model]: reading with {what} in the {carrier} carrier", secret=key)
 
 
 class TestFeeds(FeedClauses):
