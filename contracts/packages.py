@@ -5,6 +5,7 @@ and the requests each feed type's client sends to publish, read and delete them
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -26,9 +27,11 @@ def _put(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
 
 
 def npm_tarball(name: str, version: str) -> bytes:
-    """A ``.tgz`` as ``npm pack`` makes it (members under ``package/``)."""
+    """A ``.tgz`` as ``npm pack`` makes it (members under ``package/``); the same bytes
+    every time (the gzip header's time is fixed, not the current second)."""
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as packed, \
+            tarfile.open(fileobj=packed, mode="w") as archive:
         for member, text in (("package/package.json", json.dumps({"name": name, "version": version})),
                              ("package/index.js", "module.exports = 1;\n")):
             data = text.encode()

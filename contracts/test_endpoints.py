@@ -88,13 +88,16 @@ class EndpointClauses(ClauseBase):
     @clause("§1", "doc")
     def test_delete_id_must_be_the_whole_number(self, proget_client: ProGetClient) -> None:
         """``delete?id=N`` names key N by its integer id: an ``id`` that is N with more after
-        it (``Nx``, ``N.5``) or before it (``xN``) is not N, so it deletes no key, whatever
-        the status (§1 [doc]; §8 leaves the status of an id naming no key open)."""
+        it (``Nx``, ``N.5``, also ``N.0`` and ``Ne0``, which a float parser takes for N) or
+        before it (``xN``), or N written in hexadecimal (``0x…``), is not N, so it deletes no
+        key, whatever the status (§1 [doc]; §8 leaves the status of an id naming no key
+        open). (Leading zeros, a ``+`` sign and surrounding blanks are not tried: .NET's
+        integer parsing takes them.)"""
         sent = {"type": "system", "systemApis": ["sca"], "logging": "none",
                 "displayName": proget_client.display_name("kept by a bad id")}
         info = expect_created(proget_client.create(sent), sent)
         key_id = info["id"]
-        for raw in (f"{key_id}x", f"{key_id}.5", f"x{key_id}"):
+        for raw in (f"{key_id}x", f"{key_id}.5", f"x{key_id}", f"{key_id}.0", f"{key_id}e0", f"0x{key_id:x}"):
             response = proget_client.delete(raw)
             if key_id not in {k["id"] for k in proget_client.list_keys()}:
                 raise fail(f"§1 [doc]: delete?id={raw} deleted key #{key_id}", response)

@@ -64,12 +64,13 @@ QUICK_PERMISSION_SETS: tuple[tuple[str, ...], ...] = (
     ("view", "add", "delete"))
 
 
-#: RFC 9110 §5.1 and §11.1 [std]: header field names and authentication schemes are
-#: case-insensitive. Each carrier in its client's spelling first, then others a server
-#: must take alike (a clause rotates through them).
+#: RFC 9110 §5.1, §11.1 and §11.4 [std]: header field names and authentication schemes
+#: are case-insensitive, and one or more spaces part the scheme from the credentials. Each
+#: carrier in its client's spelling first, then others a server must take alike (a clause
+#: rotates through them).
 SPELLINGS: dict[str, tuple[str, ...]] = {
-    "bearer": ("Bearer", "bearer", "BEARER"), "basic": ("Basic", "basic", "BASIC"),
-    "login": ("Basic", "basic", "BASIC"),
+    "bearer": ("Bearer", "bearer", "BEARER "), "basic": ("Basic", "basic", "BASIC "),
+    "login": ("Basic", "basic", "BASIC "),
     "x-nuget-apikey": ("X-NuGet-ApiKey", "x-nuget-apikey", "X-NUGET-APIKEY"),
     "x-apikey": ("X-ApiKey", "x-apikey", "X-APIKEY"), "query": ("key",)}
 
@@ -157,9 +158,14 @@ class FeedClauses(ClauseBase):
             expected = 403 if feed_type == "universal" else (401, 403)
         if response.status_code not in ((expected,) if isinstance(expected, int) else expected):
             raise fail(f"{rule}: expected {expected}, got {response.status_code}", response)
-        if response.status_code == 401 and not response.headers.get("WWW-Authenticate", "").strip():
+        challenge = response.headers.get("WWW-Authenticate", "")
+        if response.status_code == 401 and not challenge.strip():
             raise fail(f"{rule}: a 401 without WWW-Authenticate (RFC 9110 §15.5.2 [std]; NuGet sends "
                        "stored credentials only after a challenge, §2.2 [client])", response)
+        if response.status_code == 401 and feed_type == "nuget" and "basic" not in challenge.lower():
+            raise fail(f"{rule}: a NuGet 401 must offer Basic (WWW-Authenticate: {challenge!r}): NuGet's "
+                       "HttpClient sends the stored api:«key» only to a Basic challenge (§2.2 [client])",
+                       response)
         if secret:
             shown = response.text + " ".join(f"{k}: {v}" for k, v in response.headers.items())
             encoded = base64.b64encode(f"api:{secret}".encode()).decode()
@@ -443,7 +449,8 @@ class FeedClauses(ClauseBase):
         """§1.2 [doc], as a property over permission sets x carriers x spellings: a feed key
         with permissions P, in every carrier its feed type takes (each spelled every way
         RFC 9110 [std] makes equal, in turn), reads the feed when P holds View/Download,
-        publishes when P holds View/Download and Add/Repackage, and is refused publishing
+        publishes when P holds View/Download and Add/Repackage, downloads a package of the
+        feed (its own or the admin's) when P holds View/Download, is refused publishing
         when P lacks Add/Repackage (Promote or Overwrite/Delete alone add nothing); where
         the protocol deletes (Universal [doc]; NuGet on the mock), it deletes a package
         when P holds View/Download and Overwrite/Delete and is refused (the package stays)
@@ -467,15 +474,27 @@ class FeedClauses(ClauseBase):
                     if not _ok(read):
                         raise fail(f"§1.2 [doc]: reading with {where} answered {read.status_code}", read)
                 response = self._publish_as(proget_client, proget_target, package, how)
-                published = 200 <= response.status_code < 300
+                published = by_key = 200 <= response.status_code < 300
                 try:
                     if {"view", "add"} <= have and not published:
                         raise fail(f"§1.2 [doc]: publishing with {where} answered {response.status_code}",
                                    response)
+                    if "view" in have and feed_type != "pypi":  # View/Download: a package of the feed
+                        if not published:  # comes back, whoever published it
+                            made = self._publish(proget_client, proget_target, package, proget_target.api_key)
+                            published = 200 <= made.status_code < 300
+                            if not published:
+                                raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})",
+                                           made)
+                        got = proget_client.request("GET", package.download_path, api_key=None, **how)
+                        if got.status_code != 200 or got.content != package.content():
+                            raise fail(f"§1.2 [doc]: downloading the package just published with {where} "
+                                       f"answered {got.status_code}" + (", not the package sent"
+                                                                        if got.status_code == 200 else ""), got)
                     if "add" not in have:
                         self._refused(response, proget_target, feed_type, 403, f"§1.2 [doc]: publishing with "
                                       f"{where} (no Add/Repackage)", secret=key)
-                    if published and feed_type == "nuget":
+                    if by_key and feed_type == "nuget":
                         again = self._publish_as(proget_client, proget_target, package, how)
                         if "delete" not in have and again.status_code != 409:
                             raise fail(f"§1.4 [doc]: pushing an existing NuGet version with {where} (no "

@@ -277,6 +277,50 @@ upack_latest_ignored = _named(_wsgi(_latest_ignored), "upack_latest_ignored",
                               "§5.1 [doc]: ?latest is not read on a Universal download (no version: not found).")
 
 
+def _challenge_bearer(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    if status.startswith("401"):
+        headers = _set_header(headers, "WWW-Authenticate", 'Bearer realm="ProGet"')
+    return status, headers, body
+
+
+nuget_challenge_not_basic = _named(_answers(_challenge_bearer), "nuget_challenge_not_basic",
+                                   "§2.2 [client]: a NuGet 401 challenges with Bearer, not Basic (NuGet never "
+                                   "sends its stored api:«key»).")
+
+
+def _one_space_only(environ: dict[str, Any]) -> None:
+    value = environ.get("HTTP_AUTHORIZATION", "")
+    if environ.get("PATH_INFO", "").startswith("/pypi/") and value.split(" ")[1:2] == [""]:
+        environ["HTTP_AUTHORIZATION"] = value.split(" ")[0] + " "
+    return None
+
+
+basic_split_on_one_space = _named(_wsgi(_one_space_only), "basic_split_on_one_space",
+                                  "§4.2 [doc] + RFC 9110 §11.4 [std]: 'Basic  «b64»' (two spaces) is read as "
+                                  "an empty credential.")
+
+
+def _downloads_need_add(server: MockProGet, p: Any, key: Any, feed: str, op: str) -> str | None | bool:
+    path = flask_request.path
+    if op == "read" and key is not None and key.type == "feed" and p.carrier == "basic" and (
+            "/-/" in path or "/download/" in path or "flatcontainer" in path) and "add" not in _perms(key):
+        return None
+    return op
+
+
+basic_downloads_need_add = _named(_access(_downloads_need_add), "basic_downloads_need_add",
+                                  "§1.2 [doc]: downloading with Basic api:«key» asks for Add/Repackage (listing "
+                                  "needs View/Download only).")
+
+
+def _tarball_refuses_bearer(server: MockProGet, p: Any, key: Any, feed: str, op: str) -> str | None | bool:
+    return None if op == "read" and p.carrier == "bearer" and "/-/" in flask_request.path else op
+
+
+npm_tarball_refuses_bearer = _named(_access(_tarball_refuses_bearer), "npm_tarball_refuses_bearer",
+                                    "§3.2 [client]: the npm packument takes the _authToken, the tarball "
+                                    "download refuses it.")
+
 #: (mutant, feed type) pairs run by URL; every one must fail some feed clause.
 FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (promote_counts_as_add, "npm"),
@@ -304,6 +348,10 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (upack_unknown_version_is_403, "universal"),
     (upack_unknown_version_is_empty_200, "universal"),
     (upack_latest_ignored, "universal"),
+    (nuget_challenge_not_basic, "nuget"),
+    (basic_split_on_one_space, "pypi"),
+    (basic_downloads_need_add, "universal"),
+    (npm_tarball_refuses_bearer, "npm"),
 ]
 
 
@@ -483,6 +531,34 @@ def _grace(server: MockProGet) -> None:
 expiry_grace_of_a_second = _named(_grace, "expiry_grace_of_a_second",
                                   "§2 [doc]: a key keeps authenticating for 1.5 s past its expiration.")
 
+def delete_id_read_as_a_float(server: MockProGet) -> None:
+    """§1 [doc]: ``delete?id=`` is parsed as a number (``7.0`` and ``7e0`` delete key 7)."""
+    def hook(environ: dict[str, Any], body: bytes) -> bytes:
+        query = environ.get("QUERY_STRING", "")
+        found = re.search(r"(?:^|&)id=([^&]*)", query)
+        if environ.get("PATH_INFO") == "/api/api-keys/delete" and found:
+            try:
+                number = float(found.group(1))
+            except ValueError:
+                return body
+            if number.is_integer():
+                environ["QUERY_STRING"] = query.replace(found.group(0), found.group(0)[:-len(found.group(1))]
+                                                        + str(int(number)))
+        return body
+    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
+
+
+def free_edition_claims_enterprise(server: MockProGet) -> None:
+    """§6 [client]: a Free-edition instance says ``X-ProGet-Edition: Enterprise`` (the client
+    then cannot explain why system and feed keys are refused)."""
+    from dataclasses import replace
+    server.backend.settings = replace(server.backend.settings, edition="Free")  # type: ignore[misc]
+
+    def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+        return status, _set_header(headers, "X-ProGet-Edition", "Enterprise"), body
+    _answers(change)(server)
+
+
 #: (mutant, -k selection) run by ``mockproget verify`` by URL; it must exit 1.
 KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (refused_key_echoed, "unknown_key or refus"),
@@ -491,6 +567,8 @@ KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (pseudo_key_refused_in_form, "pseudo_key or good_credential"),
     (create_personal_user_pascal, "valid_personal or pgutil_creates_personal"),
     (expiry_grace_of_a_second, "instant or expired"),
+    (delete_id_read_as_a_float, "delete_id"),
+    (free_edition_claims_enterprise, "valid_system or headers"),
 ]
 
 
