@@ -32,7 +32,7 @@ from mockproget_contracts import Target
 from mockproget_contracts.client import ContractViolation
 from mockproget_contracts.test_feeds import FeedClauses
 from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header
-from test_contract_mutants import _named, run_verify
+from test_contract_mutants import _drop, _lenient, _lower_keys, _named, run_verify
 
 Mutant = Callable[[MockProGet], None]
 Answer = tuple[str, list[tuple[str, str]], bytes]
@@ -559,6 +559,26 @@ def free_edition_claims_enterprise(server: MockProGet) -> None:
     _answers(change)(server)
 
 
+def _kind(data: dict[str, Any]) -> str:
+    return str(_lower_keys(data).get("type", "")).lower()
+
+
+personal_logging_defaulted = _named(_lenient(
+    lambda d: {**d, "logging": "none"} if _kind(d) == "personal" and "logging" not in _lower_keys(d) else None),
+    "personal_logging_defaulted", "§2 [doc]: logging is required for system and feed keys; a personal key "
+    "without it gets 'none'.")
+feed_type_inferred = _named(_lenient(
+    lambda d: {**d, "type": "feed"} if "type" not in _lower_keys(d) and "packagepermissions" in _lower_keys(d)
+    else None),
+    "feed_type_inferred", "§2 [doc]: a body without type but with packagePermissions is taken for a feed key.")
+feed_expiration_day_first = _named(_lenient(
+    lambda d: {**_drop(d, "expiration"), "expiration": "2031-08-01T00:00:00"}
+    if _kind(d) == "feed" and isinstance(_lower_keys(d).get("expiration"), str)
+    and re.fullmatch(r"\d\d/\d\d/\d{4}", _lower_keys(d)["expiration"]) else None),
+    "feed_expiration_day_first", "§2 [client]: a feed key's expiration is also read as dd/mm/yyyy (only "
+    "system keys insist on ISO 8601).")
+
+
 #: (mutant, -k selection) run by ``mockproget verify`` by URL; it must exit 1.
 KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (refused_key_echoed, "unknown_key or refus"),
@@ -569,6 +589,9 @@ KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (expiry_grace_of_a_second, "instant or expired"),
     (delete_id_read_as_a_float, "delete_id"),
     (free_edition_claims_enterprise, "valid_system or headers"),
+    (personal_logging_defaulted, "invalid_body"),
+    (feed_type_inferred, "invalid_body"),
+    (feed_expiration_day_first, "invalid_body"),
 ]
 
 
