@@ -18,6 +18,7 @@ import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -290,8 +291,9 @@ class FeedClauses(ClauseBase):
                 self._refused(response, proget_target, feed_type, 403,
                               f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier",
                               secret=key)
-                still = proget_client.request("GET", package.download_path, api_key=None,
-                                              headers=read_headers(feed_type, proget_target.api_key))
+                admin = {"headers": read_headers(feed_type, proget_target.api_key)}
+                still = proget_client.request("GET", self._located(proget_client, proget_target, package, admin),
+                                              api_key=None, **admin)
                 if still.status_code != 200:
                     raise fail(f"§1.2 [doc]: a refused delete (view-only key, {carrier}) removed the package "
                                f"(download answered {still.status_code})", still)
@@ -319,7 +321,7 @@ class FeedClauses(ClauseBase):
                 if not published:
                     raise fail(f"§1.2 [doc]: a view+add feed key in the {carrier} carrier could not publish "
                                f"({response.status_code})", response)
-                got = self._download(proget_client, package, key)
+                got = self._download(proget_client, proget_target, package, key)
                 if got != package.content() and feed_type != "pypi":
                     raise fail(f"§2-§5: the package published in the {carrier} carrier does not come back "
                                "as sent", None)
@@ -406,9 +408,42 @@ class FeedClauses(ClauseBase):
         return client.request(method, path, api_key=None, **how, **sent)
 
     @staticmethod
-    def _download(client: ProGetClient, package: TestPackage, key: str) -> bytes:
+    def _located(client: ProGetClient, target: Target, package: TestPackage, how: dict[str, Any]) -> str:
+        """Where ``package`` downloads from, found as its client finds it (relative to the
+        base URL): npm's ``dist.tarball`` in the packument [client: npm install]; NuGet's
+        PackageBaseAddress in the v3 service index [std]; Universal's documented
+        ``download/«group»/«name»/«version»`` [doc]. ``how``: the credential to ask with."""
+        if package.feed_type == "npm":
+            where = f"npm/{package.feed}/{package.name}"
+            document = client.request("GET", where, api_key=None, **how)
+            try:
+                url = document.json()["versions"][package.version]["dist"]["tarball"]
+            except (ValueError, KeyError, TypeError):
+                raise fail(f"§3.3 [client]: the packument (GET {where}: {document.status_code}) gives no "
+                           f"versions[{package.version}].dist.tarball for npm install to fetch", document) from None
+        elif package.feed_type == "nuget":
+            where = f"nuget/{package.feed}/v3/index.json"
+            index = client.request("GET", where, api_key=None, **how)
+            try:
+                base = next(r["@id"] for r in index.json()["resources"]
+                            if str(r.get("@type", "")).startswith("PackageBaseAddress/3.0.0"))
+            except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
+                raise fail(f"§2.3 [std]: the v3 service index (GET {where}: {index.status_code}) names no "
+                           "PackageBaseAddress/3.0.0 resource", index) from None
+            lower = package.name.lower()
+            url = f"{str(base).rstrip('/')}/{lower}/{package.version}/{lower}.{package.version}.nupkg"
+        else:
+            return package.download_path
+        if not isinstance(url, str) or not url:
+            raise fail(f"§2-§3: the download URL of {package.name} {package.version} is {url!r}", None)
+        resolved = urlsplit(requests.compat.urljoin(target.url, url))
+        base_path = urlsplit(target.url).path
+        path = resolved.path[len(base_path):] if resolved.path.startswith(base_path) else resolved.path.lstrip("/")
+        return path + (f"?{resolved.query}" if resolved.query else "")
+
+    def _download(self, client: ProGetClient, target: Target, package: TestPackage, key: str) -> bytes:
         headers = read_headers(package.feed_type, key)
-        path = package.download_path
+        path = self._located(client, target, package, {"headers": headers}) if package.feed_type != "pypi" else ""
         if package.feed_type == "pypi":  # PEP 503: the file is linked from the project page
             page = client.request("GET", f"pypi/{package.feed}/simple/{package.name}/", api_key=None, headers=headers)
             if page.status_code != 200:
@@ -486,7 +521,8 @@ class FeedClauses(ClauseBase):
                             if not published:
                                 raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})",
                                            made)
-                        got = proget_client.request("GET", package.download_path, api_key=None, **how)
+                        got = proget_client.request("GET", self._located(proget_client, proget_target, package,
+                                                                         how), api_key=None, **how)
                         if got.status_code != 200 or got.content != package.content():
                             raise fail(f"§1.2 [doc]: downloading the package just published with {where} "
                                        f"answered {got.status_code}" + (", not the package sent"
@@ -517,9 +553,10 @@ class FeedClauses(ClauseBase):
             made = self._publish(client, target, package, target.api_key)
             if not 200 <= made.status_code < 300:
                 raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})", made)
+        admin = {"headers": read_headers(package.feed_type, target.api_key)}
+        located = self._located(client, target, package, admin)
         response = client.request("DELETE", package.delete_path, api_key=None, **how)
-        still = client.request("GET", package.download_path, api_key=None,
-                               headers=read_headers(package.feed_type, target.api_key))
+        still = client.request("GET", located, api_key=None, **admin)
         if 200 <= response.status_code < 300 and still.status_code == 200:
             raise fail(f"§1.2 [doc]: delete with {where} answered {response.status_code}, yet the package "
                        "is still there", still)
@@ -613,6 +650,53 @@ class FeedClauses(ClauseBase):
         finally:
             self._cleanup(proget_client, proget_target, package, True)
 
+    @clause("§3.2", "doc")
+    def test_npm_login_answers_a_token_that_works(self, proget_target: Target,
+                                                  proget_client: ProGetClient) -> None:
+        """§3.2 [doc][client] (npm feeds only): ``npm login`` answering ``api`` and a key
+        sends ``PUT …/-/user/org.couchdb.user:api`` with the key as the password; the
+        answer is a 2xx JSON object whose string ``token`` npm then sends as its
+        ``_authToken`` (Bearer), so that token reads the feed and publishes as the key
+        does (a View/Download + Add/Repackage feed key). A key no server knows gets no
+        token (a 4xx). Which token is sent back is open (§8.5)."""
+        feed, feed_type = self._feed(proget_target)
+        if feed_type != "npm":
+            return  # nothing to check: the rule is npm's (§3)
+        self._gate_publish(proget_target)
+        key = self._feed_key(proget_client, feed, ["view", "add"])["key"]
+        bogus = hashlib.sha1(f"login {proget_target.run_id}".encode()).hexdigest()  # noqa: S324 - a made-up key
+        proget_target.secrets.add(bogus)
+        path = f"npm/{feed}/-/user/org.couchdb.user:api"
+        for password, good in ((key, True), (bogus, False)):
+            document = {"_id": "org.couchdb.user:api", "name": "api", "password": password, "type": "user",
+                        "roles": [], "date": datetime.now(timezone.utc).isoformat()}
+            answer = proget_client.request("PUT", path, api_key=None, json_body=document)
+            if not good:
+                if not 400 <= answer.status_code < 500:
+                    raise fail(f"§3.2 [client]: npm login with an unknown key answered {answer.status_code} "
+                               "(npm stores any 2xx token as the registry's credential)", answer)
+                continue
+            try:
+                token = answer.json()["token"] if 200 <= answer.status_code < 300 else None
+            except (ValueError, KeyError, TypeError):
+                token = None
+            if not isinstance(token, str) or not token:
+                raise fail(f"§3.2 [client]: npm login with api and a valid key answered {answer.status_code} "
+                           "without a string token (npm stores res.token as its _authToken)", answer)
+            proget_target.secrets.add(token)
+            how = {"headers": {"Authorization": f"Bearer {token}"}}
+            package = self._package(proget_target, feed, feed_type)
+            read = proget_client.request("GET", package.read_path, api_key=None, **how)
+            if not _ok(read):
+                raise fail(f"§3.2 [client]: the token npm login gave was refused reading ({read.status_code})", read)
+            response = self._publish_as(proget_client, proget_target, package, how)
+            published = 200 <= response.status_code < 300
+            self._cleanup(proget_client, proget_target, package, published)
+            if not published:
+                raise fail(f"§3.2 [client]: the token npm login gave for a view+add key could not publish "
+                           f"({response.status_code})", response)
+
+
     @clause("§1.2", "model")
     def test_each_principal_gets_its_own_privileges(self, proget_target: Target,
                                                     proget_client: ProGetClient) -> None:
@@ -649,6 +733,18 @@ class FeedClauses(ClauseBase):
             if owner is not None and made.status_code == 200:
                 may = owner.admin or {"view", "add"} <= owner.feed_privileges(feed)
                 keyed.append((f"a personal key of {owner.name}", made.json()["key"], may))
+        if feed_type == "npm":  # §3.3 [model]: whoami names the user acted for, or api
+            named = [(what, key, "api") for what, key, _ in keyed if not what.startswith("a personal key")]
+            named += [(what, key, proget_target.user) for what, key, _ in keyed if what.startswith("a personal key")]
+            for what, key, expected in named[:2] + named[-1:]:
+                told = proget_client.request("GET", f"npm/{feed}/-/whoami", api_key=None,
+                                             headers={"Authorization": f"Bearer {key}"})
+                try:
+                    username = told.json().get("username")
+                except (ValueError, AttributeError):
+                    username = None
+                if told.status_code == 200 and username != expected:
+                    raise fail(f"§3.3 [model]: npm whoami with {what} names {username!r}, not {expected!r}", told)
         for index, (what, key, may) in enumerate(keyed):
             for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
                 how = carried(carrier, key, index + number)

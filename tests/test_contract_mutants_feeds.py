@@ -321,6 +321,47 @@ npm_tarball_refuses_bearer = _named(_access(_tarball_refuses_bearer), "npm_tarba
                                     "§3.2 [client]: the npm packument takes the _authToken, the tarball "
                                     "download refuses it.")
 
+def _json_answer(path_test: Callable[[str], bool], change: Callable[[Any], Any]) -> Mutant:
+    """A 2xx JSON answer on a path where ``path_test`` holds goes through ``change``."""
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+        data = _json_body(body)
+        if path_test(environ.get("PATH_INFO", "")) and status.startswith("2") and data is not None:
+            body = json.dumps(change(data)).encode()
+        return status, headers, body
+    return _answers(hook)
+
+
+def _tarballs_elsewhere(document: Any) -> Any:
+    for manifest in (document.get("versions") or {}).values():
+        dist = manifest.get("dist", {})
+        dist["tarball"] = "/tarballs/" + dist.get("tarball", "").rpartition("/")[2]
+    return document
+
+
+npm_tarball_outside_the_registry = _named(_json_answer(
+    lambda p: p.startswith("/npm/") and "/-/" not in p, _tarballs_elsewhere), "npm_tarball_outside_the_registry",
+    "§3.1 [client]: the packument's dist.tarball points outside the registry (npm sends no credential there, "
+    "and nothing is served).")
+nuget_index_without_base_address = _named(_json_answer(
+    lambda p: p.endswith("/v3/index.json"),
+    lambda d: {**d, "resources": [r for r in d["resources"] if "PackageBaseAddress" not in r["@type"]]}),
+    "nuget_index_without_base_address", "§2.3 [std]: the v3 service index lists no PackageBaseAddress "
+    "(restore cannot download).")
+npm_login_token_unusable = _named(_json_answer(
+    lambda p: "/-/user/" in p, lambda d: {**d, "token": "0" * 40}), "npm_login_token_unusable",
+    "§3.2 [client]: npm login answers a token that does not authenticate.")
+
+
+def _login_anything(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    if "/-/user/" in environ.get("PATH_INFO", "") and status.startswith("401"):
+        return "201 CREATED", [("Content-Type", "application/json")], json.dumps(
+            {"ok": True, "token": ADMIN_KEY[::-1]}).encode()
+    return status, headers, body
+
+
+npm_login_takes_any_key = _named(_answers(_login_anything), "npm_login_takes_any_key",
+                                 "§3.2 [client]: npm login with an unknown key answers 201 and a token.")
+
 #: (mutant, feed type) pairs run by URL; every one must fail some feed clause.
 FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (promote_counts_as_add, "npm"),
@@ -352,6 +393,10 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (basic_split_on_one_space, "pypi"),
     (basic_downloads_need_add, "universal"),
     (npm_tarball_refuses_bearer, "npm"),
+    (npm_tarball_outside_the_registry, "npm"),
+    (nuget_index_without_base_address, "nuget"),
+    (npm_login_token_unusable, "npm"),
+    (npm_login_takes_any_key, "npm"),
 ]
 
 
@@ -378,6 +423,10 @@ delete_key_cannot_overwrite = _named(_access(
     "delete_key_cannot_overwrite", "§1.2 [doc]: a NuGet push of an existing version with a View+Add+"
     "Overwrite/Delete key is a 409 (Overwrite/Delete is not read).")
 
+whoami_api_for_everyone = _named(_json_answer(lambda p: p.endswith("/-/whoami"), lambda d: {"username": "api"}),
+                                 "whoami_api_for_everyone", "§3.3 [client]: npm whoami answers api for a "
+                                 "personal key too (not its user).")
+
 #: (mutant, feed type, target feed, --user) run as the embedded mock.
 MODEL_MUTANTS: list[tuple[Mutant, str, str, str | None]] = [
     (other_feed_key_accepted, "npm", "npm-c", None),
@@ -385,6 +434,7 @@ MODEL_MUTANTS: list[tuple[Mutant, str, str, str | None]] = [
     (sca_system_key_publishes, "universal", "universal-c", None),
     (personal_key_acts_as_admin, "pypi", "pypi-c", "reader"),
     (delete_key_cannot_overwrite, "nuget", "nuget-c", None),
+    (whoami_api_for_everyone, "npm", "npm-a", "dev"),
 ]
 
 
