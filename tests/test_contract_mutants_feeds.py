@@ -631,6 +631,19 @@ feed_expiration_day_first = _named(_lenient(
     "system keys insist on ISO 8601).")
 
 
+def _first_problem(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    if status.startswith("400"):
+        lines = body.decode("utf-8", "replace").splitlines()
+        problems = [line for line in lines if line.startswith("- ")]
+        if len(problems) > 1:
+            body = "\n".join([line for line in lines if not line.startswith("- ")] + problems[-1:]).encode()
+    return status, headers, body
+
+
+first_problem_only = _named(_answers(_first_problem), "first_problem_only",
+                            "§6 [doc]: a 400 names one problem of the body (the last found), not every problem.")
+
+
 #: (mutant, -k selection) run by ``mockproget verify`` by URL; it must exit 1.
 KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (refused_key_echoed, "unknown_key or refus"),
@@ -644,6 +657,7 @@ KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (personal_logging_defaulted, "invalid_body"),
     (feed_type_inferred, "invalid_body"),
     (feed_expiration_day_first, "invalid_body"),
+    (first_problem_only, "invalid_input or invalid_body"),
 ]
 
 
