@@ -72,13 +72,13 @@ QUICK_PERMISSION_SETS: tuple[tuple[str, ...], ...] = (
     ("view", "add", "delete"))
 
 
-#: RFC 9110 §5.1, §11.1 and §11.4 [std]: header field names and authentication schemes
-#: are case-insensitive, and one or more spaces part the scheme from the credentials. Each
-#: carrier in its client's spelling first, then others a server must take alike (a clause
-#: rotates through them).
+#: RFC 9110 §5.1, §5.5 and §11.1 [std]: header field names and authentication schemes are
+#: case-insensitive, and whitespace after a field value is not part of it. Each carrier in
+#: its client's spelling first, then others a server must take alike (a clause rotates
+#: through them); a key header's third spelling also ends its value with a blank.
 SPELLINGS: dict[str, tuple[str, ...]] = {
-    "bearer": ("Bearer", "bearer", "BEARER "), "basic": ("Basic", "basic", "BASIC "),
-    "login": ("Basic", "basic", "BASIC "),
+    "bearer": ("Bearer", "bearer", "BEARER"), "basic": ("Basic", "basic", "BASIC"),
+    "login": ("Basic", "basic", "BASIC"),
     "x-nuget-apikey": ("X-NuGet-ApiKey", "x-nuget-apikey", "X-NUGET-APIKEY"),
     "x-apikey": ("X-ApiKey", "x-apikey", "X-APIKEY"), "query": ("key",)}
 
@@ -96,7 +96,7 @@ def carried(carrier: str, key: str, spelling: int = 0) -> dict[str, Any]:
     if carrier in ("basic", "login"):
         pair = key if carrier == "login" else f"api:{key}"
         return {"headers": {"Authorization": f"{word} " + base64.b64encode(pair.encode()).decode()}}
-    return {"headers": {word: key}}
+    return {"headers": {word: key + (" " if spelling % len(names) == 2 else "")}}
 
 
 def _ok(response: requests.Response) -> bool:
@@ -646,14 +646,14 @@ class FeedClauses(ClauseBase):
         try:
             for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
                 how = carried(carrier, proget_target.api_key, number)
-                for path, params, status in ((base, {"latest": ""}, 200),
+                for path, params, status in ((f"{base}?latest", {}, 200),
                                              (f"{base}/9.{number}.999", {}, 404),
                                              (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", {},
                                               404)):
                     got = proget_client.request("GET", path, api_key=None, headers=how["headers"],
                                                 params={**how.get("params", {}), **params})
                     if got.status_code != status:
-                        raise fail(f"§5.3 [doc]: GET {path}{'?latest' if params else ''} (admin key in the "
+                        raise fail(f"§5.3 [doc]: GET {path} (admin key in the "
                                    f"{carrier} carrier) must answer {status}, got {got.status_code}", got)
                     if status == 200 and got.content != package.content():
                         raise fail("§5.3 [doc]: ?latest does not give the package published", got)

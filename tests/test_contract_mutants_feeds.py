@@ -288,18 +288,6 @@ nuget_challenge_not_basic = _named(_answers(_challenge_bearer), "nuget_challenge
                                    "sends its stored api:«key»).")
 
 
-def _one_space_only(environ: dict[str, Any]) -> None:
-    value = environ.get("HTTP_AUTHORIZATION", "")
-    if environ.get("PATH_INFO", "").startswith("/pypi/") and value.split(" ")[1:2] == [""]:
-        environ["HTTP_AUTHORIZATION"] = value.split(" ")[0] + " "
-    return None
-
-
-basic_split_on_one_space = _named(_wsgi(_one_space_only), "basic_split_on_one_space",
-                                  "§4.2 [doc] + RFC 9110 §11.4 [std]: 'Basic  «b64»' (two spaces) is read as "
-                                  "an empty credential.")
-
-
 def _downloads_need_add(server: MockProGet, p: Any, key: Any, feed: str, op: str) -> str | None | bool:
     path = flask_request.path
     if op == "read" and key is not None and key.type == "feed" and p.carrier == "basic" and (
@@ -390,7 +378,6 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (upack_unknown_version_is_empty_200, "universal"),
     (upack_latest_ignored, "universal"),
     (nuget_challenge_not_basic, "nuget"),
-    (basic_split_on_one_space, "pypi"),
     (basic_downloads_need_add, "universal"),
     (npm_tarball_refuses_bearer, "npm"),
     (npm_tarball_outside_the_registry, "npm"),
