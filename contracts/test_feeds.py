@@ -26,7 +26,7 @@ import requests
 from mockproget_contracts.base import ClauseBase
 from mockproget_contracts.checks import expect_error, fail
 from mockproget_contracts.client import ProGetClient
-from mockproget_contracts.packages import FEED_TYPES, TestPackage
+from mockproget_contracts.packages import FEED_TYPES, TestPackage, wheel_bytes
 from mockproget_contracts.target import Target, clause
 
 __all__ = ["FeedClauses", "TestFeeds"]
@@ -329,7 +329,7 @@ class FeedClauses(ClauseBase):
                     raise fail(f"§1.2 [doc]: a view+add feed key in the {carrier} carrier could not publish "
                                f"({response.status_code})", response)
                 got = self._download(proget_client, proget_target, package, key)
-                if got != package.content() and feed_type != "pypi":
+                if got != package.content():
                     raise fail(f"§2-§5: the package published in the {carrier} carrier does not come back "
                                "as sent", None)
                 if number == 0 and feed_type == "nuget":  # a key without Overwrite/Delete pushes again
@@ -456,10 +456,13 @@ class FeedClauses(ClauseBase):
             page = client.request("GET", f"pypi/{package.feed}/simple/{package.name}/", api_key=None, headers=headers)
             if page.status_code != 200:
                 raise fail(f"§4.3 [std]: the project page answered {page.status_code}", page)
-            links = re.findall(r'href="([^"#]+)', page.text)
+            filename = wheel_bytes(package.name, package.version)[0]
+            links = [link for link in re.findall(r'href="([^"#]+)', page.text)
+                     if urlsplit(link).path.rpartition("/")[2] == filename]
             if not links:
-                raise fail("§4.3 [std]: the project page links no file", page)
-            response = requests.get(requests.compat.urljoin(page.url, links[-1]), headers=headers, timeout=30)
+                raise fail(f"§4.3 [std]: the project page links no file named {filename} (PEP 503: one "
+                           "anchor per file)", page)
+            response = requests.get(requests.compat.urljoin(page.url, links[0]), headers=headers, timeout=30)
         else:
             response = client.request("GET", path, api_key=None, headers=headers)
         if response.status_code != 200:

@@ -32,7 +32,7 @@ from mockproget_contracts import Target
 from mockproget_contracts.client import ContractViolation
 from mockproget_contracts.test_feeds import FeedClauses
 from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header
-from test_contract_mutants import _drop, _lenient, _lower_keys, _named, run_verify
+from test_contract_mutants import _drop, _lenient, _lower_keys, _named, basic_publish_not_stored, run_verify
 
 Mutant = Callable[[MockProGet], None]
 Answer = tuple[str, list[tuple[str, str]], bytes]
@@ -384,6 +384,7 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (nuget_index_without_base_address, "nuget"),
     (npm_login_token_unusable, "npm"),
     (npm_login_takes_any_key, "npm"),
+    (basic_publish_not_stored, "pypi"),
 ]
 
 
@@ -631,6 +632,18 @@ first_problem_only = _named(_answers(_first_problem), "first_problem_only",
                             "§6 [doc]: a 400 names one problem of the body (the last found), not every problem.")
 
 
+def _json_by_prefix(environ: dict[str, Any]) -> None:
+    content_type = environ.get("CONTENT_TYPE", "")
+    if content_type.lower().startswith("application/json") and content_type.split(";")[0].strip().lower() != \
+            "application/json":
+        environ["CONTENT_TYPE"] = "application/json"
+
+
+json_type_by_prefix = _named(_wsgi(_json_by_prefix), "json_type_by_prefix",
+                             "§3 [doc]: any media type that starts with application/json (application/json-seq) "
+                             "is read as JSON, so its API_Key counts.")
+
+
 #: (mutant, -k selection) run by ``mockproget verify`` by URL; it must exit 1.
 KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (refused_key_echoed, "unknown_key or refus"),
@@ -645,6 +658,7 @@ KEY_MUTANTS: list[tuple[Mutant, str]] = [
     (feed_type_inferred, "invalid_body"),
     (feed_expiration_day_first, "invalid_body"),
     (first_problem_only, "invalid_input or invalid_body"),
+    (json_type_by_prefix, "another_type or wrong_content_type"),
 ]
 
 
