@@ -126,7 +126,10 @@ class FeedClauses(ClauseBase):
     @staticmethod
     def _package(target: Target, feed: str, feed_type: str) -> TestPackage:
         number = target.next_number()
-        name = {"npm": f"mockproget-contracts-{target.run_id}", "pypi": f"mockproget-contracts-{target.run_id}",
+        # npm: every other package scoped (``@scope/name``, written ``@scope%2fname`` in
+        # paths, §3.1 [std]): a rule holds for scoped and unscoped names alike
+        npm_name = f"@mockproget/contracts-{target.run_id}" if number % 2 else f"mockproget-contracts-{target.run_id}"
+        name = {"npm": npm_name, "pypi": f"mockproget-contracts-{target.run_id}",
                 "nuget": f"MockProGet.Contracts.R{target.run_id}",
                 "universal": f"contracts-{target.run_id}"}[feed_type]
         return TestPackage(feed_type, feed, name, f"1.0.{number}")
@@ -422,7 +425,7 @@ class FeedClauses(ClauseBase):
         PackageBaseAddress in the v3 service index [std]; Universal's documented
         ``download/«group»/«name»/«version»`` [doc]. ``how``: the credential to ask with."""
         if package.feed_type == "npm":
-            where = f"npm/{package.feed}/{package.name}"
+            where = package.read_path
             document = client.request("GET", where, api_key=None, **how)
             try:
                 url = document.json()["versions"][package.version]["dist"]["tarball"]

@@ -350,6 +350,16 @@ def _login_anything(environ: dict[str, Any], status: str, headers: list[tuple[st
 npm_login_takes_any_key = _named(_answers(_login_anything), "npm_login_takes_any_key",
                                  "§3.2 [client]: npm login with an unknown key answers 201 and a token.")
 
+def _scoped_packument_missing(environ: dict[str, Any]) -> None:
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/npm/") and "/@" in path and "/-/" not in path and environ.get("REQUEST_METHOD") == "GET":
+        environ["PATH_INFO"] = path.replace("/@", "/no-such-scope-@", 1)
+
+
+npm_scoped_packument_missing = _named(_wsgi(_scoped_packument_missing), "npm_scoped_packument_missing",
+                                      "§3.1 [std]: a scoped package (@scope%2fname) is published but its "
+                                      "packument is not found.")
+
 #: (mutant, feed type) pairs run by URL; every one must fail some feed clause.
 FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (promote_counts_as_add, "npm"),
@@ -385,6 +395,7 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (npm_login_token_unusable, "npm"),
     (npm_login_takes_any_key, "npm"),
     (basic_publish_not_stored, "pypi"),
+    (npm_scoped_packument_missing, "npm"),
 ]
 
 
