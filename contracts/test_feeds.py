@@ -452,6 +452,23 @@ class FeedClauses(ClauseBase):
         path = resolved.path[len(base_path):] if resolved.path.startswith(base_path) else resolved.path.lstrip("/")
         return path + (f"?{resolved.query}" if resolved.query else "")
 
+    def _present(self, client: ProGetClient, target: Target, package: TestPackage) -> bool:
+        """Whether ``package`` (this version) is on its feed, as the admin key sees it."""
+        admin = {"headers": read_headers(package.feed_type, target.api_key)}
+        if package.feed_type in ("npm", "pypi"):
+            page = client.request("GET", package.read_path if package.feed_type == "npm" else
+                                  f"pypi/{package.feed}/simple/{package.name}/", api_key=None, **admin)
+            if page.status_code != 200:
+                return False
+            if package.feed_type == "pypi":
+                return wheel_bytes(package.name, package.version)[0] in page.text
+            try:
+                return package.version in page.json().get("versions", {})
+            except (ValueError, AttributeError):
+                return False
+        found = client.request("GET", self._located(client, target, package, admin), api_key=None, **admin)
+        return found.status_code == 200
+
     def _download(self, client: ProGetClient, target: Target, package: TestPackage, key: str) -> bytes:
         headers = read_headers(package.feed_type, key)
         path = self._located(client, target, package, {"headers": headers}) if package.feed_type != "pypi" else ""
@@ -500,7 +517,8 @@ class FeedClauses(ClauseBase):
         RFC 9110 [std] makes equal, in turn), reads the feed when P holds View/Download,
         publishes when P holds View/Download and Add/Repackage, downloads a package of the
         feed (its own or the admin's) when P holds View/Download, is refused publishing
-        when P lacks Add/Repackage (Promote or Overwrite/Delete alone add nothing); where
+        when P lacks Add/Repackage (Promote or Overwrite/Delete alone add nothing), and a
+        refused publish leaves nothing on the feed; where
         the protocol deletes (Universal [doc]; NuGet on the mock), it deletes a package
         when P holds View/Download and Overwrite/Delete and is refused (the package stays)
         when P lacks Overwrite/Delete. A NuGet push of an existing version is a 409 without
@@ -526,6 +544,9 @@ class FeedClauses(ClauseBase):
                 response = self._publish_as(proget_client, proget_target, package, how)
                 published = by_key = 200 <= response.status_code < 300
                 try:
+                    if not published and self._present(proget_client, proget_target, package):
+                        raise fail(f"§1.2 [doc]: publishing with {where} was refused ({response.status_code}), "
+                                   "yet the package is on the feed", response)
                     if {"view", "add"} <= have and not published:
                         raise fail(f"§1.2 [doc]: publishing with {where} answered {response.status_code}",
                                    response)

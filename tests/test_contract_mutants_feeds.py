@@ -14,6 +14,7 @@ must raise a contract violation; the unbroken mock passes them all
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +32,7 @@ from mockproget.models import digest
 from mockproget_contracts import Target
 from mockproget_contracts.client import ContractViolation
 from mockproget_contracts.test_feeds import FeedClauses
-from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header
+from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header, rebuffer
 from test_contract_mutants import _drop, _lenient, _lower_keys, _named, basic_publish_not_stored, run_verify
 
 Mutant = Callable[[MockProGet], None]
@@ -360,6 +361,32 @@ npm_scoped_packument_missing = _named(_wsgi(_scoped_packument_missing), "npm_sco
                                       "§3.1 [std]: a scoped package (@scope%2fname) is published but its "
                                       "packument is not found.")
 
+def refused_publish_stored(server: MockProGet) -> None:
+    """§1.2 [doc]: a publish refused (401/403) stores the package all the same: the
+    refusal is sent, and the upload is replayed behind it as the admin."""
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in ("PUT", "POST") or environ.get("PATH_INFO", "").startswith("/api/"):
+            return inner(environ, start_response)
+        body = rebuffer(environ)
+        saved = dict(environ)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+        answer = b"".join(inner(environ, capture))
+        if captured["status"][:3] in ("401", "403"):
+            again = {k: v for k, v in saved.items() if k not in ("HTTP_X_APIKEY", "HTTP_X_NUGET_APIKEY")}
+            again.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                          "HTTP_AUTHORIZATION": ADMIN_BASIC,
+                          "QUERY_STRING": re.sub(r"(^|&)key=[^&]*", "", saved.get("QUERY_STRING", ""))})
+            b"".join(inner(again, lambda *a, **k: (lambda data: None)))
+        start_response(captured["status"], captured["headers"])
+        return [answer]
+    server.app.wsgi_app = app  # type: ignore[method-assign]
+
 #: (mutant, feed type) pairs run by URL; every one must fail some feed clause.
 FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (promote_counts_as_add, "npm"),
@@ -396,6 +423,8 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (npm_login_takes_any_key, "npm"),
     (basic_publish_not_stored, "pypi"),
     (npm_scoped_packument_missing, "npm"),
+    (refused_publish_stored, "pypi"),
+    (refused_publish_stored, "nuget"),
 ]
 
 
