@@ -196,11 +196,12 @@ class EndpointClauses(ClauseBase):
         # §6 [doc] "details of every problem", stated without reading the wording: where two
         # problems alone get different answers, both together get an answer unlike either
         name = proget_client.display_name("two problems")
-        for kind, first, second in (
+        cases: tuple[tuple[dict[str, Any], dict[str, Any], dict[str, Any]], ...] = (
                 ({"type": "system", "systemApis": ["sca"]}, {"systemApis": None}, {"logging": "everything"}),
                 ({"type": "system", "systemApis": ["sca"]}, {"logging": "everything"}, {"expiration": "not a date"}),
                 ({"type": "feed", "feed": proget_target.feed or "no-such-feed", "packagePermissions": ["view"]},
-                 {"packagePermissions": []}, {"logging": "everything"})):
+                 {"packagePermissions": []}, {"logging": "everything"}))
+        for kind, first, second in cases:
             texts = []
             for broken in (first, second, {**first, **second}):
                 body = {k: v for k, v in {**kind, "logging": "none", "displayName": name, **broken}.items()

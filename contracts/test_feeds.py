@@ -301,7 +301,7 @@ class FeedClauses(ClauseBase):
                 self._refused(response, proget_target, feed_type, 403,
                               f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier",
                               secret=key)
-                admin = {"headers": read_headers(feed_type, proget_target.api_key)}
+                admin: dict[str, Any] = {"headers": read_headers(feed_type, proget_target.api_key)}
                 still = proget_client.request("GET", self._located(proget_client, proget_target, package, admin),
                                               api_key=None, **admin)
                 if still.status_code != 200:
@@ -454,7 +454,7 @@ class FeedClauses(ClauseBase):
 
     def _present(self, client: ProGetClient, target: Target, package: TestPackage) -> bool:
         """Whether ``package`` (this version) is on its feed, as the admin key sees it."""
-        admin = {"headers": read_headers(package.feed_type, target.api_key)}
+        admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
         if package.feed_type in ("npm", "pypi"):
             page = client.request("GET", package.read_path if package.feed_type == "npm" else
                                   f"pypi/{package.feed}/simple/{package.name}/", api_key=None, **admin)
@@ -589,7 +589,7 @@ class FeedClauses(ClauseBase):
             made = self._publish(client, target, package, target.api_key)
             if not 200 <= made.status_code < 300:
                 raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})", made)
-        admin = {"headers": read_headers(package.feed_type, target.api_key)}
+        admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
         located = self._located(client, target, package, admin)
         response = client.request("DELETE", package.delete_path, api_key=None, **how)
         still = client.request("GET", located, api_key=None, **admin)
@@ -673,12 +673,9 @@ class FeedClauses(ClauseBase):
         try:
             for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
                 how = carried(carrier, proget_target.api_key, number)
-                for path, params, status in ((f"{base}?latest", {}, 200),
-                                             (f"{base}/9.{number}.999", {}, 404),
-                                             (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", {},
-                                              404)):
-                    got = proget_client.request("GET", path, api_key=None, headers=how["headers"],
-                                                params={**how.get("params", {}), **params})
+                for path, status in ((f"{base}?latest", 200), (f"{base}/9.{number}.999", 404),
+                                     (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", 404)):
+                    got = proget_client.request("GET", path, api_key=None, **how)
                     if got.status_code != status:
                         raise fail(f"§5.3 [doc]: GET {path} (admin key in the "
                                    f"{carrier} carrier) must answer {status}, got {got.status_code}", got)
@@ -705,7 +702,7 @@ class FeedClauses(ClauseBase):
         proget_target.secrets.add(bogus)
         path = f"npm/{feed}/-/user/org.couchdb.user:api"
         for password, good in ((key, True), (bogus, False)):
-            document = {"_id": "org.couchdb.user:api", "name": "api", "password": password, "type": "user",
+            document: dict[str, Any] = {"_id": "org.couchdb.user:api", "name": "api", "password": password, "type": "user",
                         "roles": [], "date": datetime.now(timezone.utc).isoformat()}
             answer = proget_client.request("PUT", path, api_key=None, json_body=document)
             if not good:
@@ -721,7 +718,7 @@ class FeedClauses(ClauseBase):
                 raise fail(f"§3.2 [client]: npm login with api and a valid key answered {answer.status_code} "
                            "without a string token (npm stores res.token as its _authToken)", answer)
             proget_target.secrets.add(token)
-            how = {"headers": {"Authorization": f"Bearer {token}"}}
+            how: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}}
             package = self._package(proget_target, feed, feed_type)
             read = proget_client.request("GET", package.read_path, api_key=None, **how)
             if not _ok(read):
@@ -772,7 +769,8 @@ class FeedClauses(ClauseBase):
                 keyed.append((f"a personal key of {owner.name}", made.json()["key"], may))
         if feed_type == "npm":  # §3.3 [model]: whoami names the user acted for, or api
             named = [(what, key, "api") for what, key, _ in keyed if not what.startswith("a personal key")]
-            named += [(what, key, proget_target.user) for what, key, _ in keyed if what.startswith("a personal key")]
+            named += [(what, key, str(proget_target.user)) for what, key, _ in keyed
+                      if what.startswith("a personal key")]
             for what, key, expected in named[:2] + named[-1:]:
                 told = proget_client.request("GET", f"npm/{feed}/-/whoami", api_key=None,
                                              headers={"Authorization": f"Bearer {key}"})
