@@ -614,8 +614,9 @@ class FeedClauses(ClauseBase):
         «username»:«password» login, as its pseudo-key where the feed type takes one
         (NuGet's ``X-NuGet-ApiKey`` [doc], Universal's ``X-ApiKey`` [client: pgutil]), and a
         personal key of that user in every key carrier is one principal: each form reads
-        and publishes alike (all allowed or all refused; whatever the user may do). Once
-        the personal key is deleted, it is refused in every carrier."""
+        and publishes alike (all allowed or all refused; whatever the user may do). A
+        personal key of that user past its expiration, and the personal key once deleted,
+        are refused in every carrier."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         pseudo = proget_target.require("pseudo_key")
@@ -649,6 +650,12 @@ class FeedClauses(ClauseBase):
                            f"{told(seen[-1])}, publish answered {response.status_code})", response)
         if info is None:
             return
+        expired = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                        "expiration": "2024-08-01T00:00:00Z",
+                                        "displayName": proget_client.display_name(f"expired key of {user}")})
+        if expired.status_code == 200:  # a past expiration refused at create (§8): not tried here
+            self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, expired.json()["key"],
+                                           "an expired personal key")
         deleted = proget_client.delete(info["id"])
         if deleted.status_code != 200:
             raise fail(f"§3: deleting the personal key answered {deleted.status_code}", deleted)

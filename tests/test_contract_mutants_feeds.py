@@ -189,6 +189,28 @@ def deleted_personal_key_publishes(server: MockProGet) -> None:
     _wsgi(_as_admin_when(lambda e, v: digest(v) in dead))(server)
 
 
+def expired_personal_key_works_on_feeds(server: MockProGet) -> None:
+    """§1.2 [doc]: on the feed endpoints expiration is judged for feed and system keys, not
+    for personal keys."""
+    backend = server.backend
+    original = backend._resolve
+
+    def resolve(credential: Any, now: datetime) -> Any:
+        key = _key_named(server, credential.value)
+        if key is not None and key.type == "personal" and flask_request.path.split("/")[1] in FEED_PREFIXES:
+            now = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        return original(credential, now)
+    backend._resolve = resolve  # type: ignore[method-assign]
+
+
+FEED_PREFIXES = ("npm", "pypi", "nuget", "upack")
+
+
+def _key_named(server: MockProGet, text: str) -> Any:
+    key_id = server.backend._by_digest.get(digest(text))
+    return server.backend._keys.get(key_id) if key_id is not None else None
+
+
 # -- spellings (RFC 9110 [std]) ------------------------------------------------------------
 
 def _scheme_exact(word: str, prefix: str) -> Callable[[dict[str, Any]], None]:
@@ -424,6 +446,7 @@ FEED_MUTANTS: list[tuple[Mutant, str]] = [
     (basic_publish_not_stored, "pypi"),
     (npm_scoped_packument_missing, "npm"),
     (refused_publish_stored, "pypi"),
+    (expired_personal_key_works_on_feeds, "universal"),
     (refused_publish_stored, "nuget"),
 ]
 
