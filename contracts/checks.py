@@ -53,6 +53,9 @@ def _mimetype(response: requests.Response) -> str:
 def expect_error(response: requests.Response, expected: int | Container[int], rule: str) -> None:
     """An error answer: the status, and a non-empty ``text/plain`` body (spec §6, §7)."""
     expect_status(response, expected, rule)
+    if response.status_code in (401, 403) and getattr(getattr(response, "exchange", None), "echoed", False):
+        raise fail(f"{rule}: the {response.status_code} answer repeats the credential it refused (§6: a "
+                   "message, never the secret; the client shows the body to the user)", response)
     if _mimetype(response) != "text/plain":
         raise fail(f"{rule}: a {response.status_code} answer must be text/plain (§6), got "
                    f"Content-Type {response.headers.get('Content-Type')!r}", response)

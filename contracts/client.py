@@ -48,6 +48,13 @@ class Secrets:
     def __repr__(self) -> str:
         return f"<Secrets: {len(self._values)} masked>"
 
+    def echoed(self, sent: str, answer: bytes) -> bool:
+        """Whether ``answer`` repeats a secret that ``sent`` (the raw request) carried: a
+        key (16 characters or more) or a whole ``user:password`` pseudo-key; a short
+        password alone may be a user's name too, which a message may show."""
+        return any(value in sent and value.encode("utf-8", "replace") in answer for value in self._values
+                   if len(value) >= 16 or ":" in value)
+
     def mask(self, text: str) -> str:
         """``text`` with every known secret replaced by ``********``."""
         for value in sorted(self._values, key=len, reverse=True):
@@ -68,6 +75,8 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     error: str | None = None
+    #: the answer repeats a secret the request carried (:meth:`Secrets.echoed`)
+    echoed: bool = False
 
     def format(self) -> str:
         """A curl-like transcript: ``>`` lines sent, ``<`` lines received."""
@@ -218,6 +227,9 @@ class ProGetClient:
         exchange.response_headers = _mask_headers(dict(response.headers), self.secrets)
         exchange.response_body = _mask_body(response.headers.get("Content-Type", ""),
                                             response.content, self.secrets)
+        raw = prepared.body if isinstance(prepared.body, bytes) else str(prepared.body or "").encode()
+        exchange.echoed = response.status_code >= 400 and self.secrets.echoed(
+            f"{prepared.url} {dict(prepared.headers)} " + raw.decode("latin-1"), response.content)
         response.exchange = exchange  # type: ignore[attr-defined]
         return response
 

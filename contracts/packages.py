@@ -5,6 +5,7 @@ and the requests each feed type's client sends to publish, read and delete them
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -26,9 +27,11 @@ def _put(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
 
 
 def npm_tarball(name: str, version: str) -> bytes:
-    """A ``.tgz`` as ``npm pack`` makes it (members under ``package/``)."""
+    """A ``.tgz`` as ``npm pack`` makes it (members under ``package/``); the same bytes
+    every time (the gzip header's time is fixed, not the current second)."""
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as packed, \
+            tarfile.open(fileobj=packed, mode="w") as archive:
         for member, text in (("package/package.json", json.dumps({"name": name, "version": version})),
                              ("package/index.js", "module.exports = 1;\n")):
             data = text.encode()
@@ -120,16 +123,22 @@ class TestPackage:
     version: str
 
     @property
+    def escaped_name(self) -> str:
+        """The name as npm writes it into a path: ``@scope%2fname`` for a scoped package
+        [std: npm registry package-metadata.md]."""
+        return self.name.replace("/", "%2f") if self.name.startswith("@") else self.name
+
+    @property
     def read_path(self) -> str:
         """A listing/metadata read any credential with `view` may make (§2-§5)."""
-        return {"npm": f"npm/{self.feed}/{self.name}", "pypi": f"pypi/{self.feed}/simple/",
+        return {"npm": f"npm/{self.feed}/{self.escaped_name}", "pypi": f"pypi/{self.feed}/simple/",
                 "nuget": f"nuget/{self.feed}/v3/index.json",
                 "universal": f"upack/{self.feed}/packages"}[self.feed_type]
 
     @property
     def download_path(self) -> str:
         lower = self.name.lower()
-        return {"npm": f"npm/{self.feed}/{self.name}/-/{self.name}-{self.version}.tgz",
+        return {"npm": f"npm/{self.feed}/{self.name}/-/{self.name.rpartition('/')[2]}-{self.version}.tgz",
                 "pypi": "",  # found through the simple page (PEP 503)
                 "nuget": f"nuget/{self.feed}/v3/flatcontainer/{lower}/{self.version}/{lower}.{self.version}.nupkg",
                 "universal": f"upack/{self.feed}/download/mockproget/{self.name}/{self.version}"}[self.feed_type]
@@ -154,7 +163,7 @@ class TestPackage:
         if self.feed_type == "npm":
             registry = f"{base_url}npm/{self.feed}/"
             body = json.dumps(npm_publish_body(self.name, self.version, registry, self.content())).encode()
-            return {"method": "PUT", "path": f"npm/{self.feed}/{self.name}", "data": body,
+            return {"method": "PUT", "path": f"npm/{self.feed}/{self.escaped_name}", "data": body,
                     "content_type": "application/json"}
         if self.feed_type == "pypi":
             filename, data = wheel_bytes(self.name, self.version)

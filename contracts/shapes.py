@@ -57,9 +57,10 @@ JSON_TYPES = ("application/json", "application/json; charset=utf-8", "Applicatio
 FORM_TYPES = ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8",
               "Application/X-WWW-Form-URLEncoded", "application/x-www-form-urlencoded;Charset=UTF-8")
 #: §3 [doc]: ``API_Key`` in a body of any other type is no credential (``None``: no
-#: Content-Type at all).
+#: Content-Type at all; ``application/json-seq``, RFC 7464, only starts like JSON's type).
 NOT_JSON_TYPES: tuple[str | None, ...] = ("text/plain", "text/plain; charset=utf-8", None,
-                                          "application/octet-stream", "application/x-www-form-urlencoded")
+                                          "application/octet-stream", "application/x-www-form-urlencoded",
+                                          "application/json-seq")
 #: §3 [doc]: a ``key=`` body of any other type is no credential; a missing Content-Type
 #: is not a form.
 NOT_FORM_TYPES: tuple[str | None, ...] = ("text/plain", None, "application/json", "multipart/form-data")

@@ -206,6 +206,20 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any], dict[str, str]], dict[
      lambda b, n: _with(b, feedGroup=n["feed_group"])),
     ("expiration must be an ISO 8601 date-time", "system",
      lambda b, n: _with(b, expiration="not a date")),
+    # the rules of every type, broken on the other types too (a server may check them for
+    # one type only)
+    ("type is required (a feed key's body)", "feed", lambda b, n: _without(b, "type")),
+    ("type is required (a personal key's body)", "personal", lambda b, n: _without(b, "type")),
+    ("logging is required (a feed key)", "feed", lambda b, n: _without(b, "logging")),
+    ("logging is required (a personal key)", "personal", lambda b, n: _without(b, "logging")),
+    ("logging must be none, request, response or both (a feed key)", "feed",
+     lambda b, n: _with(b, logging="everything")),
+    ("logging must be none, request, response or both (a personal key)", "personal",
+     lambda b, n: _with(b, logging="all")),
+    ("expiration must be an ISO 8601 date-time (a feed key)", "feed",
+     lambda b, n: _with(b, expiration="01/08/2031")),
+    ("expiration must be a real date (a personal key)", "personal",
+     lambda b, n: _with(b, expiration="2031-02-30T00:00:00")),
     ("expiration must be a real date", "system",
      lambda b, n: _with(b, expiration="2031-13-45T25:61:00")),
 ]

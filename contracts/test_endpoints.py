@@ -88,13 +88,16 @@ class EndpointClauses(ClauseBase):
     @clause("§1", "doc")
     def test_delete_id_must_be_the_whole_number(self, proget_client: ProGetClient) -> None:
         """``delete?id=N`` names key N by its integer id: an ``id`` that is N with more after
-        it (``Nx``, ``N.5``) or before it (``xN``) is not N, so it deletes no key, whatever
-        the status (§1 [doc]; §8 leaves the status of an id naming no key open)."""
+        it (``Nx``, ``N.5``, also ``N.0`` and ``Ne0``, which a float parser takes for N) or
+        before it (``xN``), or N written in hexadecimal (``0x…``), is not N, so it deletes no
+        key, whatever the status (§1 [doc]; §8 leaves the status of an id naming no key
+        open). (Leading zeros, a ``+`` sign and surrounding blanks are not tried: .NET's
+        integer parsing takes them.)"""
         sent = {"type": "system", "systemApis": ["sca"], "logging": "none",
                 "displayName": proget_client.display_name("kept by a bad id")}
         info = expect_created(proget_client.create(sent), sent)
         key_id = info["id"]
-        for raw in (f"{key_id}x", f"{key_id}.5", f"x{key_id}"):
+        for raw in (f"{key_id}x", f"{key_id}.5", f"x{key_id}", f"{key_id}.0", f"{key_id}e0", f"0x{key_id:x}"):
             response = proget_client.delete(raw)
             if key_id not in {k["id"] for k in proget_client.list_keys()}:
                 raise fail(f"§1 [doc]: delete?id={raw} deleted key #{key_id}", response)
@@ -180,13 +183,36 @@ class EndpointClauses(ClauseBase):
             expect_proget_headers(response, f"§6 [client] headers on {what} ({response.status_code})")
 
     @clause("§6", "doc")
-    def test_invalid_input_is_explained_in_text(self, proget_client: ProGetClient) -> None:
+    def test_invalid_input_is_explained_in_text(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """An invalid body gets 400 with a non-empty text/plain body, and the ProGet headers
-        the client compares to explain a failed create (§6 [doc][client])."""
+        the client compares to explain a failed create (§6 [doc][client]). The body gives
+        "details of every problem" (§6 [doc]): where two problems (of a system and of a feed
+        key) alone get different answers, both in one body get an answer unlike either
+        (the wording is open, §8, so it is not read)."""
         response = proget_client.create({"type": "system", "logging": "none",
                                          "displayName": proget_client.display_name("invalid")})
         expect_error(response, 400, "§6 [doc] a system key without systemApis")
         expect_proget_headers(response, "§6 [client] headers on a 400 answer")
+        # §6 [doc] "details of every problem", stated without reading the wording: where two
+        # problems alone get different answers, both together get an answer unlike either
+        name = proget_client.display_name("two problems")
+        cases: tuple[tuple[dict[str, Any], dict[str, Any], dict[str, Any]], ...] = (
+                ({"type": "system", "systemApis": ["sca"]}, {"systemApis": None}, {"logging": "everything"}),
+                ({"type": "system", "systemApis": ["sca"]}, {"logging": "everything"}, {"expiration": "not a date"}),
+                ({"type": "feed", "feed": proget_target.feed or "no-such-feed", "packagePermissions": ["view"]},
+                 {"packagePermissions": []}, {"logging": "everything"}))
+        for kind, first, second in cases:
+            texts = []
+            for broken in (first, second, {**first, **second}):
+                body = {k: v for k, v in {**kind, "logging": "none", "displayName": name, **broken}.items()
+                        if v is not None}
+                answer = proget_client.create(body)
+                expect_error(answer, 400, f"§6 [doc] an invalid body ({', '.join(broken)})")
+                texts.append(answer.text.strip())
+            if texts[0] != texts[1] and texts[2] in texts[:2]:
+                raise fail(f"§6 [doc]: a body with two problems ({', '.join(first)}; {', '.join(second)}) is "
+                           "explained like one of them alone: the 400 names one problem, not every problem",
+                           answer)
 
 
 class WireClauses(ClauseBase):

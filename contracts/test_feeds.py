@@ -18,6 +18,7 @@ import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -25,7 +26,7 @@ import requests
 from mockproget_contracts.base import ClauseBase
 from mockproget_contracts.checks import expect_error, fail
 from mockproget_contracts.client import ProGetClient
-from mockproget_contracts.packages import FEED_TYPES, TestPackage
+from mockproget_contracts.packages import FEED_TYPES, TestPackage, wheel_bytes
 from mockproget_contracts.target import Target, clause
 
 __all__ = ["FeedClauses", "TestFeeds"]
@@ -54,13 +55,53 @@ PUBLISH_CARRIERS: dict[str, tuple[str, ...]] = {
     "npm": ("bearer", "basic"), "pypi": ("basic",), "nuget": ("x-nuget-apikey", "basic"),
     "universal": ("x-apikey", "query", "basic")}
 
+#: §1.1 [doc], §2.2-§5.2: the carriers a key reads (lists, downloads) with, as the vendor
+#: documents them or the type's clients send them: NuGet and pip read with Basic only
+#: (``X-NuGet-ApiKey`` is for pushing, §2.2; on reads it is UNKNOWN), npm sends its token
+#: or ``_auth`` on every request, Universal takes all three [doc].
+READ_CARRIERS: dict[str, tuple[str, ...]] = {
+    "npm": ("bearer", "basic"), "pypi": ("basic",), "nuget": ("basic",), "universal": ("x-apikey", "query", "basic")}
 
-def carried(carrier: str, key: str) -> dict[str, Any]:
-    """The request arguments (``headers``, ``params``) that put ``key`` in ``carrier``."""
+#: §1.2 [doc]: every non-empty set of feed-key permissions, and the few that tell each
+#: permission's part apart (a quick run): view alone, each other one alone and beside view,
+#: and view with add and delete.
+PERMISSION_SETS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(p for i, p in enumerate(("view", "add", "promote", "delete")) if mask >> i & 1) for mask in range(1, 16))
+QUICK_PERMISSION_SETS: tuple[tuple[str, ...], ...] = (
+    ("view",), ("promote",), ("delete",), ("view", "promote"), ("view", "delete"), ("view", "add"),
+    ("view", "add", "delete"))
+
+
+#: RFC 9110 §5.1, §5.5 and §11.1 [std]: header field names and authentication schemes are
+#: case-insensitive, and whitespace after a field value is not part of it. Each carrier in
+#: its client's spelling first, then others a server must take alike (a clause rotates
+#: through them); a key header's third spelling also ends its value with a blank.
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "bearer": ("Bearer", "bearer", "BEARER"), "basic": ("Basic", "basic", "BASIC"),
+    "login": ("Basic", "basic", "BASIC"),
+    "x-nuget-apikey": ("X-NuGet-ApiKey", "x-nuget-apikey", "X-NUGET-APIKEY"),
+    "x-apikey": ("X-ApiKey", "x-apikey", "X-APIKEY"), "query": ("key",)}
+
+
+def carried(carrier: str, key: str, spelling: int = 0) -> dict[str, Any]:
+    """The request arguments (``headers``, ``params``) that put ``key`` in ``carrier``,
+    spelled the ``spelling``-th way of :data:`SPELLINGS` (0: as the client sends it).
+    ``login`` is Basic with ``key`` as the whole ``user:password`` (§1.1.3 [doc])."""
     if carrier == "query":
         return {"headers": {}, "params": {"key": key}}
-    return {"headers": {"bearer": {"Authorization": f"Bearer {key}"}, "basic": {"Authorization": _basic(key)},
-                        "x-nuget-apikey": {"X-NuGet-ApiKey": key}, "x-apikey": {"X-ApiKey": key}}[carrier]}
+    names = SPELLINGS[carrier]
+    word = names[spelling % len(names)]
+    if carrier == "bearer":
+        return {"headers": {"Authorization": f"{word} {key}"}}
+    if carrier in ("basic", "login"):
+        pair = key if carrier == "login" else f"api:{key}"
+        return {"headers": {"Authorization": f"{word} " + base64.b64encode(pair.encode()).decode()}}
+    return {"headers": {word: key + (" " if spelling % len(names) == 2 else "")}}
+
+
+def _ok(response: requests.Response) -> bool:
+    """Not refused: neither 401/403 nor a server error."""
+    return response.status_code not in (401, 403) and response.status_code < 500
 
 
 def read_headers(feed_type: str, key: str) -> dict[str, str]:
@@ -85,7 +126,10 @@ class FeedClauses(ClauseBase):
     @staticmethod
     def _package(target: Target, feed: str, feed_type: str) -> TestPackage:
         number = target.next_number()
-        name = {"npm": f"mockproget-contracts-{target.run_id}", "pypi": f"mockproget-contracts-{target.run_id}",
+        # npm: every other package scoped (``@scope/name``, written ``@scope%2fname`` in
+        # paths, §3.1 [std]): a rule holds for scoped and unscoped names alike
+        npm_name = f"@mockproget/contracts-{target.run_id}" if number % 2 else f"mockproget-contracts-{target.run_id}"
+        name = {"npm": npm_name, "pypi": f"mockproget-contracts-{target.run_id}",
                 "nuget": f"MockProGet.Contracts.R{target.run_id}",
                 "universal": f"contracts-{target.run_id}"}[feed_type]
         return TestPackage(feed_type, feed, name, f"1.0.{number}")
@@ -113,14 +157,32 @@ class FeedClauses(ClauseBase):
         return info
 
     @staticmethod
-    def _refused(response: requests.Response, target: Target, feed_type: str, on_mock: int, rule: str) -> None:
-        """Refused: the mock's exact status; elsewhere 401 or 403 (Universal: 403 [doc])."""
+    def _refused(response: requests.Response, target: Target, feed_type: str, on_mock: int, rule: str,
+                 secret: str | None = None) -> None:
+        """Refused: the mock's exact status; elsewhere 401 or 403 (Universal: 403 [doc]).
+        Anywhere, a 401 carries a challenge (RFC 9110 §15.5.2 [std]: ``WWW-Authenticate``
+        on every 401), and the answer never shows the ``secret`` that was sent, plain or
+        as Basic's base64."""
         if target.is_mock:
             expected: int | tuple[int, ...] = on_mock
         else:
             expected = 403 if feed_type == "universal" else (401, 403)
         if response.status_code not in ((expected,) if isinstance(expected, int) else expected):
             raise fail(f"{rule}: expected {expected}, got {response.status_code}", response)
+        challenge = response.headers.get("WWW-Authenticate", "")
+        if response.status_code == 401 and not challenge.strip():
+            raise fail(f"{rule}: a 401 without WWW-Authenticate (RFC 9110 §15.5.2 [std]; NuGet sends "
+                       "stored credentials only after a challenge, §2.2 [client])", response)
+        if response.status_code == 401 and feed_type == "nuget" and "basic" not in challenge.lower():
+            raise fail(f"{rule}: a NuGet 401 must offer Basic (WWW-Authenticate: {challenge!r}): NuGet's "
+                       "HttpClient sends the stored api:«key» only to a Basic challenge (§2.2 [client])",
+                       response)
+        if secret:
+            shown = response.text + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+            encoded = base64.b64encode(f"api:{secret}".encode()).decode()
+            if secret in shown or encoded in shown or base64.b64encode(secret.encode()).decode() in shown:
+                raise fail(f"{rule}: the refusal shows the credential that was sent (a secret is never "
+                           "echoed)", response)
         if target.is_mock:
             expect_error(response, on_mock, rule)
             if on_mock == 401 and not response.headers.get("WWW-Authenticate", "").startswith("Basic realm="):
@@ -202,7 +264,8 @@ class FeedClauses(ClauseBase):
             response = self._publish(proget_client, proget_target, package, key)
             published = 200 <= response.status_code < 300
             self._cleanup(proget_client, proget_target, package, published)
-            self._refused(response, proget_target, feed_type, on_mock, f"§1.3 [doc]: publishing with {what}")
+            self._refused(response, proget_target, feed_type, on_mock, f"§1.3 [doc]: publishing with {what}",
+                          secret=key)
 
     @clause("§1.2", "doc")
     def test_a_view_only_feed_key_reads_but_cannot_publish(
@@ -222,7 +285,7 @@ class FeedClauses(ClauseBase):
             response = self._publish(proget_client, proget_target, package, key, carrier)
             self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
             self._refused(response, proget_target, feed_type, 403,
-                          f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier")
+                          f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier", secret=key)
         if package.delete_path is None or not (feed_type == "universal" or proget_target.is_mock):
             return
         # §1.2 [doc] ("Overwrite/Delete is required for deletion endpoints", Universal §5.3
@@ -236,9 +299,11 @@ class FeedClauses(ClauseBase):
                 response = proget_client.request("DELETE", package.delete_path, api_key=None,
                                                  **carried(carrier, key))
                 self._refused(response, proget_target, feed_type, 403,
-                              f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier")
-                still = proget_client.request("GET", package.download_path, api_key=None,
-                                              headers=read_headers(feed_type, proget_target.api_key))
+                              f"§1.2 [doc]: deleting a package with a view-only feed key in the {carrier} carrier",
+                              secret=key)
+                admin: dict[str, Any] = {"headers": read_headers(feed_type, proget_target.api_key)}
+                still = proget_client.request("GET", self._located(proget_client, proget_target, package, admin),
+                                              api_key=None, **admin)
                 if still.status_code != 200:
                     raise fail(f"§1.2 [doc]: a refused delete (view-only key, {carrier}) removed the package "
                                f"(download answered {still.status_code})", still)
@@ -266,8 +331,8 @@ class FeedClauses(ClauseBase):
                 if not published:
                     raise fail(f"§1.2 [doc]: a view+add feed key in the {carrier} carrier could not publish "
                                f"({response.status_code})", response)
-                got = self._download(proget_client, package, key)
-                if got != package.content() and feed_type != "pypi":
+                got = self._download(proget_client, proget_target, package, key)
+                if got != package.content():
                     raise fail(f"§2-§5: the package published in the {carrier} carrier does not come back "
                                "as sent", None)
                 if number == 0 and feed_type == "nuget":  # a key without Overwrite/Delete pushes again
@@ -321,28 +386,103 @@ class FeedClauses(ClauseBase):
 
     def _refused_in_every_carrier(self, proget_client: ProGetClient, proget_target: Target, feed: str,
                                   feed_type: str, key: str, what: str) -> None:
-        """§1.2 [doc]: publishing with ``key`` is refused in every carrier the feed type
-        takes, and nothing stays published."""
-        for carrier in PUBLISH_CARRIERS[feed_type]:
-            package = self._package(proget_target, feed, feed_type)
-            refused = self._publish(proget_client, proget_target, package, key, carrier)
-            self._cleanup(proget_client, proget_target, package, 200 <= refused.status_code < 300)
-            on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
-            self._refused(refused, proget_target, feed_type, on_mock,
-                          f"§1.2 [doc]: publishing with {what} in the {carrier} carrier")
+        """§1.2 [doc]: publishing with ``key`` is refused in every carrier (each spelled a
+        way of its own, RFC 9110 [std]) the feed type takes, and nothing stays published;
+        reading with it is refused too (a key that does not authenticate is no anonymous
+        caller: §1.4's "bad cred", 403 on Universal [doc]), also where the read needs
+        nothing (the feed holds a package the admin published)."""
+        existing = self._package(proget_target, feed, feed_type)
+        made = self._publish(proget_client, proget_target, existing, proget_target.api_key)
+        try:
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                on_mock = 403 if feed_type == "universal" or carrier == "x-nuget-apikey" else 401
+                spelling = number + len(what)
+                if carrier in READ_CARRIERS[feed_type]:
+                    read = proget_client.request("GET", existing.read_path, api_key=None,
+                                                 **carried(carrier, key, spelling))
+                    self._refused(read, proget_target, feed_type, on_mock,
+                                  f"§1.2 [doc]: reading with {what} in the {carrier} carrier", secret=key)
+                package = self._package(proget_target, feed, feed_type)
+                refused = self._publish_as(proget_client, proget_target, package, carried(carrier, key, spelling))
+                self._cleanup(proget_client, proget_target, package, 200 <= refused.status_code < 300)
+                self._refused(refused, proget_target, feed_type, on_mock,
+                              f"§1.2 [doc]: publishing with {what} in the {carrier} carrier", secret=key)
+        finally:
+            self._cleanup(proget_client, proget_target, existing, 200 <= made.status_code < 300)
 
     @staticmethod
-    def _download(client: ProGetClient, package: TestPackage, key: str) -> bytes:
+    def _publish_as(client: ProGetClient, target: Target, package: TestPackage,
+                    how: dict[str, Any]) -> requests.Response:
+        """Publish ``package`` with the credential arguments ``how`` (:func:`carried`)."""
+        sent = package.publish_request(target.url)
+        method, path = sent.pop("method"), sent.pop("path")
+        return client.request(method, path, api_key=None, **how, **sent)
+
+    @staticmethod
+    def _located(client: ProGetClient, target: Target, package: TestPackage, how: dict[str, Any]) -> str:
+        """Where ``package`` downloads from, found as its client finds it (relative to the
+        base URL): npm's ``dist.tarball`` in the packument [client: npm install]; NuGet's
+        PackageBaseAddress in the v3 service index [std]; Universal's documented
+        ``download/«group»/«name»/«version»`` [doc]. ``how``: the credential to ask with."""
+        if package.feed_type == "npm":
+            where = package.read_path
+            document = client.request("GET", where, api_key=None, **how)
+            try:
+                url = document.json()["versions"][package.version]["dist"]["tarball"]
+            except (ValueError, KeyError, TypeError):
+                raise fail(f"§3.3 [client]: the packument (GET {where}: {document.status_code}) gives no "
+                           f"versions[{package.version}].dist.tarball for npm install to fetch", document) from None
+        elif package.feed_type == "nuget":
+            where = f"nuget/{package.feed}/v3/index.json"
+            index = client.request("GET", where, api_key=None, **how)
+            try:
+                base = next(r["@id"] for r in index.json()["resources"]
+                            if str(r.get("@type", "")).startswith("PackageBaseAddress/3.0.0"))
+            except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
+                raise fail(f"§2.3 [std]: the v3 service index (GET {where}: {index.status_code}) names no "
+                           "PackageBaseAddress/3.0.0 resource", index) from None
+            lower = package.name.lower()
+            url = f"{str(base).rstrip('/')}/{lower}/{package.version}/{lower}.{package.version}.nupkg"
+        else:
+            return package.download_path
+        if not isinstance(url, str) or not url:
+            raise fail(f"§2-§3: the download URL of {package.name} {package.version} is {url!r}", None)
+        resolved = urlsplit(requests.compat.urljoin(target.url, url))
+        base_path = urlsplit(target.url).path
+        path = resolved.path[len(base_path):] if resolved.path.startswith(base_path) else resolved.path.lstrip("/")
+        return path + (f"?{resolved.query}" if resolved.query else "")
+
+    def _present(self, client: ProGetClient, target: Target, package: TestPackage) -> bool:
+        """Whether ``package`` (this version) is on its feed, as the admin key sees it."""
+        admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
+        if package.feed_type in ("npm", "pypi"):
+            page = client.request("GET", package.read_path if package.feed_type == "npm" else
+                                  f"pypi/{package.feed}/simple/{package.name}/", api_key=None, **admin)
+            if page.status_code != 200:
+                return False
+            if package.feed_type == "pypi":
+                return wheel_bytes(package.name, package.version)[0] in page.text
+            try:
+                return package.version in page.json().get("versions", {})
+            except (ValueError, AttributeError):
+                return False
+        found = client.request("GET", self._located(client, target, package, admin), api_key=None, **admin)
+        return found.status_code == 200
+
+    def _download(self, client: ProGetClient, target: Target, package: TestPackage, key: str) -> bytes:
         headers = read_headers(package.feed_type, key)
-        path = package.download_path
+        path = self._located(client, target, package, {"headers": headers}) if package.feed_type != "pypi" else ""
         if package.feed_type == "pypi":  # PEP 503: the file is linked from the project page
             page = client.request("GET", f"pypi/{package.feed}/simple/{package.name}/", api_key=None, headers=headers)
             if page.status_code != 200:
                 raise fail(f"§4.3 [std]: the project page answered {page.status_code}", page)
-            links = re.findall(r'href="([^"#]+)', page.text)
+            filename = wheel_bytes(package.name, package.version)[0]
+            links = [link for link in re.findall(r'href="([^"#]+)', page.text)
+                     if urlsplit(link).path.rpartition("/")[2] == filename]
             if not links:
-                raise fail("§4.3 [std]: the project page links no file", page)
-            response = requests.get(requests.compat.urljoin(page.url, links[-1]), headers=headers, timeout=30)
+                raise fail(f"§4.3 [std]: the project page links no file named {filename} (PEP 503: one "
+                           "anchor per file)", page)
+            response = requests.get(requests.compat.urljoin(page.url, links[0]), headers=headers, timeout=30)
         else:
             response = client.request("GET", path, api_key=None, headers=headers)
         if response.status_code != 200:
@@ -368,6 +508,302 @@ class FeedClauses(ClauseBase):
             self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
             self._refused(response, proget_target, feed_type, 403,
                           f"§1.2 [model]: publishing with a key of another scope in the {carrier} carrier")
+
+    @clause("§1.2", "doc")
+    def test_each_permission_set_is_held_in_every_carrier(
+            self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§1.2 [doc], as a property over permission sets x carriers x spellings: a feed key
+        with permissions P, in every carrier its feed type takes (each spelled every way
+        RFC 9110 [std] makes equal, in turn), reads the feed when P holds View/Download,
+        publishes when P holds View/Download and Add/Repackage, downloads a package of the
+        feed (its own or the admin's) when P holds View/Download, is refused publishing
+        when P lacks Add/Repackage (Promote or Overwrite/Delete alone add nothing), and a
+        refused publish leaves nothing on the feed; where
+        the protocol deletes (Universal [doc]; NuGet on the mock), it deletes a package
+        when P holds View/Download and Overwrite/Delete and is refused (the package stays)
+        when P lacks Overwrite/Delete. A NuGet push of an existing version is a 409 without
+        Overwrite/Delete in every carrier (§1.4 [doc]). ``add`` without ``view`` may go
+        either way (§1.2 UNKNOWN). Enumerated: every non-empty P (a quick run: those
+        that tell the four apart), each in every carrier."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        sets = PERMISSION_SETS if proget_target.max_examples >= 20 else QUICK_PERMISSION_SETS
+        for index, permissions in enumerate(sets):
+            have = set(permissions)
+            key = self._feed_key(proget_client, feed, list(permissions))["key"]
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                how = carried(carrier, key, index + number)
+                where = f"a feed key with {'+'.join(permissions)} in the {carrier} carrier " \
+                        f"({' '.join(how['headers']) or 'query'})"
+                package = self._package(proget_target, feed, feed_type)
+                reads = carrier in READ_CARRIERS[feed_type]
+                if "view" in have and reads:
+                    read = proget_client.request("GET", package.read_path, api_key=None, **how)
+                    if not _ok(read):
+                        raise fail(f"§1.2 [doc]: reading with {where} answered {read.status_code}", read)
+                response = self._publish_as(proget_client, proget_target, package, how)
+                published = by_key = 200 <= response.status_code < 300
+                try:
+                    if not published and self._present(proget_client, proget_target, package):
+                        raise fail(f"§1.2 [doc]: publishing with {where} was refused ({response.status_code}), "
+                                   "yet the package is on the feed", response)
+                    if {"view", "add"} <= have and not published:
+                        raise fail(f"§1.2 [doc]: publishing with {where} answered {response.status_code}",
+                                   response)
+                    if "view" in have and reads and feed_type != "pypi":  # View/Download: a package of the feed
+                        if not published:  # comes back, whoever published it
+                            made = self._publish(proget_client, proget_target, package, proget_target.api_key)
+                            published = 200 <= made.status_code < 300
+                            if not published:
+                                raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})",
+                                           made)
+                        got = proget_client.request("GET", self._located(proget_client, proget_target, package,
+                                                                         how), api_key=None, **how)
+                        if got.status_code != 200 or got.content != package.content():
+                            raise fail(f"§1.2 [doc]: downloading the package just published with {where} "
+                                       f"answered {got.status_code}" + (", not the package sent"
+                                                                        if got.status_code == 200 else ""), got)
+                    if "add" not in have:
+                        self._refused(response, proget_target, feed_type, 403, f"§1.2 [doc]: publishing with "
+                                      f"{where} (no Add/Repackage)", secret=key)
+                    if by_key and feed_type == "nuget":
+                        again = self._publish_as(proget_client, proget_target, package, how)
+                        if "delete" not in have and again.status_code != 409:
+                            raise fail(f"§1.4 [doc]: pushing an existing NuGet version with {where} (no "
+                                       f"Overwrite/Delete) must answer 409, got {again.status_code}", again)
+                        if "delete" in have and proget_target.is_mock and not 200 <= again.status_code < 300:
+                            raise fail(f"§1.2 [model]: pushing an existing NuGet version with {where} (with "
+                                       f"Overwrite/Delete) answered {again.status_code}", again)
+                    if package.delete_path is not None and (feed_type == "universal" or proget_target.is_mock):
+                        published = self._delete_with(proget_client, proget_target, package, published, how,
+                                                      have, where, key)
+                finally:
+                    self._cleanup(proget_client, proget_target, package, published)
+
+    def _delete_with(self, client: ProGetClient, target: Target, package: TestPackage, published: bool,
+                     how: dict[str, Any], have: set[str], where: str, key: str) -> bool:
+        """Delete ``package`` (published by the admin unless it is already) with ``how``;
+        returns whether it is still there."""
+        assert package.delete_path is not None
+        if not published:
+            made = self._publish(client, target, package, target.api_key)
+            if not 200 <= made.status_code < 300:
+                raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})", made)
+        admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
+        located = self._located(client, target, package, admin)
+        response = client.request("DELETE", package.delete_path, api_key=None, **how)
+        still = client.request("GET", located, api_key=None, **admin)
+        if 200 <= response.status_code < 300 and still.status_code == 200:
+            raise fail(f"§1.2 [doc]: delete with {where} answered {response.status_code}, yet the package "
+                       "is still there", still)
+        if not 200 <= response.status_code < 300 and still.status_code != 200:
+            raise fail(f"§1.2 [doc]: delete with {where} answered {response.status_code}, yet the package "
+                       "is gone", response)
+        if {"view", "delete"} <= have and not 200 <= response.status_code < 300:
+            raise fail(f"§1.2 [doc]: deleting with {where} answered {response.status_code}", response)
+        if "delete" not in have:
+            self._refused(response, target, package.feed_type, 403,
+                          f"§1.2 [doc]: deleting with {where} (no Overwrite/Delete)", secret=key)
+        return still.status_code == 200
+
+    @clause("§1.1", "doc")
+    def test_one_user_is_one_principal_in_every_form(
+            self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§1.1.3 [doc], §1.2 [doc] and api-keys §3 [doc] ("pseudo-keys work like a personal
+        key"), as a property over credential forms: the pseudo-key's user as a Basic
+        «username»:«password» login, as its pseudo-key where the feed type takes one
+        (NuGet's ``X-NuGet-ApiKey`` [doc], Universal's ``X-ApiKey`` [client: pgutil]), and a
+        personal key of that user in every key carrier is one principal: each form reads
+        and publishes alike (all allowed or all refused; whatever the user may do). A
+        personal key of that user past its expiration, and the personal key once deleted,
+        are refused in every carrier."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        pseudo = proget_target.require("pseudo_key")
+        user = pseudo.partition(":")[0]
+        forms: list[tuple[str, str, str]] = [("a Basic login", "login", pseudo)]
+        pseudo_carrier = {"nuget": "x-nuget-apikey", "universal": "x-apikey"}.get(feed_type)
+        if pseudo_carrier is not None:
+            forms.append((f"the pseudo-key in {pseudo_carrier}", pseudo_carrier, pseudo))
+        personal = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                         "displayName": proget_client.display_name(f"personal key of {user}")})
+        info: dict[str, Any] | None = personal.json() if personal.status_code == 200 else None
+        if info is not None:
+            forms += [(f"a personal key of {user} in the {c} carrier", c, info["key"]) for c in PUBLISH_CARRIERS[
+                feed_type]]
+        seen: list[tuple[str, bool, bool, requests.Response]] = []
+        for number, (what, carrier, secret) in enumerate(forms):
+            how = carried(carrier, secret, number)
+            package = self._package(proget_target, feed, feed_type)
+            read = proget_client.request("GET", package.read_path, api_key=None, **how)
+            response = self._publish_as(proget_client, proget_target, package, how)
+            published = 200 <= response.status_code < 300
+            self._cleanup(proget_client, proget_target, package, published)
+            reads = carrier == "login" or carrier in READ_CARRIERS[feed_type]  # a read compared where it is one
+            seen.append((what, _ok(read) if reads else seen[0][1], published, response if _ok(read) else read))
+            first = seen[0]
+            if (first[1], first[2]) != (seen[-1][1], published):
+                def told(entry: tuple[str, bool, bool, requests.Response]) -> str:
+                    return f"{entry[0]}: read {'allowed' if entry[1] else 'refused'}, publish " \
+                           f"{'allowed' if entry[2] else 'refused'}"
+                raise fail(f"§1.1 [doc]: one user's credential forms are judged differently ({told(first)}; "
+                           f"{told(seen[-1])}, publish answered {response.status_code})", response)
+        if info is None:
+            return
+        expired = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                        "expiration": "2024-08-01T00:00:00Z",
+                                        "displayName": proget_client.display_name(f"expired key of {user}")})
+        if expired.status_code == 200:  # a past expiration refused at create (§8): not tried here
+            self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, expired.json()["key"],
+                                           "an expired personal key")
+        deleted = proget_client.delete(info["id"])
+        if deleted.status_code != 200:
+            raise fail(f"§3: deleting the personal key answered {deleted.status_code}", deleted)
+        self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, info["key"],
+                                       "a deleted personal key")
+
+    @clause("§5.3", "doc")
+    def test_universal_download_statuses(self, proget_target: Target, proget_client: ProGetClient) -> None:
+        """§5.1/§5.3 [doc] (Universal feeds only): ``?latest`` instead of a version gives
+        the package; an unknown version or package is a 404 (not a refusal, not a 200), in
+        every key carrier. (A path without a version is not tried: a group may have several
+        segments, so it cannot be told from a version.)"""
+        feed, feed_type = self._feed(proget_target)
+        if feed_type != "universal":
+            return  # nothing to check: the rule is Universal's (§5)
+        self._gate_publish(proget_target)
+        package = self._package(proget_target, feed, feed_type)
+        made = self._publish(proget_client, proget_target, package, proget_target.api_key)
+        if not 200 <= made.status_code < 300:
+            raise fail(f"§5.3 [doc]: the admin key could not publish ({made.status_code})", made)
+        base = f"upack/{feed}/download/mockproget/{package.name}"
+        try:
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                how = carried(carrier, proget_target.api_key, number)
+                for path, status in ((f"{base}?latest", 200), (f"{base}/9.{number}.999", 404),
+                                     (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", 404)):
+                    got = proget_client.request("GET", path, api_key=None, **how)
+                    if got.status_code != status:
+                        raise fail(f"§5.3 [doc]: GET {path} (admin key in the "
+                                   f"{carrier} carrier) must answer {status}, got {got.status_code}", got)
+                    if status == 200 and got.content != package.content():
+                        raise fail("§5.3 [doc]: ?latest does not give the package published", got)
+        finally:
+            self._cleanup(proget_client, proget_target, package, True)
+
+    @clause("§3.2", "doc")
+    def test_npm_login_answers_a_token_that_works(self, proget_target: Target,
+                                                  proget_client: ProGetClient) -> None:
+        """§3.2 [doc][client] (npm feeds only): ``npm login`` answering ``api`` and a key
+        sends ``PUT …/-/user/org.couchdb.user:api`` with the key as the password; the
+        answer is a 2xx JSON object whose string ``token`` npm then sends as its
+        ``_authToken`` (Bearer), so that token reads the feed and publishes as the key
+        does (a View/Download + Add/Repackage feed key). A key no server knows gets no
+        token (a 4xx). Which token is sent back is open (§8.5)."""
+        feed, feed_type = self._feed(proget_target)
+        if feed_type != "npm":
+            return  # nothing to check: the rule is npm's (§3)
+        self._gate_publish(proget_target)
+        key = self._feed_key(proget_client, feed, ["view", "add"])["key"]
+        bogus = hashlib.sha1(f"login {proget_target.run_id}".encode()).hexdigest()  # noqa: S324 - a made-up key
+        proget_target.secrets.add(bogus)
+        path = f"npm/{feed}/-/user/org.couchdb.user:api"
+        for password, good in ((key, True), (bogus, False)):
+            document: dict[str, Any] = {"_id": "org.couchdb.user:api", "name": "api", "password": password, "type": "user",
+                        "roles": [], "date": datetime.now(timezone.utc).isoformat()}
+            answer = proget_client.request("PUT", path, api_key=None, json_body=document)
+            if not good:
+                if not 400 <= answer.status_code < 500:
+                    raise fail(f"§3.2 [client]: npm login with an unknown key answered {answer.status_code} "
+                               "(npm stores any 2xx token as the registry's credential)", answer)
+                continue
+            try:
+                token = answer.json()["token"] if 200 <= answer.status_code < 300 else None
+            except (ValueError, KeyError, TypeError):
+                token = None
+            if not isinstance(token, str) or not token:
+                raise fail(f"§3.2 [client]: npm login with api and a valid key answered {answer.status_code} "
+                           "without a string token (npm stores res.token as its _authToken)", answer)
+            proget_target.secrets.add(token)
+            how: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}}
+            package = self._package(proget_target, feed, feed_type)
+            read = proget_client.request("GET", package.read_path, api_key=None, **how)
+            if not _ok(read):
+                raise fail(f"§3.2 [client]: the token npm login gave was refused reading ({read.status_code})", read)
+            response = self._publish_as(proget_client, proget_target, package, how)
+            published = 200 <= response.status_code < 300
+            self._cleanup(proget_client, proget_target, package, published)
+            if not published:
+                raise fail(f"§3.2 [client]: the token npm login gave for a view+add key could not publish "
+                           f"({response.status_code})", response)
+
+
+    @clause("§1.2", "model")
+    def test_each_principal_gets_its_own_privileges(self, proget_target: Target,
+                                                    proget_client: ProGetClient) -> None:
+        """§1.2 [model] (the mock's table, checked against the embedded mock only), in every
+        carrier the feed type takes: a feed key for another feed of the same type is refused
+        (403) reading and publishing; a key for a feed group that holds the feed publishes;
+        a system key with only ``sca``/``sbom-upload`` is refused publishing; a personal
+        key of --user publishes exactly when that user holds view and add on the feed."""
+        feed, feed_type = self._feed(proget_target)
+        self._gate_publish(proget_target)
+        backend = proget_target.backend
+        if backend is None:
+            return  # [model]: the kit's gate runs it against the embedded mock only
+        details = [f for f in backend.feed_details if f.type == feed_type]
+        other = next((f.name for f in details if f.name != feed), None)
+        groups = next((sorted(f.groups) for f in details if f.name == feed), [])
+        keyed: list[tuple[str, str, bool]] = []  # what, key, may publish
+        if other is not None:
+            keyed.append((f"a feed key for feed {other}",
+                          self._feed_key(proget_client, other, ["view", "add"])["key"], False))
+        if groups:
+            keyed.append((f"a feed key for its feed group {groups[0]}",
+                          self._feed_key(proget_client, feed, ["view", "add"], feedGroup=groups[0])["key"], True))
+        for apis in (["sca"], ["sbom-upload"], ["sca", "sbom-upload"]):
+            made = proget_client.create({"type": "system", "systemApis": apis, "logging": "none",
+                                         "displayName": proget_client.display_name(f"system {'+'.join(apis)}")})
+            if made.status_code != 200:
+                raise fail(f"§2: creating a system key with {apis} answered {made.status_code}", made)
+            keyed.append((f"a system key with {'+'.join(apis)}", made.json()["key"], False))
+        if proget_target.user is not None:
+            owner = next((u for u in backend.users if u.name == proget_target.user), None)
+            made = proget_client.create({"type": "personal", "user": proget_target.user, "logging": "none",
+                                         "displayName": proget_client.display_name("personal key")})
+            if owner is not None and made.status_code == 200:
+                may = owner.admin or {"view", "add"} <= owner.feed_privileges(feed)
+                keyed.append((f"a personal key of {owner.name}", made.json()["key"], may))
+        if feed_type == "npm":  # §3.3 [model]: whoami names the user acted for, or api
+            named = [(what, key, "api") for what, key, _ in keyed if not what.startswith("a personal key")]
+            named += [(what, key, str(proget_target.user)) for what, key, _ in keyed
+                      if what.startswith("a personal key")]
+            for what, key, expected in named[:2] + named[-1:]:
+                told = proget_client.request("GET", f"npm/{feed}/-/whoami", api_key=None,
+                                             headers={"Authorization": f"Bearer {key}"})
+                try:
+                    username = told.json().get("username")
+                except (ValueError, AttributeError):
+                    username = None
+                if told.status_code == 200 and username != expected:
+                    raise fail(f"§3.3 [model]: npm whoami with {what} names {username!r}, not {expected!r}", told)
+        for index, (what, key, may) in enumerate(keyed):
+            for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
+                how = carried(carrier, key, index + number)
+                package = self._package(proget_target, feed, feed_type)
+                response = self._publish_as(proget_client, proget_target, package, how)
+                published = 200 <= response.status_code < 300
+                self._cleanup(proget_client, proget_target, package, published)
+                if may and not published:
+                    raise fail(f"§1.2 [model]: publishing with {what} in the {carrier} carrier answered "
+                               f"{response.status_code}", response)
+                if not may:
+                    self._refused(response, proget_target, feed_type, 403,
+                                  f"§1.2 [model]: publishing with {what} in the {carrier} carrier", secret=key)
+                    if what.startswith("a feed key for feed"):
+                        read = proget_client.request("GET", package.read_path, api_key=None, **how)
+                        self._refused(read, proget_target, feed_type, 403,
+                                      f"§1.2 [model]: reading with {what} in the {carrier} carrier", secret=key)
 
 
 class TestFeeds(FeedClauses):

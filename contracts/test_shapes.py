@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -193,6 +194,32 @@ def _everywhere(target: Target) -> list[Shape]:
     (except a form on create, whose body must be JSON)."""
     return [s for s in cells(_endpoints(target), fitting_only=False, spellings=False)
             if not (s.endpoint == "create" and s.carrier == "form")]
+
+
+def _just_past(client: ProGetClient, skew: float, offset: int | None) -> None:
+    """§2 [doc]: no grace period, to the second. A key whose expiration is half a second
+    before the current whole second (so past by 0.5 to 1.5 s) must not authenticate once
+    the server's own clock says so: its ``Date`` (whole seconds) is at or after the second
+    that follows the expiration. (A server whose clock is behind, or that sends no
+    ``Date``, cannot be judged this close: nothing is asserted then.)"""
+    now = datetime.now(timezone.utc) + timedelta(seconds=skew)
+    moment = now.replace(microsecond=0) - timedelta(milliseconds=500)
+    text = instant_text(moment, offset, 7)
+    sent = system_key_body(client, "just expired", expiration=text)
+    response = client.create(sent)
+    if 400 <= response.status_code < 500:
+        return  # §8: a past expiration may be refused
+    info = expect_created(response, sent, "§2 [doc] a key with an expiration")
+    used = client.list(api_key=info["key"])
+    try:
+        told = parsedate_to_datetime(used.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return
+    if told.tzinfo is not None and told >= moment + timedelta(milliseconds=500) and used.status_code != 403:
+        raise fail(f"§2 [doc]: a key that expired at {text} still authenticates (answered {used.status_code}) "
+                   f"at {used.headers.get('Date')} by the server's own clock: a grace period past the "
+                   "expiration", used)
+    client.cleanup()
 
 
 class ShapeClauses(ClauseBase):
@@ -380,6 +407,8 @@ class ShapeClauses(ClauseBase):
             st.integers(0, 7)))
         for_all(proget_target, strategy, check, examples=cells,
                 **_settings(proget_target, 2 * _per_cell(proget_target)))
+        for offset in (None, 0, -480):
+            _just_past(proget_client, skew, offset)
 
     @clause("§2", "doc")
     def test_round_trip(self, proget_target: Target, proget_client: ProGetClient) -> None:

@@ -116,6 +116,8 @@ def send_raw(client: ProGetClient, method: str, path: str, *, query: str = "",
     exchange.status, exchange.reason = response.status_code, response.reason or ""
     exchange.response_headers = _mask_headers(dict(response.headers), client.secrets)
     exchange.response_body = _mask_body(response.headers.get("Content-Type", ""), content, client.secrets)
+    exchange.echoed = response.status_code >= 400 and client.secrets.echoed(
+        head + payload.decode("latin-1"), content)
     response.exchange = exchange  # type: ignore[attr-defined]
     return response
 

@@ -26,6 +26,7 @@ def server() -> Iterator[MockProGet]:
 
 def target(server: MockProGet, feed_type: str, *, as_mock: bool) -> Target:
     return Target(url=server.url, api_key=server.admin_key, feed=f"{feed_type}-c", feed_type=feed_type,
+                  username="Admin", password="Admin",  # the seeded admin: the pseudo-key clauses run too
                   feed_group=f"{feed_type}-grp", backend=server.backend if as_mock else None,
                   may_publish=True, max_examples=2)
 
