@@ -18,7 +18,7 @@ from werkzeug.sansio.response import Response as SansioResponse
 
 from .backend import Backend
 from .config import Config
-from .control import Sealer, control, control_hosts, warn_if_exposed
+from .control import Sealer, control, control_hosts, foreign_host_refusal, warn_if_exposed
 from .errors import ProGetError
 from .faults import CONTROL_PREFIX, FaultMiddleware, FaultSet
 from .feeds import register as register_feeds
@@ -229,6 +229,9 @@ def _render_error(error: Exception) -> Response:
         return Response(backend_of().mask(error.message) + "\n", status=error.status, mimetype="text/plain",
                         headers=error.headers)
     if isinstance(error, HTTPException):
+        if error is request.routing_exception and request.path.startswith(CONTROL_PREFIX) \
+                and (refusal := foreign_host_refusal()) is not None:
+            return _render_error(refusal)  # the Host first, even where routing failed
         status = error.code or 500
         valid_methods: list[str] = list(getattr(error, "valid_methods", None) or [])  # MethodNotAllowed's
         if status == 405 and (refusal := missing_before_2024_3()) is not None:

@@ -210,19 +210,27 @@ def _json_body() -> dict[str, Any]:
     return value
 
 
-@control.before_app_request
+@control.before_request
 def _check_host() -> None:
-    """Host first (a rebinding page learns nothing), on every path under the control
-    API's prefix that no other blueprint serves: also where routing failed (a Host that
-    werkzeug cannot route, an unknown control path), before a 400 or 404 says anything."""
-    if not request.path.startswith(CONTROL_PREFIX) or request.blueprint not in (None, control.name):
-        return
+    """Host first (a rebinding page learns nothing), on every control API route; where
+    routing failed under the control API's prefix (a Host that werkzeug cannot route, an
+    unknown control path, a wrong method), the error renderer asks
+    :func:`foreign_host_refusal` before a 400, 404 or 405 says anything."""
+    refusal = foreign_host_refusal()
+    if refusal is not None:
+        raise refusal
+
+
+def foreign_host_refusal() -> Forbidden | None:
+    """The 403 for a request to the control API whose ``Host`` does not name this server
+    (a DNS rebinding page's), or ``None``."""
     rule: _HostRule | None = _ext("mockproget.control_hosts")
     given_host = request.environ.get("HTTP_HOST")
     if rule is not None and given_host is not None and not rule.allows(given_host):
-        raise Forbidden("The control API answers only requests addressed to this server by its "
-                        "bound address or localhost (Host header); add the name to [control] "
-                        "allowed_hosts, or turn the check off with --control-any-host.")
+        return Forbidden("The control API answers only requests addressed to this server by its "
+                         "bound address or localhost (Host header); add the name to [control] "
+                         "allowed_hosts, or turn the check off with --control-any-host.")
+    return None
 
 
 @control.before_request
