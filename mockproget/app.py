@@ -230,8 +230,8 @@ def _render_error(error: Exception) -> Response:
                         headers=error.headers)
     if isinstance(error, HTTPException):
         if error is request.routing_exception and request.path.startswith(CONTROL_PREFIX) \
-                and (refusal := foreign_host_refusal()) is not None:
-            return _render_error(refusal)  # the Host first, even where routing failed
+                and (foreign := foreign_host_refusal()) is not None:
+            return _render_error(foreign)  # the Host first, even where routing failed
         status = error.code or 500
         valid_methods: list[str] = list(getattr(error, "valid_methods", None) or [])  # MethodNotAllowed's
         if status == 405 and (refusal := missing_before_2024_3()) is not None:
