@@ -7,6 +7,10 @@ it reconnects when a server closes) posts ``api/api-keys/create`` and counts ans
 after a short warm-up; the servers compared run side by side and are measured in
 interleaved rounds, so a change in the machine's load hits them all. Printed, as ratios measured in this run:
 
+Each ratio is printed twice: of the servers' medians, and (in brackets) the median of
+the ratios of single rounds, in which the servers compared were measured back to back
+(a paired figure: a change in the machine's load between rounds cancels out).
+
 1. the mock over its default server (``MockProGet``: waitress) vs a bare Flask create
    handler behind that same server, the same ``MockProGet`` server object with the bare
    app put in place of the mock's (target >= 0.8);
@@ -260,8 +264,8 @@ def _list_here(url: str, key: str, rounds: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per server, in all")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server, in all")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per server")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive client connections")
     parser.add_argument("--keys", type=int, default=100_000, help="stored keys for the flatness figure")
     parser.add_argument("--before", default=BEFORE, help="the git revision measured as 'before' (default %(default)s)")
@@ -288,14 +292,19 @@ def main() -> None:
     print(f"\ncreates per second (median of {args.rounds} interleaved rounds; all rounds)")
     for name, rate in median.items():
         print(f"  {name:<36} {rate:8.0f}   {' '.join(f'{v:.0f}' for v in rates[name])}")
-    mock = median["mock, MockProGet (waitress)"]
-    before_rate = median.get(f"mockproget serve at {args.before} (before)", median["mock today, werkzeug threaded"])
-    print(f"  ratio mock / bare Flask (same server)    {mock / median['bare Flask create, same server']:.2f}"
-          "   (target >= 0.8)")
-    print(f"  ratio serve now / serve before           {median['mockproget serve now'] / before_rate:.2f}"
-          "   (target >= 2)")
-    print(f"  ratio mock / today's mock on werkzeug    {mock / median['mock today, werkzeug threaded']:.2f}"
-          "   (the server's part of the gain)")
+    before_name = f"mockproget serve at {args.before} (before)"
+    if before_name not in rates:
+        before_name = "mock today, werkzeug threaded"
+    print("  ratios: of the medians above; [the median of each round's own ratio, the servers of a"
+          " round measured back to back]")
+    for label, top, bottom, target in (
+            ("mock / bare Flask (same server)", "mock, MockProGet (waitress)", "bare Flask create, same server",
+             "(target >= 0.8)"),
+            ("serve now / serve before", "mockproget serve now", before_name, "(target >= 2)"),
+            ("mock / today's mock on werkzeug", "mock, MockProGet (waitress)", "mock today, werkzeug threaded",
+             "(the server's part of the gain)")):
+        paired = statistics.median(a / b for a, b in zip(rates[top], rates[bottom]))
+        print(f"  ratio {label:<34} {median[top] / median[bottom]:.2f} [{paired:.2f}]   {target}")
 
     with under_mockproget(config) as server:
         _fill(server, 10)
