@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from .backend import Backend, StateDump
 from .errors import Forbidden, InvalidInput, NotFound, ProGetError
-from .faults import CONTROL_PREFIX, FaultRuleError, FaultSet
+from .faults import FaultRuleError, FaultSet
 from .journal import DEFAULT_PAGE, MAX_PAGE, Journal, check_bytes, check_size
 from .models import (DEFAULT_ANONYMOUS, ApiKey, Feed, InstanceSettings, NewApiKey, Package, User,
                      check_privileges, digest)

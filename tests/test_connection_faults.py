@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import socket
 import time
-from collections.abc import Iterator
 from http import client as http_client
 
 import pytest

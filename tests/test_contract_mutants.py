@@ -29,7 +29,7 @@ from mockproget.models import digest
 from mockproget_contracts import Target
 from mockproget_contracts.client import ContractViolation
 from mockproget_contracts.test_feeds import FeedClauses
-from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header
+from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header, rebuffer
 from test_contract_broken_shapes import FULL, serve_raw
 
 Mutant = Callable[[MockProGet], None]
@@ -40,13 +40,6 @@ CREATE, LIST, DELETE = "/api/api-keys/create", "/api/api-keys/list", "/api/api-k
 def _named(mutant: Mutant, name: str, doc: str) -> Mutant:
     mutant.__name__, mutant.__doc__ = name, doc
     return mutant
-
-
-def _buffer(environ: dict[str, Any]) -> bytes:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
-    return body
 
 
 def _credentials(environ: dict[str, Any], body: bytes) -> list[tuple[str, str]]:
@@ -77,7 +70,7 @@ def _as_admin(when: Callable[[MockProGet, dict[str, Any], str, Any], bool]) -> M
         inner = server.app.wsgi_app
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            body = _buffer(environ)
+            body = rebuffer(environ)
             for carrier, value in _credentials(environ, body):
                 if when(server, environ, carrier, _key_of(server, value)):
                     environ["HTTP_X_APIKEY"] = ADMIN_KEY  # the header is judged first
@@ -95,29 +88,40 @@ def _expired(key: Any, within: timedelta | None = None) -> bool:
     return when <= now and (within is None or now - when < within)
 
 
+def answer_then_replay(inner: Any, environ: dict[str, Any], start_response: Any, refused: Callable[[str], bool],
+                       replay: Callable[[dict[str, Any], bytes], dict[str, Any]]) -> list[bytes]:
+    """The request answered as ``inner`` answers it; where ``refused(status line)`` holds,
+    it is replayed behind that answer with the environ ``replay(environ as it came, body)``
+    makes: the refusal is sent, and the change is made anyway."""
+    body = rebuffer(environ)
+    saved = dict(environ)
+    captured: dict[str, Any] = {}
+
+    def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status_line, headers
+        return lambda data: None
+    answer = b"".join(inner(environ, capture))
+    if refused(captured["status"]):
+        b"".join(inner(replay(saved, body), lambda *a, **k: (lambda data: None)))
+    start_response(captured["status"], captured["headers"])
+    return [answer]
+
+
 def _shadow(path: str, status: str) -> Mutant:
     """A request to ``path`` answered ``status`` is replayed as the admin behind the
     answer: the refusal (or 400) is sent, and the change is made anyway."""
+    def as_admin(saved: dict[str, Any], body: bytes) -> dict[str, Any]:
+        repaired = _repair(body)
+        return {**saved, "wsgi.input": io.BytesIO(repaired), "CONTENT_LENGTH": str(len(repaired)),
+                "HTTP_X_APIKEY": ADMIN_KEY}
+
     def apply(server: MockProGet) -> None:
         inner = server.app.wsgi_app
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") != path:
                 return inner(environ, start_response)
-            body = _buffer(environ)
-            saved = dict(environ)
-            captured: dict[str, Any] = {}
-
-            def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                captured["status"], captured["headers"] = status_line, headers
-                return lambda data: None
-            answer = b"".join(inner(environ, capture))
-            if captured["status"].startswith(status):
-                again = {**saved, "wsgi.input": io.BytesIO(_repair(body)), "HTTP_X_APIKEY": ADMIN_KEY}
-                again["CONTENT_LENGTH"] = str(len(again["wsgi.input"].getvalue()))
-                b"".join(inner(again, lambda *a, **k: (lambda data: None)))
-            start_response(captured["status"], captured["headers"])
-            return [answer]
+            return answer_then_replay(inner, environ, start_response, lambda line: line.startswith(status), as_admin)
         server.app.wsgi_app = app  # type: ignore[method-assign]
     return apply
 
@@ -165,7 +169,7 @@ def _json_error(when: Callable[[dict[str, Any], str], bool]) -> Mutant:
         inner = Tamper(server.app.wsgi_app, response=change)
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            environ["kit.body"] = _buffer(environ)
+            environ["kit.body"] = rebuffer(environ)
             return inner(environ, start_response)
         server.app.wsgi_app = app  # type: ignore[method-assign]
     return apply
@@ -195,7 +199,7 @@ def _refuse(when: Callable[[dict[str, Any]], bool], text: str) -> Mutant:
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == CREATE:
-                data = _json_body(_buffer(environ))
+                data = _json_body(rebuffer(environ))
                 if isinstance(data, dict) and when(data):
                     start_response("400 BAD REQUEST", [("Content-Type", "text/plain"), ("X-ProGet-Version", "25.0.10"),
                                                        ("X-ProGet-Edition", "Enterprise")])
@@ -264,7 +268,7 @@ def deleted_personal_key_works(server: MockProGet) -> None:
     inner = server.app.wsgi_app
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        body = _buffer(environ)
+        body = rebuffer(environ)
         if any(digest(v) in graveyard for _, v in _credentials(environ, body)):
             environ["HTTP_X_APIKEY"] = ADMIN_KEY
         return inner(environ, start_response)
@@ -553,7 +557,7 @@ def key_before_a_colon_accepted(server: MockProGet) -> None:
     inner = server.app.wsgi_app
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        body = _buffer(environ)
+        body = rebuffer(environ)
         for _, value in _credentials(environ, body):
             head, colon, _ = value.partition(":")
             if colon and _key_of(server, head) is not None:

@@ -17,13 +17,11 @@ import base64
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-import requests
 from flask import request as flask_request
 
 from feedkit import feeds_config
@@ -32,8 +30,10 @@ from mockproget.models import digest
 from mockproget_contracts import Target
 from mockproget_contracts.client import ContractViolation
 from mockproget_contracts.test_feeds import FeedClauses
-from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header, rebuffer
-from test_contract_mutants import _drop, _lenient, _lower_keys, _named, basic_publish_not_stored, run_verify
+from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header
+from test_contract_broken_shapes import _listed
+from test_contract_mutants import (_drop, _lenient, _lower_keys, _named, answer_then_replay,
+                                   basic_publish_not_stored, run_verify)
 
 Mutant = Callable[[MockProGet], None]
 Answer = tuple[str, list[tuple[str, str]], bytes]
@@ -388,25 +388,17 @@ def refused_publish_stored(server: MockProGet) -> None:
     refusal is sent, and the upload is replayed behind it as the admin."""
     inner = server.app.wsgi_app
 
+    def as_admin(saved: dict[str, Any], body: bytes) -> dict[str, Any]:
+        again = {k: v for k, v in saved.items() if k not in ("HTTP_X_APIKEY", "HTTP_X_NUGET_APIKEY")}
+        again.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                      "HTTP_AUTHORIZATION": ADMIN_BASIC,
+                      "QUERY_STRING": re.sub(r"(^|&)key=[^&]*", "", saved.get("QUERY_STRING", ""))})
+        return again
+
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in ("PUT", "POST") or environ.get("PATH_INFO", "").startswith("/api/"):
             return inner(environ, start_response)
-        body = rebuffer(environ)
-        saved = dict(environ)
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-        answer = b"".join(inner(environ, capture))
-        if captured["status"][:3] in ("401", "403"):
-            again = {k: v for k, v in saved.items() if k not in ("HTTP_X_APIKEY", "HTTP_X_NUGET_APIKEY")}
-            again.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
-                          "HTTP_AUTHORIZATION": ADMIN_BASIC,
-                          "QUERY_STRING": re.sub(r"(^|&)key=[^&]*", "", saved.get("QUERY_STRING", ""))})
-            b"".join(inner(again, lambda *a, **k: (lambda data: None)))
-        start_response(captured["status"], captured["headers"])
-        return [answer]
+        return answer_then_replay(inner, environ, start_response, lambda line: line[:3] in ("401", "403"), as_admin)
     server.app.wsgi_app = app  # type: ignore[method-assign]
 
 #: (mutant, feed type) pairs run by URL; every one must fail some feed clause.
@@ -567,30 +559,22 @@ refused_key_echoed = _named(_answers(_echo_key), "refused_key_echoed",
                             "§6 [doc]: a 403 names the X-ApiKey value it refused.")
 
 
-def _nulls(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
-    if environ.get("PATH_INFO") == "/api/api-keys/list" and status.startswith("200"):
-        data = _json_body(body)
-        if isinstance(data, list):
-            names = ("displayName", "description", "expiration", "feed", "feedGroup", "user", "systemApis",
-                     "packagePermissions")
-            body = json.dumps([{**{n: None for n in names}, **k} for k in data]).encode()
-    return status, headers, body
+def _nulls(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = ("displayName", "description", "expiration", "feed", "feedGroup", "user", "systemApis",
+             "packagePermissions")
+    return [{**{n: None for n in names}, **k} for k in items]
 
 
-list_writes_nulls = _named(_answers(_nulls), "list_writes_nulls",
+list_writes_nulls = _named(_answers(_listed(_nulls)), "list_writes_nulls",
                            "§2 [client]: the list writes every absent property as null instead of leaving it out.")
 
 
-def _personal_pascal(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
-    if environ.get("PATH_INFO") == "/api/api-keys/list" and status.startswith("200"):
-        data = _json_body(body)
-        if isinstance(data, list):
-            body = json.dumps([{**k, "logging": str(k.get("logging", "")).title()} if k.get("type") == "personal"
-                               else k for k in data]).encode()
-    return status, headers, body
+def _personal_pascal(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**k, "logging": str(k.get("logging", "")).title()} if k.get("type") == "personal" else k
+            for k in items]
 
 
-list_personal_logging_pascal = _named(_answers(_personal_pascal), "list_personal_logging_pascal",
+list_personal_logging_pascal = _named(_answers(_listed(_personal_pascal)), "list_personal_logging_pascal",
                                       "§2 [doc]: listed personal keys write logging as None/Both, not none/both.")
 
 

@@ -6,7 +6,6 @@ import gc
 from http import client as http_client
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
