@@ -351,23 +351,27 @@ class AuthClauses(ClauseBase):
     @clause("§2", "doc", free_edition=True)
     def test_expired_personal_key_is_refused(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """Expiration holds for every key type, not for system keys only: a personal key
-        (for the pseudo-key's user and for --user) past its expiration gets 403 on list in the
-        header and the querystring, whatever that user may do with a live key (§2, §3 [doc]).
-        A past expiration refused at create (§8): a key expiring a moment ahead is tried once
-        that moment has passed."""
+        (for the pseudo-key's user and for --user) past its expiration gets 403 on each
+        endpoint in each carrier it can travel in there, for what that user's live key may
+        do (§2, §3 [doc]; §4: list its keys, create a personal key for itself, delete its own
+        key), and changes nothing. A past expiration refused at create (§8): a key expiring a
+        moment ahead is tried once that moment has passed."""
         owners = sorted({n for n in (proget_target.username, proget_target.user) if n})
         if not owners:
             proget_target.require("user")
         expired: dict[str, str] = {}
         pending: list[tuple[str, str]] = []
+        live_ids: dict[str, int] = {}
         skew = _server_clock_skew(proget_client)
         moment = (datetime.now(timezone.utc) + timedelta(seconds=skew)).replace(microsecond=0) + timedelta(
             seconds=SHORT_LIFE)
         for owner in owners:
             live = {"type": "personal", "user": owner, "logging": "none", "expiration": "2099-01-01T00:00:00Z",
                     "displayName": proget_client.display_name(f"personal key of {owner}")}
-            if proget_client.create(live).status_code != 200:
+            made = proget_client.create(live)
+            if made.status_code != 200:
                 continue  # personal keys switched off (§5), or not for this user: nothing to expire
+            live_ids[owner] = expect_created(made, live, "§2 [doc] a live personal key")["id"]
             past = {**live, "expiration": past_expiration("Z"),
                     "displayName": proget_client.display_name(f"expired personal key of {owner}")}
             response = proget_client.create(past)
@@ -379,16 +383,33 @@ class AuthClauses(ClauseBase):
             else:
                 expired[owner] = expect_created(response, past, "§2 [doc] a personal key with a past expiration")["key"]
         if not expired and not pending:
-            pytest.skip("the target creates no personal key for the pseudo-key's user or --user")
+            pytest.skip("the target refused a personal key for every user given (the pseudo-key's, --user): "
+                        "personal keys are switched off there (§5), or these users may not have one; give "
+                        "--user a user that may")
         if pending:
             wait = (moment - datetime.now(timezone.utc)).total_seconds() - skew + EXPIRY_MARGIN
             if wait > 0:
                 time.sleep(wait)
             expired.update(pending)
         for owner, text in expired.items():
+            what = f"an expired personal key of {owner}"
             for carrier in ("header", "query"):
                 _expect_refused(proget_client.list(**_carried(carrier, text)), 403,
-                                f"§2 [doc] list with an expired personal key of {owner} in the {carrier} carrier")
+                                f"§2 [doc] list with {what} in the {carrier} carrier")
+            for carrier in ("header", "query", "json"):  # a personal key for that user itself
+                sent = {"type": "personal", "user": owner, "logging": "none",
+                        "displayName": proget_client.display_name(f"created with {what}")}
+                carried = _carried(carrier, text, sent)
+                raw = carried.pop("data", None)
+                response = proget_client.create(sent, raw=raw.encode() if raw is not None else None, **carried)
+                _expect_refused(response, 403, f"§2 [doc] create with {what} in the {carrier} carrier")
+                if sent["displayName"] in _names(proget_client):
+                    raise fail(f"§2 [doc]: a key was created with {what} in the {carrier} carrier", response)
+            for carrier in ("header", "query", "form"):  # that user's own live key
+                response = proget_client.delete(live_ids[owner], **_carried(carrier, text))
+                _expect_refused(response, 403, f"§2 [doc] delete with {what} in the {carrier} carrier")
+                if live_ids[owner] not in _listed_ids(proget_client):
+                    raise fail(f"§2 [doc]: a key was deleted with {what} in the {carrier} carrier", response)
 
     @clause("§3", "doc")
     def test_deleted_key_is_refused(self, proget_client: ProGetClient) -> None:

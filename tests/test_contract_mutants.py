@@ -252,6 +252,10 @@ expiry_two_minutes_late = _named(_as_admin(
 expired_personal_key_works = _named(_as_admin(
     lambda s, e, carrier, key: _expired(key) and key.type == "personal"),
     "expired_personal_key_works", "§2 [doc]: expiration is enforced for system keys, never for personal keys.")
+expired_personal_key_writes = _named(_as_admin(
+    lambda s, e, carrier, key: _expired(key) and key.type == "personal" and e.get("PATH_INFO") != LIST),
+    "expired_personal_key_writes", "§2 [doc]: an expired personal key is refused on list, yet still creates "
+                                   "and deletes (the user's own keys).")
 
 
 def deleted_personal_key_works(server: MockProGet) -> None:
@@ -601,6 +605,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (expired_key_in_api_key_works, "expired", "test_expired_key_is_refused"),
     (expiry_two_minutes_late, "instant", "test_expiration_is_an_instant"),
     (expired_personal_key_works, "expired_personal", "test_expired_personal_key_is_refused"),
+    (expired_personal_key_writes, "expired_personal", "test_expired_personal_key_is_refused"),
     (deleted_personal_key_works, "stateful", "test_stateful_create_list_delete_authenticate"),
     (refused_create_still_creates, "unknown_key or refus", "refus"),
     (refused_delete_still_deletes, "unknown_key or refus", "refus"),
