@@ -32,7 +32,7 @@ from mockproget_contracts.client import ContractViolation
 from mockproget_contracts.test_feeds import FeedClauses
 from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header
 from test_contract_broken_shapes import _listed
-from test_contract_mutants import (_drop, _lenient, _lower_keys, _named, answer_then_replay,
+from test_contract_mutants import (_drop, _feed_request, _lenient, _lower_keys, _named, answer_then_replay,
                                    basic_publish_not_stored, run_verify)
 
 Mutant = Callable[[MockProGet], None]
@@ -70,17 +70,6 @@ def _access(change: Callable[[MockProGet, Any, Any, str, str], str | None | bool
 
 def _perms(key: Any) -> set[str]:
     return set(key.package_permissions or ()) if key is not None and key.type == "feed" else set()
-
-
-def _wsgi(hook: Callable[[dict[str, Any]], None]) -> Mutant:
-    def apply(server: MockProGet) -> None:
-        inner = server.app.wsgi_app
-
-        def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            hook(environ)
-            return inner(environ, start_response)
-        server.app.wsgi_app = app  # type: ignore[method-assign]
-    return apply
 
 
 def _answers(change: Callable[[dict[str, Any], str, list[tuple[str, str]], bytes], Answer]) -> Mutant:
@@ -178,7 +167,7 @@ def _nuget_pseudo_key_dropped(environ: dict[str, Any]) -> None:
         environ["HTTP_X_NUGET_APIKEY"] = "0" * 40
 
 
-nuget_pseudo_key_refused = _named(_wsgi(_nuget_pseudo_key_dropped), "nuget_pseudo_key_refused",
+nuget_pseudo_key_refused = _named(_feed_request(_nuget_pseudo_key_dropped), "nuget_pseudo_key_refused",
                                   "§2.2 [doc]: X-NuGet-ApiKey: «user»:«password» (-ApiKey Admin:Admin) is "
                                   "not taken as a pseudo-key.")
 
@@ -186,7 +175,7 @@ nuget_pseudo_key_refused = _named(_wsgi(_nuget_pseudo_key_dropped), "nuget_pseud
 def deleted_personal_key_publishes(server: MockProGet) -> None:
     """§1.2 [doc]: a deleted personal key keeps working on the feed endpoints."""
     dead = _graveyard(server, ("personal",))
-    _wsgi(_as_admin_when(lambda e, v: digest(v) in dead))(server)
+    _feed_request(_as_admin_when(lambda e, v: digest(v) in dead))(server)
 
 
 def expired_personal_key_works_on_feeds(server: MockProGet) -> None:
@@ -221,10 +210,10 @@ def _scheme_exact(word: str, prefix: str) -> Callable[[dict[str, Any]], None]:
     return hook
 
 
-basic_scheme_case_sensitive = _named(_wsgi(_scheme_exact("Basic", "/pypi/")), "basic_scheme_case_sensitive",
+basic_scheme_case_sensitive = _named(_feed_request(_scheme_exact("Basic", "/pypi/")), "basic_scheme_case_sensitive",
                                      "§4.2 [doc] + RFC 9110 §11.1 [std]: only 'Basic' is read, 'basic' or 'BASIC' "
                                      "is no credential.")
-bearer_scheme_case_sensitive = _named(_wsgi(_scheme_exact("Bearer", "/npm/")), "bearer_scheme_case_sensitive",
+bearer_scheme_case_sensitive = _named(_feed_request(_scheme_exact("Bearer", "/npm/")), "bearer_scheme_case_sensitive",
                                       "§3.2 [doc] + RFC 9110 §11.1 [std]: only 'Bearer' is read on npm.")
 
 
@@ -247,7 +236,7 @@ expired_key_reads = _named(_expiry_on_writes_only, "expired_key_reads",
 def deleted_key_reads(server: MockProGet) -> None:
     """§1.2 [doc]: a deleted key is refused publishing but still reads."""
     dead = _graveyard(server, ("feed", "system", "personal"))
-    _wsgi(_as_admin_when(lambda e, v: e.get("REQUEST_METHOD") == "GET" and digest(v) in dead))(server)
+    _feed_request(_as_admin_when(lambda e, v: e.get("REQUEST_METHOD") == "GET" and digest(v) in dead))(server)
 
 
 # -- §1.4 / RFC 9110: refusals -------------------------------------------------------------
@@ -296,7 +285,7 @@ def _latest_ignored(environ: dict[str, Any]) -> None:
         environ["QUERY_STRING"] = re.sub(r"(^|&)latest(=[^&]*)?", "", environ["QUERY_STRING"])
 
 
-upack_latest_ignored = _named(_wsgi(_latest_ignored), "upack_latest_ignored",
+upack_latest_ignored = _named(_feed_request(_latest_ignored), "upack_latest_ignored",
                               "§5.1 [doc]: ?latest is not read on a Universal download (no version: not found).")
 
 
@@ -379,7 +368,7 @@ def _scoped_packument_missing(environ: dict[str, Any]) -> None:
         environ["PATH_INFO"] = path.replace("/@", "/no-such-scope-@", 1)
 
 
-npm_scoped_packument_missing = _named(_wsgi(_scoped_packument_missing), "npm_scoped_packument_missing",
+npm_scoped_packument_missing = _named(_feed_request(_scoped_packument_missing), "npm_scoped_packument_missing",
                                       "§3.1 [std]: a scoped package (@scope%2fname) is published but its "
                                       "packument is not found.")
 
@@ -686,7 +675,7 @@ def _json_by_prefix(environ: dict[str, Any]) -> None:
         environ["CONTENT_TYPE"] = "application/json"
 
 
-json_type_by_prefix = _named(_wsgi(_json_by_prefix), "json_type_by_prefix",
+json_type_by_prefix = _named(_feed_request(_json_by_prefix), "json_type_by_prefix",
                              "§3 [doc]: any media type that starts with application/json (application/json-seq) "
                              "is read as JSON, so its API_Key counts.")
 
