@@ -7,7 +7,8 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
@@ -15,6 +16,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.response import Response as SansioResponse
+from werkzeug.utils import get_content_type
 
 from .backend import Backend
 from .config import Config
@@ -42,7 +44,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     config = config or Config()
     if backend is None:
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
-    app = Flask("mockproget")
+    app = _App("mockproget")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body  # a form field: any size the body may have
     app.json = _JSONProvider(app)
     app.session_interface = _NoSessions()
@@ -139,6 +141,24 @@ def _read_some(stream: object, want: int) -> bytes:
     return bytes(buffer[:count])
 
 
+class _App(Flask):
+    """Flask, with the check that a view is a coroutine made once per view rather than
+    on every request (the views are fixed once the app serves; Flask wraps an ``async``
+    one the same way either way)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if func.__class__ is not FunctionType:  # a bound method, a partial, ...: as Flask does
+            return super().ensure_sync(func)
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
+
+
 class _JSONProvider(DefaultJSONProvider):
     """Flask's JSON answers (compact, ASCII, ``ApiKeyInfo``'s property order kept), with
     the encoder made once rather than for every answer."""
@@ -149,12 +169,13 @@ class _JSONProvider(DefaultJSONProvider):
         super().__init__(app)
         self._compact = json.JSONEncoder(default=self.default, ensure_ascii=self.ensure_ascii,
                                          sort_keys=False, separators=(",", ":"))
+        self._content_type = get_content_type(self.mimetype, "utf-8")  # worked out once
 
     def response(self, *args: Any, **kwargs: Any) -> SansioResponse:
         if self.compact is False or (self.compact is None and self._app.debug):
             return super().response(*args, **kwargs)  # indented: Flask's own way
         text = self._compact.encode(self._prepare_response_obj(args, kwargs))
-        return self._app.response_class(f"{text}\n", mimetype=self.mimetype)
+        return self._app.response_class(f"{text}\n", content_type=self._content_type)
 
 
 class _NoSessions(SessionInterface):

@@ -82,7 +82,7 @@ def header_text(value: str | None) -> str | None:
 
 def find_credential(request: Request) -> Credential | None:
     """The credential to judge for ``request``, or ``None`` when none is present."""
-    value = header_text(request.headers.get("X-ApiKey"))
+    value = header_text(request.environ.get("HTTP_X_APIKEY"))  # what request.headers reads
     if value:
         return Credential("header", value)
     value = request.args.get("key")

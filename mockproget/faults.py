@@ -555,6 +555,12 @@ class FaultSet:
             return [{**live.rule.as_dict(), "matched": live.matched, "applied": live.applied}
                     for live in self._live]
 
+    @property
+    def empty(self) -> bool:
+        """No rule is live: a request needs no plan (read without the lock: a rule added
+        while a request arrives applies from the next one, as it would after the lock)."""
+        return not self._live
+
     def plan(self, method: str, path: str, carrier: Callable[[], str]) -> Plan | None:
         """Decide, atomically, which rules apply to a request; ``None`` when none does."""
         with self._lock:
@@ -683,7 +689,7 @@ class FaultMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path.startswith(CONTROL_PREFIX):
+        if self.faults.empty or path.startswith(CONTROL_PREFIX):
             return self.app(environ, start_response)
         plan = self.faults.plan(environ.get("REQUEST_METHOD", "GET").upper(), path,
                                 lambda: _carrier(environ))

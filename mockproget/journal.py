@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .auth import BODY, CREDENTIAL, credential_from_environ, wsgi_text
 from .faults import APPLIED, CONNECTION_APPLIED, CONTROL_PREFIX, DELAY_MS, ConnectionFault
+from .models import Credential, Principal
 from .masking import MASK, SECRET_NAMES, mask_headers, mask_json, mask_query, mask_text
 
 if TYPE_CHECKING:
@@ -355,6 +356,7 @@ class JournalMiddleware:
         self.app, self.journal, self.max_body = app, journal, max_body
         self.mask = mask
         self.mask_many = mask_many or _one_by_one(mask)
+        self._later = self._build_later  # one bound method for every pending entry
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
@@ -409,23 +411,33 @@ class JournalMiddleware:
             entry["seq"] = seq
             self.journal.record(entry)
             return
-        credential_from_environ(environ)  # found now, while the whole body is at hand
+        credential = credential_from_environ(environ)  # found now, while the whole body is at hand
+        # what is kept is plain values only (no objects), so the garbage collector soon
+        # stops looking at a pending entry: the credential and principal as tuples
+        kept[CREDENTIAL] = (credential.carrier, credential.value) if credential is not None else None
+        if principal is not None:
+            kept[PRINCIPAL] = (principal.kind, principal.carrier, principal.key_id, principal.key_type,
+                               principal.user, principal.admin, principal.logging)
         for name in _KEPT:
             if name in environ:
-                kept[name] = environ[name]
+                value = environ[name]
+                kept[name] = tuple(value) if value.__class__ is list else value
         kept[BODY] = body
-        self.journal.record_later(_build_later, (kept, when, duration, status, response_type, response,
-                                                 mask, mask_many, seq), size)
+        self.journal.record_later(self._later, (kept, when, duration, status, response_type, response, seq),
+                                  size)
 
-
-def _build_later(environ: WSGIEnvironment, when: float, duration: float, status: int | None,
-                 response_type: str, response: bytes, mask: MaskFunction, mask_many: MaskManyFunction,
-                 seq: int) -> dict[str, Any]:
-    """A pending entry, built (what :meth:`Journal.record_later` calls)."""
-    entry = build_entry(environ, when=when, duration=duration, status=status, response_type=response_type,
-                        response=response, mask=mask, mask_many=mask_many)
-    entry["seq"] = seq
-    return entry
+    def _build_later(self, kept: dict[str, Any], when: float, duration: float, status: int | None,
+                     response_type: str, response: bytes, seq: int) -> dict[str, Any]:
+        """A pending entry, built (what :meth:`Journal.record_later` calls)."""
+        environ: dict[str, Any] = dict(kept)
+        carried = environ[CREDENTIAL]
+        environ[CREDENTIAL] = Credential(*carried) if carried is not None else None
+        if PRINCIPAL in environ:
+            environ[PRINCIPAL] = Principal(*environ[PRINCIPAL])
+        entry = build_entry(environ, when=when, duration=duration, status=status, response_type=response_type,
+                            response=response, mask=self.mask, mask_many=self.mask_many)
+        entry["seq"] = seq
+        return entry
 
 
 #: A request that would leave more than this (bytes of text and bodies) has its entry
@@ -433,8 +445,9 @@ def _build_later(environ: WSGIEnvironment, when: float, duration: float, status:
 _BUILD_NOW = 4 * BODY_CAP
 #: What a pending entry counts beyond the texts it keeps (the dict, the argument tuple).
 _HELD_OVERHEAD = 1024
-#: The non-text environ values an entry is built from.
-_KEPT = (CREDENTIAL, PRINCIPAL, APPLIED, DELAY_MS, CONNECTION_APPLIED)
+#: The other non-text environ values an entry is built from (beside the credential and
+#: the principal).
+_KEPT = (APPLIED, DELAY_MS, CONNECTION_APPLIED)
 
 
 class _Recorded:

@@ -48,6 +48,7 @@ LOGGING_MODES = ("none", "request", "response", "both")
 #: ``systemApis`` values, spec §2: ``full-control`` alone, or a combination of the rest.
 SYSTEM_APIS = ("full-control", "feeds", "sca", "sbom-upload")
 LIMITED_SYSTEM_APIS = ("feeds", "sca", "sbom-upload")
+_LIMITED_SET = frozenset(LIMITED_SYSTEM_APIS)
 #: ``packagePermissions`` values, spec §2.
 PACKAGE_PERMISSIONS = ("view", "add", "promote", "delete")
 #: Feed types with feed endpoints (proget-feeds spec §2-§5).
@@ -244,7 +245,7 @@ class NewApiKey:
     user: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ApiKey:
     """A stored API key. ``key`` is the text, kept only when the instance does not hash keys."""
 
@@ -274,15 +275,17 @@ class ApiKey:
     def copied(self) -> ApiKey:
         """A shallow copy (what the backend hands out, so that no caller changes what it
         stores); the fields are immutable values, so shallow is whole."""
-        new = object.__new__(ApiKey)
-        new.__dict__.update(self.__dict__)
-        return new
+        return ApiKey(self.id, self.type, self.digest, self.logging, self.key, self.display_name,
+                      self.description, self.system_apis, self.package_permissions, self.feed,
+                      self.feed_group, self.expiration, self.user)
 
     @property
     def full_control(self) -> bool:
         """A system key that may use every API (spec §4)."""
-        apis = set(self.system_apis or ())
-        return self.type == "system" and ("full-control" in apis or apis >= set(LIMITED_SYSTEM_APIS))
+        apis = self.system_apis
+        if self.type != "system" or not apis:
+            return False
+        return "full-control" in apis or set(apis) >= _LIMITED_SET
 
 
 @dataclass(frozen=True)

@@ -135,43 +135,38 @@ def per_type_problems(data: Mapping[str, Any]) -> dict[str, list[str]]:
     property (none: the body keeps them)."""
     kind = data.get("type")
     errors: dict[str, list[str]] = {}
-
-    def problem(name: str, text: str) -> None:
-        errors.setdefault(name, []).append(text)
-
-    def forbid(*names: str) -> None:
-        for name in names:
-            if data.get(name) is not None:
-                problem(name, f"must be absent or null for a {kind} key")
-
+    for name in _FORBIDDEN.get(kind, ()):  # type: ignore[arg-type]
+        if data.get(name) is not None:
+            errors.setdefault(name, []).append(f"must be absent or null for a {kind} key")
     if kind == "other":
-        problem("type", "'other' is a legacy key type and cannot be created; "
-                        "use system, feed or personal")
+        errors.setdefault("type", []).append("'other' is a legacy key type and cannot be created; "
+                                             "use system, feed or personal")
     elif kind == "system":
-        forbid("packagePermissions", "feed", "feedGroup", "user")
         apis = data.get("systemApis")
         if not apis:
-            problem("systemApis", "required for a system key: [\"full-control\"] or a "
-                                  "combination of feeds, sca, sbom-upload")
+            errors.setdefault("systemApis", []).append(
+                "required for a system key: [\"full-control\"] or a combination of feeds, sca, sbom-upload")
         elif "full-control" in apis and len(set(apis)) > 1:
-            problem("systemApis", "\"full-control\" must be alone; it already includes "
-                                  + ", ".join(LIMITED_SYSTEM_APIS))
+            errors.setdefault("systemApis", []).append(
+                "\"full-control\" must be alone; it already includes " + ", ".join(LIMITED_SYSTEM_APIS))
     elif kind == "feed":
-        forbid("systemApis", "user")
         if not data.get("packagePermissions"):
-            problem("packagePermissions", "required for a feed key: a combination of "
-                                          + ", ".join(PACKAGE_PERMISSIONS))
-        has_feed, has_group = data.get("feed") is not None, data.get("feedGroup") is not None
-        if has_feed == has_group:
-            problem("feed", "a feed key needs exactly one of feed or feedGroup")
-    elif kind == "personal":
-        forbid("systemApis", "packagePermissions", "feed", "feedGroup")
-        if data.get("user") is None:
-            problem("user", "required for a personal key: the name of an existing user")
+            errors.setdefault("packagePermissions", []).append(
+                "required for a feed key: a combination of " + ", ".join(PACKAGE_PERMISSIONS))
+        if (data.get("feed") is not None) == (data.get("feedGroup") is not None):
+            errors.setdefault("feed", []).append("a feed key needs exactly one of feed or feedGroup")
+    elif kind == "personal" and data.get("user") is None:
+        errors.setdefault("user", []).append("required for a personal key: the name of an existing user")
     for name in ("feed", "feedGroup", "user", "key"):
         if data.get(name) == "":
-            problem(name, "must not be empty")
+            errors.setdefault(name, []).append("must not be empty")
     return errors
+
+
+#: The properties each key type must leave absent or null (spec §2), in the order the
+#: problems are listed.
+_FORBIDDEN = {"system": ("packagePermissions", "feed", "feedGroup", "user"), "feed": ("systemApis", "user"),
+              "personal": ("systemApis", "packagePermissions", "feed", "feedGroup")}
 
 
 #: ``ApiKeyInfo``'s wire names (spec §2), in the order answers list them, beside the

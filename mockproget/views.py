@@ -82,16 +82,16 @@ def missing_before_2024_3() -> NotFound | None:
                     f"{settings.parsed_version}; the api-keys endpoints need 2024.3 or later)")
 
 
-@api_keys.before_request
-def _only_since_2024_3() -> None:
-    refusal = missing_before_2024_3()
-    if refusal is not None:
-        raise refusal
-
-
 def _authenticate(backend: Backend | None = None, current: Request | None = None) -> Principal:
     """Spec §3-§4: judged before the body is validated, so a caller that may not use the
-    api-keys endpoints (no key, a bad key, a feed key, ...) gets 403, never a 400."""
+    api-keys endpoints (no key, a bad key, a feed key, ...) gets 403, never a 400.
+
+    Every api-keys view begins here, so the version comes first: before 2024.3 there is
+    nothing to authenticate to (spec §1, :func:`missing_before_2024_3`; a method the
+    route does not take gets the same 404 from the error renderer)."""
+    backend = backend or backend_of()
+    if not backend.settings.has_api_keys_endpoints and (refusal := missing_before_2024_3()) is not None:
+        raise refusal
     current = current or _current_request()
     credential = find_credential(current)
     environ = current.environ
@@ -99,7 +99,7 @@ def _authenticate(backend: Backend | None = None, current: Request | None = None
         # what the journal and the fault rules read again from the environ: the same
         # first carrier (spec §3); one found in the body is left for them to find
         environ[CREDENTIAL] = credential
-    principal = (backend or backend_of()).authenticate(credential, manage_keys=True)
+    principal = backend.authenticate(credential, manage_keys=True)
     environ["mockproget.principal"] = principal
     return principal
 
@@ -118,9 +118,13 @@ def refuse_a_broken_body(current: Request | None = None) -> None:
         raise InvalidInput([problem], heading="Invalid request")
 
 
+#: Bodies that are a form, not JSON (refused by create).
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _new_api_key(current: Request) -> NewApiKey:
     refuse_a_broken_body(current)
-    if current.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if current.environ.get("CONTENT_TYPE") != "application/json" and current.mimetype in _FORMS:
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
                             f"{current.mimetype} (send Content-Type: application/json)"])
     body = current.environ.get(BODY)  # read once by the journal middleware, when it could

@@ -5,8 +5,11 @@ once), the plain reading of a create body (beside marshmallow's), the header spe
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
+from dataclasses import fields
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -14,7 +17,7 @@ import requests
 from marshmallow import ValidationError
 from netkit import read_all
 
-from mockproget import MockProGet
+from mockproget import ApiKey, MockProGet
 from mockproget.app import create_app
 from mockproget.config import Config
 from mockproget.errors import InvalidInput
@@ -258,3 +261,90 @@ def test_a_form_answer_is_masked_as_a_form_whatever_the_spelling(mock: MockProGe
     assert entry["logging"] == "response" and "not-a-known-secret" not in json.dumps(entry)
     assert entry["response_body"].startswith("key=") and entry["response_body"].endswith("&x=1")
 
+
+
+# -- the create path's other shortcuts --------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, method", [("api/api-keys/create", "POST"), ("api/api-keys/list", "GET"),
+                                          ("api/api-keys/delete?id=1", "POST")])
+@pytest.mark.parametrize("key", [None, "not-a-key", ADMIN])
+def test_before_2024_3_nothing_of_the_request_is_judged(mock: MockProGet, http: requests.Session, path: str,
+                                                        method: str, key: str | None) -> None:
+    """§1: the version is checked first in every api-keys view (no Flask hook), so before
+    2024.3 no key, a bad key and a body that is no ``ApiKeyInfo`` all get the same 404."""
+    mock.backend.update_settings(version="2024.2")
+    headers = {"X-ApiKey": key} if key else {}
+    for body in (b"", b"{", json.dumps(SYSTEM).encode()):
+        answer = http.request(method, mock.url + path, data=body, timeout=10,
+                              headers={**headers, "Content-Type": "application/json"})
+        assert answer.status_code == 404 and "2024.3" in answer.text, (key, body, answer.text)
+    assert len(mock.backend.api_keys) == 1
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded",
+                                          "application/x-www-form-urlencoded; charset=utf-8",
+                                          "multipart/form-data; boundary=x", "multipart/FORM-data"])
+def test_a_form_type_is_refused_by_create_however_spelled(mock: MockProGet, http: requests.Session,
+                                                          content_type: str) -> None:
+    """§2: create reads JSON only; a form type in any spelling is refused with a 400 that
+    says so, even around a JSON body (the plain ``application/json`` is read at once)."""
+    answer = http.post(mock.url + "api/api-keys/create", data=json.dumps(SYSTEM), timeout=10,
+                       headers={"X-ApiKey": ADMIN, "Content-Type": content_type})
+    assert answer.status_code == 400, answer.text
+    assert "send Content-Type: application/json" in answer.text
+    assert len(mock.backend.api_keys) == 1
+    for fine in ("application/json", "application/JSON; charset=utf-8", "Application/Json"):
+        made = http.post(mock.url + "api/api-keys/create", data=json.dumps(SYSTEM), timeout=10,
+                         headers={"X-ApiKey": ADMIN, "Content-Type": fine})
+        assert made.status_code == 200, (fine, made.text)
+
+
+def test_a_copied_key_is_equal_in_every_field_and_separate() -> None:
+    """What the backend hands out is a copy of what it stores, whole: every field
+    (spelled out in ``copied``, the class has slots) and no shared object to change."""
+    values: dict[str, Any] = {"id": 7, "type": "feed", "digest": b"d" * 32, "logging": "both", "key": "k" * 40,
+                              "display_name": "n", "description": "d", "system_apis": ("sca",),
+                              "package_permissions": ("view", "add"), "feed": "f", "feed_group": "g",
+                              "expiration": datetime(2030, 1, 2, tzinfo=timezone.utc), "user": "u"}
+    assert set(values) == {f.name for f in fields(ApiKey)}  # a new field must be added here and in copied
+    key = ApiKey(**values)
+    copy = key.copied()
+    assert copy is not key and copy == key
+    assert {name: getattr(copy, name) for name in values} == values
+    copy.display_name = "changed"
+    assert key.display_name == "n"
+
+
+def test_a_pending_journal_entry_holds_plain_values_only(mock: MockProGet, http: requests.Session) -> None:
+    """The journal keeps what a request left as plain values (texts, numbers, tuples)
+    until it is read, so the garbage collector soon stops visiting the entries (issue 7
+    §4); what is read back is the whole entry, principal and carrier included."""
+    mock.journal.clear()
+    mock.faults.add(path="/api/api-keys/list", duration_ms=1)
+    for _ in range(3):
+        assert http.get(mock.url + "api/api-keys/list", headers={"X-ApiKey": ADMIN}, timeout=10).ok
+    assert http.get(mock.url + "api/api-keys/list?key=" + ADMIN, timeout=10).ok
+    pending = list(mock.journal._pending)
+    assert len(pending) == 4
+    gc.collect()
+    for held in pending:
+        assert not any(gc.is_tracked(value) for value in held.args), held.args
+    entries = mock.journal.entries()
+    assert [e["carrier"] for e in entries] == ["header", "header", "header", "query"]
+    assert {e["principal"] for e in entries} == {"user Admin (pseudo-key)"}
+    assert all(e["faults"] for e in entries)
+    mock.faults.clear()
+
+
+def test_views_are_checked_for_coroutines_once() -> None:
+    """The app's ``ensure_sync`` remembers each plain view function (Flask's check per
+    request, made once); anything else goes to Flask's own."""
+    app = create_app(Config(port=0))
+
+    def view() -> str:
+        return "x"
+
+    assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
+    bound = Config(port=0).__repr__
+    assert app.ensure_sync(bound) == bound
