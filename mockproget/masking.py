@@ -356,7 +356,8 @@ class _Level:
 #: this shape are kept in a set and found by their shape, so adding one costs a set insert.
 SHAPED_LENGTH = 40
 _SHAPED = re.compile(r"[0-9a-f]{40}")
-_HEX_RUN = re.compile(r"[0-9a-f]{40,}")
+#: a run of hex digits in either case: a key in upper or mixed case spells it as well
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{40,}")
 #: base64 (standard or URL-safe) long enough to hold 40 bytes at any alignment.
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{54,}")
 _URLSAFE = str.maketrans("-_", "+/")
@@ -369,7 +370,7 @@ def is_shaped(text: str) -> bool:
 
 class _ShapedLevel:
     """The secrets of :func:`is_shaped`'s shape, found where their shape appears: every
-    40-digit window of a run of hex digits, raw and inside base64 (decoded at each of
+    40-digit window of a run of hex digits (in either case), raw and inside base64 (decoded at each of
     the four alignments: ``base64(key)``, ``base64(api:key)``, ``base64(user:key)``,
     ``base64(anything key anything)``), is looked up in a set.
 
@@ -386,10 +387,10 @@ class _ShapedLevel:
     def _raw(self, text: str, base: int = 0) -> Iterator[tuple[int, int]]:
         texts = self.texts
         for run in _HEX_RUN.finditer(text):
-            start, end = run.span()
-            for at in range(start, end - SHAPED_LENGTH + 1):
-                if text[at:at + SHAPED_LENGTH] in texts:
-                    yield base + at, base + at + SHAPED_LENGTH
+            start, digits = run.start(), run.group().lower()
+            for at in range(len(digits) - SHAPED_LENGTH + 1):
+                if digits[at:at + SHAPED_LENGTH] in texts:
+                    yield base + start + at, base + start + at + SHAPED_LENGTH
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         if not self.texts:
