@@ -88,6 +88,8 @@ _HOST = re.compile(rb"(?:\[(?P<literal>[^\[\]]*)\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]
 _IPVFUTURE = re.compile(rb"v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
 #: What the request target may not hold (RFC 9112 §3.2, RFC 3986 §2: no controls).
 _TARGET_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The version at the end of a request line (HTTP/1.1 is ``major`` 1, ``minor`` 1).
+_VERSION = re.compile(rb" HTTP/(?P<major>[0-9])\.(?P<minor>[0-9])[ \t]*$")
 #: A line feed without its carriage return (RFC 9112 §2.2: lines end with CRLF).
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -174,7 +176,9 @@ class _Parser(HTTPRequestParser):
     - no ``Host`` in an HTTP/1.1 request, more than one, or one that is not
       ``host[:port]``: a 400 (RFC 9112 §3.2);
     - a bare LF in the head or in a chunk-size line: a 400 at once, not a wait for the
-      CRLF that never comes (RFC 9112 §2.2).
+      CRLF that never comes (RFC 9112 §2.2);
+    - HTTP/1.x with x above 1: read and answered as HTTP/1.1 (RFC 9112 §2.3); another
+      major version (``HTTP/2.0``, ``HTTP/0.9``): a 400 that says to send HTTP/1.1.
     """
 
     body_problem: str | None = None
@@ -249,6 +253,14 @@ class _Parser(HTTPRequestParser):
                      f"after {self.body_bytes_received} bytes of it)")
 
     def parse_header(self, header_plus: bytes) -> None:
+        first, sep, rest = header_plus.partition(b"\r\n")
+        version = _VERSION.search(first)
+        if version is not None and version["major"] != b"1":
+            self.first_line = first.rstrip()  # for the access log
+            raise ParsingError(f"HTTP/{version['major'].decode()}.{version['minor'].decode()} is not spoken "
+                               f"here; send HTTP/1.1")
+        if version is not None and version["minor"] > b"1":  # RFC 9112 §2.3: read, and answered, as 1.1
+            header_plus = first[:version.start()] + b" HTTP/1.1" + sep + rest
         try:
             super().parse_header(header_plus)
         except ValueError as error:  # urllib's URL splitter: "Invalid IPv6 URL", ...
@@ -268,6 +280,8 @@ class _Parser(HTTPRequestParser):
         self.framing_conflict = self.chunked and _has_field(header_plus, b"content-length")
         connection = self.headers.get("CONNECTION", "")
         self.close_asked = "close" in {option.strip(" \t").lower() for option in connection.split(",")}
+        if version is not None:
+            self.first_line = first.rstrip()  # logged as it was sent
 
 
 def _field_lines(header_plus: bytes, name: bytes) -> list[bytes]:

@@ -225,6 +225,42 @@ def test_a_transfer_coding_other_than_chunked_is_a_400_in_text_not_a_501(coding:
         assert requests.get(server.url + "health", timeout=5).status_code == 200
 
 
+@pytest.mark.parametrize("version", ["1.2", "1.9"])
+def test_a_later_http_1_minor_version_is_read_and_answered_as_1_1(version: str,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """RFC 9112 §2.3 (docs/fidelity.md "§6 request heads"): HTTP/1.2 is answered as
+    HTTP/1.1, with 1.1's rules: the connection stays open, a chunked body is read, the
+    access log shows the line as sent."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="mockproget")
+    body = json.dumps(SYSTEM).encode()
+    with MockProGet() as server, socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"GET /health HTTP/{version}\r\nHost: x\r\n\r\n".encode())
+        first = _recv_answer(sock)
+        sock.sendall(_chunked_create(server.admin_key, f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+                     .replace(b" HTTP/1.1\r\n", f" HTTP/{version}\r\n".encode(), 1))
+        second = _recv_answer(sock)
+        stored = len(server.backend.api_keys)
+    assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 200 "), (first, second)
+    assert stored == 2
+    assert any(f"GET /health HTTP/{version}" in r.getMessage() for r in caplog.records if r.name == "mockproget.access")
+
+
+@pytest.mark.parametrize("version", ["2.0", "3.0", "0.9"])
+def test_another_major_version_is_a_400_in_text(version: str) -> None:
+    """RFC 9112 §2.3: a major version other than 1 is not spoken here: a 400 (no 505:
+    nothing but an injected fault answers 5xx) saying to send HTTP/1.1."""
+    with MockProGet() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"GET /health HTTP/{version}\r\nHost: x\r\n\r\n".encode())
+            answer = read_all(sock)
+        assert requests.get(server.url + "health", timeout=5).status_code == 200
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"text/plain" in head
+    assert f"HTTP/{version}".encode() in text and b"HTTP/1.1" in text
+
+
 def test_expect_100_continue_gets_one_interim_answer() -> None:
     """§7: one ``100 Continue``, then the answer."""
     body = json.dumps(SYSTEM).encode()
