@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 from werkzeug.sansio.response import Response as SansioResponse
 from werkzeug.utils import get_content_type
 
@@ -46,6 +47,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
     app = _App("mockproget")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body  # a form field: any size the body may have
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS is a method like any other the routes do not take: 405
     app.json = _JSONProvider(app)
     app.session_interface = _NoSessions()
     app.extensions["mockproget"] = backend
@@ -149,6 +151,16 @@ class _App(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def create_url_adapter(self, request: Any) -> MapAdapter | None:
+        """Flask's, but a WebSocket upgrade request is routed as the plain HTTP request it
+        also is: no route speaks WebSocket, and a server may ignore ``Upgrade`` (RFC 9110
+        §7.8), as ProGet's endpoints do, rather than refuse it."""
+        adapter = super().create_url_adapter(request)
+        if adapter is not None and adapter.websocket:
+            adapter.websocket = False
+            adapter.url_scheme = "https" if adapter.url_scheme == "wss" else "http"
+        return adapter
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         if func.__class__ is not FunctionType:  # a bound method, a partial, ...: as Flask does

@@ -60,7 +60,7 @@ _ANSWERS: dict[str, tuple[tuple[str, bytes], dict[str, Any] | None, int]] = {
     "list": (_request("GET", "/api/api-keys/list"), None, 200),
     "create": (_request("POST", "/api/api-keys/create", body=_CREATE, content_type="application/json"), None, 200),
     "HEAD list": (_request("HEAD", "/api/api-keys/list"), None, 200),
-    "OPTIONS list": (_request("OPTIONS", "/api/api-keys/list"), None, 200),
+    "OPTIONS list": (_request("OPTIONS", "/api/api-keys/list"), None, 405),
     "400 not JSON": (_request("POST", "/api/api-keys/create", body=b"{", content_type="application/json"),
                      None, 400),
     "400 broken chunks": (("POST /api/api-keys/create HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n"

@@ -113,3 +113,35 @@ def test_unknown_paths_and_wrong_methods_get_text(server: MockProGet, method: st
     if status == 405:
         assert "Allow" in response.headers
         assert response.headers["Allow"].split(", ")[0] in response.text or "use" in response.text
+
+
+# -- methods and upgrades no route speaks -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path, allowed", [("api/api-keys/create", "POST"), ("api/api-keys/list", "GET"),
+                                           ("health", "GET"), ("__mockproget__/journal", "GET, DELETE")])
+def test_options_is_a_405_in_text_like_any_method_a_route_does_not_take(mock: MockProGet, path: str,
+                                                                        allowed: str) -> None:
+    """§6 (docs/fidelity.md): no route takes OPTIONS, so it is answered as any other
+    method a route does not take: 405 in text, naming what the route does take, and an
+    ``Allow`` header (not Flask's empty 200)."""
+    response = requests.options(mock.url + path, timeout=10)
+    assert response.status_code == 405, response.text
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.text == f"Method OPTIONS is not allowed on /{path}; use {allowed}.\n"
+    assert "OPTIONS" not in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("upgrade", ["websocket", "WebSocket", "h2c"])
+def test_an_upgrade_request_is_served_as_the_http_request_it_also_is(mock: MockProGet, upgrade: str) -> None:
+    """RFC 9110 §7.8: a server may ignore ``Upgrade``; no route speaks WebSocket, so a
+    request asking for one gets the answer it would get without (not a 400)."""
+    headers = {"Upgrade": upgrade, "Connection": "Upgrade"}
+    assert requests.get(mock.url + "health/json", headers=headers, timeout=10).json()["applicationName"] == "ProGet"
+    made = requests.post(mock.url + "api/api-keys/create", timeout=10,
+                         json={"type": "system", "systemApis": ["sca"], "logging": "none"},
+                         headers={**headers, "X-ApiKey": mock.admin_key})
+    assert made.status_code == 200 and made.json()["type"] == "system"
+    assert requests.get(mock.url + "api/api-keys/list", headers=headers, timeout=10).status_code == 403
+    wrong = requests.post(mock.url + "health", headers=headers, timeout=10)
+    assert wrong.status_code == 405 and wrong.text.startswith("Method POST is not allowed on /health")
