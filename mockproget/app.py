@@ -254,6 +254,8 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
 _FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 #: Methods an error message names; any other is not echoed (it could be anything).
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+#: The order methods are named in (``Allow``, a 405's text): the same on every run.
+_METHOD_ORDER = {m: i for i, m in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))}
 
 
 def _render_error(error: Exception) -> Response:
@@ -266,7 +268,8 @@ def _render_error(error: Exception) -> Response:
                 and (foreign := foreign_host_refusal()) is not None:
             return _render_error(foreign)  # the Host first, even where routing failed
         status = error.code or 500
-        valid_methods: list[str] = list(getattr(error, "valid_methods", None) or [])  # MethodNotAllowed's
+        valid_methods = sorted(getattr(error, "valid_methods", None) or [],  # MethodNotAllowed's, in one order
+                               key=lambda m: (_METHOD_ORDER.get(m, len(_METHOD_ORDER)), m))
         if status == 405 and (refusal := missing_before_2024_3()) is not None:
             return _render_error(refusal)
         if status == 405:

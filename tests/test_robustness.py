@@ -119,7 +119,8 @@ def test_unknown_paths_and_wrong_methods_get_text(server: MockProGet, method: st
 
 
 @pytest.mark.parametrize("path, allowed", [("api/api-keys/create", "POST"), ("api/api-keys/list", "GET"),
-                                           ("health", "GET"), ("__mockproget__/journal", "GET, DELETE")])
+                                           ("health", "GET"), ("__mockproget__/journal", "GET, DELETE"),
+                                           ("__mockproget__/faults", "GET, POST, DELETE")])
 def test_options_is_a_405_in_text_like_any_method_a_route_does_not_take(mock: MockProGet, path: str,
                                                                         allowed: str) -> None:
     """§6 (docs/fidelity.md): no route takes OPTIONS, so it is answered as any other
@@ -130,6 +131,7 @@ def test_options_is_a_405_in_text_like_any_method_a_route_does_not_take(mock: Mo
     assert response.headers["Content-Type"].startswith("text/plain")
     assert response.text == f"Method OPTIONS is not allowed on /{path}; use {allowed}.\n"
     assert "OPTIONS" not in response.headers["Allow"]
+    assert [m for m in response.headers["Allow"].split(", ") if m != "HEAD"] == allowed.split(", ")  # one order
 
 
 @pytest.mark.parametrize("upgrade", ["websocket", "WebSocket", "h2c"])
