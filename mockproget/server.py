@@ -267,6 +267,9 @@ class _Parser(HTTPRequestParser):
             raise ParsingError(f"the request target cannot be read ({error})") from None
         except TransferEncodingNotImplemented:  # waitress's 501: the client's error, a 400
             raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
+        finally:
+            if version is not None:
+                self.first_line = first.rstrip()  # logged as it was sent, refused or not
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
         if _TARGET_CONTROL.search(self.request_uri):  # urllib would drop a leading one
@@ -283,8 +286,6 @@ class _Parser(HTTPRequestParser):
         self.framing_conflict = self.chunked and _has_field(header_plus, b"content-length")
         connection = self.headers.get("CONNECTION", "")
         self.close_asked = "close" in {option.strip(" \t").lower() for option in connection.split(",")}
-        if version is not None:
-            self.first_line = first.rstrip()  # logged as it was sent
 
 
 def _field_lines(header_plus: bytes, name: bytes) -> list[bytes]:

@@ -86,3 +86,22 @@ def test_a_request_line_without_a_version_is_http_0_9_and_a_400(server: MockProG
     assert b" 200 " not in answer  # the pipelined request was not served
     assert _refused_for_its_version(_ask(server, b"GET /health HTTP/0.9"))
     assert requests.get(server.url + "health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("rest", [b"\r\n",  # no Host: HTTP/1.1's rules refuse it
+                                  b"Host: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+                                  b"Host: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"])
+def test_a_refused_later_minor_version_is_logged_as_it_was_sent(rest: bytes,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """§6 (docs/server.md: HTTP/1.2 is read as HTTP/1.1, the access log shows the line as
+    sent): an HTTP/1.2 request that HTTP/1.1's rules refuse (a 400) is logged with the
+    ``HTTP/1.2`` it came with, as a served one is, not with the ``HTTP/1.1`` it was read as."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="mockproget")
+    with MockProGet() as running:
+        answer = _ask(running, b"GET /health HTTP/1.2", rest)
+    assert status_of(answer) == 400, answer[:300]
+    lines = [r.getMessage() for r in caplog.records if r.name == "mockproget.access"]
+    assert any('"GET /health HTTP/1.2" 400' in line for line in lines), lines
+    assert not any("HTTP/1.1" in line for line in lines), lines
