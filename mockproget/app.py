@@ -46,7 +46,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     config = config or Config()
     if backend is None:
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
-    app = _App("mockproget")
+    app = _App("mockproget", static_folder=None)  # no /static/<path> route: ProGet's paths only
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body  # a form field: any size the body may have
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS is a method like any other the routes do not take: 405
     app.json = _JSONProvider(app)

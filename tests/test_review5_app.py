@@ -13,9 +13,11 @@ import subprocess
 import sys
 import weakref
 
+import pytest
+import requests
 from flask import Response, after_this_request
 
-from mockproget import create_app
+from mockproget import MockProGet, create_app
 
 _ANSWERS_405 = """
 import json
@@ -77,3 +79,17 @@ def test_a_function_made_for_one_request_is_not_kept_after_it() -> None:
     gc.collect()
     assert sum(1 for ref in made if ref() is not None) == 0
     assert client.get("/health/json").get_json()["applicationName"] == "ProGet"  # views still served
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE"])
+def test_no_static_files_route_answers_under_static(mock: MockProGet, method: str) -> None:
+    """§6 (docs/fidelity.md "§6 OPTIONS and Upgrade": no route takes OPTIONS, every error
+    is text): ``/static/...`` is no ProGet path, so every method there gets the text 404
+    of any unknown path; not Flask's built-in static-files route, which answered OPTIONS
+    with an empty ``text/html`` 200 and other methods with a 405 offering OPTIONS."""
+    response = requests.request(method, mock.url + "static/openapi.json", timeout=10)
+    assert response.status_code == 404, (response.status_code, response.text)
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert "Allow" not in response.headers
+    if method != "HEAD":
+        assert response.text == "Not found: /...\n"
