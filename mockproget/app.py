@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Iterable
 from types import FunctionType
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,7 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     config = config or Config()
     if backend is None:
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
-    app = _App("mockproget")
+    app = _App("mockproget", static_folder=None)  # no /static/<path> route: ProGet's paths only
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body  # a form field: any size the body may have
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS is a method like any other the routes do not take: 405
     app.json = _JSONProvider(app)
@@ -150,7 +151,9 @@ class _App(Flask):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+        #: functions known not to be coroutines, held weakly: one made for a single
+        #: request (``after_this_request``) goes with it
+        self._synced: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
     def create_url_adapter(self, request: Any) -> MapAdapter | None:
         """Flask's, but a WebSocket upgrade request is routed as the plain HTTP request it
@@ -165,9 +168,11 @@ class _App(Flask):
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         if func.__class__ is not FunctionType:  # a bound method, a partial, ...: as Flask does
             return super().ensure_sync(func)
-        synced = self._synced.get(func)
-        if synced is None:
-            synced = self._synced[func] = super().ensure_sync(func)
+        if func in self._synced:
+            return func
+        synced = super().ensure_sync(func)
+        if synced is func:
+            self._synced.add(func)
         return synced
 
 
@@ -254,8 +259,9 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
 _FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 #: Methods an error message names; any other is not echoed (it could be anything).
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
-#: The order methods are named in (``Allow``, a 405's text): the same on every run.
-_METHOD_ORDER = {m: i for i, m in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))}
+#: The order a 405 lists a route's methods in (werkzeug hands them over as a set, whose
+#: order changes with the interpreter's hash seed).
+_METHOD_ORDER = {name: i for i, name in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"))}
 
 
 def _render_error(error: Exception) -> Response:
@@ -268,8 +274,8 @@ def _render_error(error: Exception) -> Response:
                 and (foreign := foreign_host_refusal()) is not None:
             return _render_error(foreign)  # the Host first, even where routing failed
         status = error.code or 500
-        valid_methods = sorted(getattr(error, "valid_methods", None) or [],  # MethodNotAllowed's, in one order
-                               key=lambda m: (_METHOD_ORDER.get(m, len(_METHOD_ORDER)), m))
+        valid_methods: list[str] = sorted(getattr(error, "valid_methods", None) or [],  # MethodNotAllowed's
+                                          key=lambda m: (_METHOD_ORDER.get(m, len(_METHOD_ORDER)), m))
         if status == 405 and (refusal := missing_before_2024_3()) is not None:
             return _render_error(refusal)
         if status == 405:

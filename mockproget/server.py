@@ -254,7 +254,7 @@ class _Parser(HTTPRequestParser):
 
     def parse_header(self, header_plus: bytes) -> None:
         first, sep, rest = header_plus.partition(b"\r\n")
-        version = _VERSION.search(first)
+        version = _VERSION.search(first.rstrip())  # as waitress reads it: trailing whitespace cut
         if version is not None and version["major"] != b"1":
             self.first_line = first.rstrip()  # for the access log
             raise ParsingError(f"HTTP/{version['major'].decode()}.{version['minor'].decode()} is not spoken "
@@ -267,10 +267,16 @@ class _Parser(HTTPRequestParser):
             raise ParsingError(f"the request target cannot be read ({error})") from None
         except TransferEncodingNotImplemented:  # waitress's 501: the client's error, a 400
             raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
+        finally:
+            if version is not None:
+                self.first_line = first.rstrip()  # logged as it was sent, refused or not
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
         if _TARGET_CONTROL.search(self.request_uri):  # urllib would drop a leading one
             raise ParsingError("the request target holds a control character")
+        if not self.version:  # no version on the line: HTTP/0.9's form (RFC 9112 §3 requires one)
+            raise ParsingError("a request line without an HTTP version (HTTP/0.9) is not spoken here; "
+                               "send HTTP/1.1")
         _check_host(header_plus, self.headers.get("HOST"), self.version)
         codings = [c.strip(b" \t").lower() for c in _field(header_plus, b"transfer-encoding").split(b",")]
         if codings.count(b"chunked") > 1:
@@ -280,8 +286,6 @@ class _Parser(HTTPRequestParser):
         self.framing_conflict = self.chunked and _has_field(header_plus, b"content-length")
         connection = self.headers.get("CONNECTION", "")
         self.close_asked = "close" in {option.strip(" \t").lower() for option in connection.split(",")}
-        if version is not None:
-            self.first_line = first.rstrip()  # logged as it was sent
 
 
 def _field_lines(header_plus: bytes, name: bytes) -> list[bytes]:
