@@ -200,7 +200,7 @@ create_id_as_float = _named(_answers(_id_float), "create_id_as_float",
 # -- RFC 9110 [std]: HEAD and GET ----------------------------------------------------------
 
 def head_skips_authentication(server: MockProGet) -> None:
-    """RFC 9110 §9.3.2 [std] + §3 [doc]: HEAD api/api-keys/list is answered as the admin
+    """§3 [doc] + RFC 9110 §9.3.2 [std]: HEAD api/api-keys/list is answered as the admin
     (200) whatever the credential, so it tells a caller without a key how many keys exist."""
     def app(inner: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "HEAD" and environ.get("PATH_INFO", "").startswith(API):
@@ -210,7 +210,7 @@ def head_skips_authentication(server: MockProGet) -> None:
 
 
 def get_delete_deletes(server: MockProGet) -> None:
-    """RFC 9110 §9.2.1 [std] + §1 [doc]: ``GET api/api-keys/delete?id=N`` deletes key N
+    """§1 [doc] + RFC 9110 §9.2.1 [std]: ``GET api/api-keys/delete?id=N`` deletes key N
     (delete is a POST; a GET must change nothing)."""
     def app(inner: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and environ.get("PATH_INFO") == DELETE:
@@ -220,7 +220,7 @@ def get_delete_deletes(server: MockProGet) -> None:
 
 
 def get_create_creates(server: MockProGet) -> None:
-    """RFC 9110 §9.2.1 [std] + §1 [doc]: ``GET api/api-keys/create`` with a JSON body
+    """§1 [doc] + RFC 9110 §9.2.1 [std]: ``GET api/api-keys/create`` with a JSON body
     creates the key."""
     def app(inner: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == CREATE:
@@ -376,7 +376,7 @@ def custom_key_lowercased(server: MockProGet) -> None:
     server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
 
 
-def refused_head_without_proget_headers(server: MockProGet) -> None:
+def refused_form_delete_without_proget_headers(server: MockProGet) -> None:
     """§6 [client]: a 403 to a request with a key in a form body on delete carries no
     X-ProGet-* headers (the other carriers' refusals do)."""
     def change(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
@@ -386,36 +386,74 @@ def refused_head_without_proget_headers(server: MockProGet) -> None:
     _answers(change)(server)
 
 
+def _deleted_id_is_500(server: MockProGet) -> None:
+    """§8 [doc]: a delete of an id that was deleted before answers 500 (the row is looked
+    up, found marked deleted, and dereferenced), not 200 or a 4xx."""
+    backend = server.backend
+    gone: set[int] = set()
+    delete = backend.delete_api_key
+
+    def app(inner: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        wanted = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("id", "")
+        if environ.get("PATH_INFO") == DELETE and wanted.isdigit() and int(wanted) in gone:
+            return _refuse(start_response, "500 INTERNAL SERVER ERROR",
+                           "System.NullReferenceException: Object reference not set to an instance of an object.")
+        return inner(environ, start_response)
+
+    def remember(principal: Any, key_id: int) -> None:
+        delete(principal, key_id)
+        gone.add(key_id)
+    backend.delete_api_key = remember  # type: ignore[method-assign]
+    _wrap(server, app)
+
+
+deleted_id_is_500 = _named(_deleted_id_is_500, "deleted_id_is_500", _deleted_id_is_500.__doc__ or "")
+
+
+def _nan_expiration(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    data = _json_body(body)
+    if environ.get("PATH_INFO") == LIST and status.startswith("200") and isinstance(data, list):
+        body = json.dumps([k if "expiration" in k else {**k, "expiration": float("nan")} for k in data]).encode()
+    return status, headers, body
+
+
+list_nan_expiration = _named(_answers(_nan_expiration), "list_nan_expiration",
+                             "§2 [client] + RFC 8259 §6 [std]: keys without an expiration are listed with "
+                             "\"expiration\": NaN (not JSON; pgutil's parser stops there).")
+
+
 #: (mutant, -k selection for ``mockproget verify``, a clause name that must fail)
-MUTANTS: list[tuple[Mutant, str | None, str]] = [
-    (expiry_past_2038_wraps, None, ""),
-    (auth_cache_outlives_expiry, None, ""),
-    (expiration_listed_to_the_minute, None, ""),
-    (expiration_listed_without_offset, None, ""),
-    (astral_letters_replaced, None, ""),
-    (description_cut_at_32, None, ""),
-    (texts_normalized_nfkc, None, ""),
-    (list_with_bom, None, ""),
-    (create_answer_with_bom, None, ""),
-    (list_in_latin1, None, ""),
-    (list_trailing_comma, None, ""),
-    (create_id_as_float, None, ""),
-    (head_skips_authentication, None, ""),
-    (get_delete_deletes, None, ""),
-    (get_create_creates, None, ""),
-    (nested_api_key_honoured, None, ""),
-    (repeated_delete_removes_an_older_key, None, ""),
-    (delete_of_zero_removes_the_oldest, None, ""),
-    (list_stale_after_delete, None, ""),
-    (ids_above_int32, None, ""),
-    (pseudo_key_refused_on_delete, None, ""),
-    (custom_key_lowercased, None, ""),
-    (refused_head_without_proget_headers, None, ""),
+MUTANTS: list[tuple[Mutant, str, str]] = [
+    (expiry_past_2038_wraps, "expired_key", "test_expired_key_is_refused"),
+    (auth_cache_outlives_expiry, "instant", "test_expiration_is_an_instant"),
+    (expiration_listed_to_the_minute, "instant", "test_expiration_is_an_instant"),
+    (expiration_listed_without_offset, "instant", "test_expiration_is_an_instant"),
+    (astral_letters_replaced, "round_trip", "test_round_trip"),
+    (description_cut_at_32, "pgutil_creates_system", "test_pgutil_creates_system_key"),
+    (texts_normalized_nfkc, "valid_system", "test_valid_system_keys_are_created"),
+    (list_with_bom, "list_answers", "test_list_answers_json_array"),
+    (create_answer_with_bom, "create_answers", "test_create_answers_json_api_key_info"),
+    (list_in_latin1, "round_trip", "test_round_trip"),
+    (list_trailing_comma, "list_answers", "test_list_answers_json_array"),
+    (list_nan_expiration, "list_answers", "test_list_answers_json_array"),
+    (create_id_as_float, "create_answers", "test_create_answers_json_api_key_info"),
+    (head_skips_authentication, "only_post", "test_only_post_changes_keys_and_head_is_judged_as_get"),
+    (get_delete_deletes, "only_post", "test_only_post_changes_keys_and_head_is_judged_as_get"),
+    (get_create_creates, "only_post", "test_only_post_changes_keys_and_head_is_judged_as_get"),
+    (nested_api_key_honoured, "wrong_content_type", "test_carrier_ignored_under_wrong_content_type"),
+    (repeated_delete_removes_an_older_key, "unknown_id", "test_delete_of_an_unknown_id"),
+    (delete_of_zero_removes_the_oldest, "unknown_id", "test_delete_of_an_unknown_id"),
+    (deleted_id_is_500, "unknown_id", "test_delete_of_an_unknown_id"),
+    (list_stale_after_delete, "stateful", "test_stateful_create_list_delete_authenticate"),
+    (ids_above_int32, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
+    (pseudo_key_refused_on_delete, "pseudo_key_in_each_carrier", "test_pseudo_key_in_each_carrier"),
+    (custom_key_lowercased, "round_trip", "test_round_trip"),
+    (refused_form_delete_without_proget_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
 ]
 
 
 @pytest.mark.parametrize("mutant, select, clause", MUTANTS, ids=[m[0].__name__ for m in MUTANTS])
-def test_verify_catches_the_mutant(mutant: Mutant, select: str | None, clause: str,
+def test_verify_catches_the_mutant(mutant: Mutant, select: str, clause: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     """api-keys §1-§7 (RFC 8259, RFC 9110 [std]): ``mockproget verify`` by URL exits 1 with
     a FAIL line naming a clause about the rule."""
@@ -423,6 +461,29 @@ def test_verify_catches_the_mutant(mutant: Mutant, select: str | None, clause: s
     assert code == 1, (mutant.__doc__, out[-3000:])
     assert any(clause in name for name in failed), (mutant.__doc__, failed)
     assert ADMIN_KEY not in out
+
+
+def test_the_same_clauses_pass_on_the_unbroken_mock(capsys: pytest.CaptureFixture[str]) -> None:
+    """No false alarm (§1-§7): the union of the selections above passes on the mock as it is."""
+    select = " or ".join(sorted({m[1] for m in MUTANTS}))
+    code, failed, out = run_verify(lambda server: None, select, capsys)
+    assert code == 0, (failed, out[-4000:])
+
+
+def test_ids_above_int32_are_no_false_alarm(capsys: pytest.CaptureFixture[str]) -> None:
+    """No false alarm (§1 [doc], §8: the id numbering start is open): a server whose ids are
+    all above 2^31 (and that deletes them) passes every clause that creates, lists or
+    deletes keys."""
+    code, failed, out = run_verify(lambda server: _shift_ids(server, 2**31 + 7),
+                                   "delete or stateful or list_answers or create_answers", capsys)
+    assert code == 0, (failed, out[-4000:])
+
+
+def test_every_mutant_is_documented() -> None:
+    """Each mutant names the spec section and source it breaks; 30 or more in all."""
+    mutants = {m[0] for m in MUTANTS} | {m[0] for m in FEED_MUTANTS}
+    assert len(mutants) >= 30
+    assert all(re.match(r"§\d(\.\d)* \[(doc|client|std)\]", m.__doc__ or "") for m in mutants)
 
 
 # -- proget-feeds §1.2-§1.4, §5 ------------------------------------------------------------------
@@ -469,39 +530,51 @@ anonymous_post_upload = _named(_access(
     "takes a package without credentials; PUT (Inedo.UPack's) asks for one.")
 view_key_publishes_scoped = _named(_access(
     lambda s, p, key, feed, op: True if op == "publish" and "view" in _perms(key)
-    and "%2f" in flask_request.environ.get("RAW_URI", flask_request.path).lower() else op),
+    and "/@" in flask_request.path else op),
     "view_key_publishes_scoped", "§1.2 [doc] + §3.1 [std]: a view-only key publishes a scoped npm package "
     "(@scope%2fname); unscoped ones are refused.")
-group_key_reads_only = _named(_access(
-    lambda s, p, key, feed, op: None if op != "read" and key is not None and key.feed_group else op),
-    "group_key_reads_only", "§1.2 [doc]: a feed-group key with View/Download and Add/Repackage reads the "
-    "feeds of its group but cannot publish there.")
-delete_key_refused_on_second_delete = _named(_access(
+view_delete_key_refused_in_x_apikey = _named(_access(
     lambda s, p, key, feed, op: None if op == "delete" and p.carrier == "header" and key is not None
     and key.type == "feed" and "delete" in _perms(key) and "add" not in _perms(key) else op),
-    "delete_key_refused_on_second_delete", "§1.2 [doc]: a view+delete feed key (without add) may not delete "
-    "a package with X-ApiKey.")
+    "view_delete_key_refused_in_x_apikey", "§1.2 [doc] + §5.3 [doc]: a view+delete feed key (without add) may "
+    "not delete a Universal package with X-ApiKey (as Basic or ?key= it may).")
 
+view_key_posts_upack = _named(_access(
+    lambda s, p, key, feed, op: True if op == "publish" and "view" in _perms(key)
+    and flask_request.method == "POST" and flask_request.path.startswith("/upack/") else op),
+    "view_key_posts_upack", "§5.3 [doc] + §5.1 [doc]: a view-only feed key uploads with POST /upack/«feed»/upload "
+    "(Add/Repackage is checked on Inedo.UPack's PUT only).")
 
-#: (mutant, feed type) run by URL: some feed clause must fail.
-FEED_MUTANTS: list[tuple[Mutant, str]] = [
-    (deleted_group_key_works, "universal"),
-    (deleted_group_key_works, "npm"),
-    (expired_group_key_works, "universal"),
-    (expired_group_key_works, "pypi"),
-    (anonymous_deletes_packages, "universal"),
-    (anonymous_deletes_packages, "nuget"),
-    (anonymous_post_upload, "universal"),
-    (view_key_publishes_scoped, "npm"),
-    (group_key_reads_only, "nuget"),
-    (delete_key_refused_on_second_delete, "universal"),
+#: (mutant, feed type, target feed) run by URL: some feed clause must fail. (``T-a`` is in
+#: the feed group ``T-grp``, ``T-c`` in none: feeds_config.)
+FEED_MUTANTS: list[tuple[Mutant, str, str]] = [
+    (deleted_group_key_works, "universal", "universal-c"),
+    (deleted_group_key_works, "npm", "npm-c"),
+    (expired_group_key_works, "universal", "universal-a"),
+    (expired_group_key_works, "pypi", "pypi-a"),
+    (anonymous_deletes_packages, "universal", "universal-c"),
+    (anonymous_deletes_packages, "nuget", "nuget-c"),
+    (anonymous_post_upload, "universal", "universal-c"),
+    (view_key_publishes_scoped, "npm", "npm-c"),
+    (view_key_posts_upack, "universal", "universal-c"),
+    (view_delete_key_refused_in_x_apikey, "universal", "universal-c"),
 ]
 
 
 @pytest.mark.filterwarnings("ignore:test package")
-@pytest.mark.parametrize("mutant, feed_type", FEED_MUTANTS, ids=[f"{m.__name__}-{t}" for m, t in FEED_MUTANTS])
-def test_feed_clauses_catch_the_mutant(mutant: Mutant, feed_type: str) -> None:
+@pytest.mark.parametrize("mutant, feed_type, feed", FEED_MUTANTS,
+                         ids=[f"{m.__name__}-{f}" for m, _, f in FEED_MUTANTS])
+def test_feed_clauses_catch_the_mutant(mutant: Mutant, feed_type: str, feed: str) -> None:
     """proget-feeds §1-§5 [doc][std]: some feed clause, run by URL, fails."""
-    found = feed_verdicts(mutant, feed_type)
+    found = feed_verdicts(mutant, feed_type, feed=feed)
     assert found, mutant.__doc__
     assert all(ADMIN_KEY not in message for message in found.values())
+
+
+@pytest.mark.filterwarnings("ignore:test package")
+@pytest.mark.parametrize("feed_type, feed", [("universal", "universal-a"), ("pypi", "pypi-a"),
+                                             ("nuget", "nuget-c"), ("npm", "npm-c")])
+def test_the_unbroken_mock_passes_the_feed_clauses(feed_type: str, feed: str) -> None:
+    """No false alarm (proget-feeds §1-§5): the feed clauses pass by URL on the mock as it
+    is, with the feeds the mutants above use (one in the feed group, one outside it)."""
+    assert feed_verdicts(lambda server: None, feed_type, feed=feed) == {}
