@@ -133,9 +133,11 @@ class FeedClauses(ClauseBase):
     def _package(target: Target, feed: str, feed_type: str) -> TestPackage:
         number = target.next_number()
         # npm: every other package scoped (``@scope/name``, written ``@scope%2fname`` in
-        # paths, §3.1 [std]): a rule holds for scoped and unscoped names alike
+        # paths, §3.1 [std]): a rule holds for scoped and unscoped names alike. PyPI: a name
+        # in mixed case with ``_``, read back (as pip reads it) by its normalized project
+        # name (PEP 503 [std])
         npm_name = f"@mockproget/contracts-{target.run_id}" if number % 2 else f"mockproget-contracts-{target.run_id}"
-        name = {"npm": npm_name, "pypi": f"mockproget-contracts-{target.run_id}",
+        name = {"npm": npm_name, "pypi": f"MockProGet_Contracts-{target.run_id}",
                 "nuget": f"MockProGet.Contracts.R{target.run_id}",
                 "universal": f"contracts-{target.run_id}"}[feed_type]
         return TestPackage(feed_type, feed, name, f"1.0.{number}")
@@ -516,7 +518,7 @@ class FeedClauses(ClauseBase):
         admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
         if package.feed_type in ("npm", "pypi"):
             page = client.request("GET", package.read_path if package.feed_type == "npm" else
-                                  f"pypi/{package.feed}/simple/{package.name}/", api_key=None, **admin)
+                                  f"pypi/{package.feed}/simple/{package.project}/", api_key=None, **admin)
             if page.status_code != 200:
                 return False
             if package.feed_type == "pypi":
@@ -532,7 +534,8 @@ class FeedClauses(ClauseBase):
         headers = read_headers(package.feed_type, key)
         path = self._located(client, target, package, {"headers": headers}) if package.feed_type != "pypi" else ""
         if package.feed_type == "pypi":  # PEP 503: the file is linked from the project page
-            page = client.request("GET", f"pypi/{package.feed}/simple/{package.name}/", api_key=None, headers=headers)
+            page = client.request("GET", f"pypi/{package.feed}/simple/{package.project}/", api_key=None,
+                                  headers=headers)
             if page.status_code != 200:
                 raise fail(f"§4.3 [std]: the project page answered {page.status_code}", page)
             filename = wheel_bytes(package.name, package.version)[0]
@@ -673,9 +676,10 @@ class FeedClauses(ClauseBase):
         «username»:«password» login, as its pseudo-key where the feed type takes one
         (NuGet's ``X-NuGet-ApiKey`` [doc], Universal's ``X-ApiKey`` [client: pgutil]), and a
         personal key of that user in every key carrier is one principal: each form reads
-        and publishes alike (all allowed or all refused; whatever the user may do). A
-        personal key of that user past its expiration, and the personal key once deleted,
-        are refused in every carrier."""
+        and publishes alike (all allowed or all refused; whatever the user may do), and so
+        does a second personal key of that user. A personal key of that user past its
+        expiration, and the personal key once deleted, are refused in every carrier; the
+        second key is still judged as before."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         pseudo = proget_target.require("pseudo_key")
@@ -687,11 +691,19 @@ class FeedClauses(ClauseBase):
         personal = proget_client.create({"type": "personal", "user": user, "logging": "none",
                                          "displayName": proget_client.display_name(f"personal key of {user}")})
         info: dict[str, Any] | None = personal.json() if personal.status_code == 200 else None
+        second: dict[str, Any] | None = None
         if info is not None:
             forms += [(f"a personal key of {user} in the {c} carrier", c, info["key"]) for c in PUBLISH_CARRIERS[
                 feed_type]]
+            # a second personal key of the same user is the same principal too
+            made = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                         "displayName": proget_client.display_name(f"second key of {user}")})
+            second = made.json() if made.status_code == 200 else None
+            if second is not None:
+                forms.append((f"a second personal key of {user}", PUBLISH_CARRIERS[feed_type][0], second["key"]))
         seen: list[tuple[str, bool, bool, requests.Response]] = []
-        for number, (what, carrier, secret) in enumerate(forms):
+
+        def judge(number: int, what: str, carrier: str, secret: str) -> None:
             how = carried(carrier, secret, number)
             package = self._package(proget_target, feed, feed_type)
             read = proget_client.request("GET", package.read_path, api_key=None, **how)
@@ -707,6 +719,9 @@ class FeedClauses(ClauseBase):
                            f"{'allowed' if entry[2] else 'refused'}"
                 raise fail(f"§1.1 [doc]: one user's credential forms are judged differently ({told(first)}; "
                            f"{told(seen[-1])}, publish answered {response.status_code})", response)
+
+        for number, (what, carrier, secret) in enumerate(forms):
+            judge(number, what, carrier, secret)
         if info is None:
             return
         expired = proget_client.create({"type": "personal", "user": user, "logging": "none",
@@ -720,12 +735,16 @@ class FeedClauses(ClauseBase):
             raise fail(f"§3: deleting the personal key answered {deleted.status_code}", deleted)
         self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, info["key"],
                                        "a deleted personal key")
+        if second is not None:  # the user's other key is untouched by that delete
+            judge(len(forms), f"the second personal key of {user}, after the first was deleted",
+                  PUBLISH_CARRIERS[feed_type][-1], second["key"])
 
     @clause("§5.3", "doc")
     def test_universal_download_statuses(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§5.1/§5.3 [doc] (Universal feeds only): ``?latest`` instead of a version gives
-        the package; an unknown version or package is a 404 (not a refusal, not a 200), in
-        every key carrier. (A path without a version is not tried: a group may have several
+        the package; an unknown version or package is a 404 (not a refusal, not a 200), and
+        so is the same name and version in another group (a group is part of what names a
+        package), in every key carrier. (A path without a version is not tried: a group may have several
         segments, so it cannot be told from a version.)"""
         feed, feed_type = self._feed(proget_target)
         if feed_type != "universal":
@@ -740,7 +759,9 @@ class FeedClauses(ClauseBase):
             for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
                 how = carried(carrier, proget_target.api_key, number)
                 for path, status in ((f"{base}?latest", 200), (f"{base}/9.{number}.999", 404),
-                                     (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", 404)):
+                                     (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", 404),
+                                     (f"upack/{feed}/download/mockproget-other/{package.name}/{package.version}",
+                                      404)):
                     got = proget_client.request("GET", path, api_key=None, **how)
                     if got.status_code != status:
                         raise fail(f"§5.3 [doc]: GET {path} (admin key in the "

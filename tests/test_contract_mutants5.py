@@ -545,6 +545,62 @@ view_key_posts_upack = _named(_access(
     "view_key_posts_upack", "§5.3 [doc] + §5.1 [doc]: a view-only feed key uploads with POST /upack/«feed»/upload "
     "(Add/Repackage is checked on Inedo.UPack's PUT only).")
 
+
+def pypi_project_not_normalized(server: MockProGet) -> None:
+    """§4.3 [std] (PEP 503): the project page ``/simple/«project»/`` lists the files whose
+    name as uploaded is «project» exactly, so a package called ``Foo_Bar`` is not found at
+    its normalized ``foo-bar`` (the path pip asks for)."""
+    backend = server.backend
+    original = backend.find_packages
+
+    def find(principal: Any, feed: str, feed_type: str, name_key: str | None = None) -> Any:
+        found = original(principal, feed, feed_type, name_key)
+        if feed_type == "pypi" and name_key is not None and "/simple/" in flask_request.path:
+            asked = flask_request.path.split("/simple/", 1)[1].strip("/")
+            found = [p for p in found if p.name == asked]
+        return found
+    backend.find_packages = find  # type: ignore[method-assign]
+
+
+def _group_dropped(environ: dict[str, Any]) -> None:
+    path = environ.get("PATH_INFO", "")
+    found = re.fullmatch(r"(/upack/[^/]+/download/)[^/]+/([^/]+/[^/]+)", path)
+    if found and environ.get("REQUEST_METHOD") == "GET":
+        environ["PATH_INFO"] = found.group(1) + "mockproget/" + found.group(2)
+
+
+upack_group_ignored_on_download = _named(_feed_request(_group_dropped), "upack_group_ignored_on_download",
+                                         "§5.1 [doc]: a Universal download ignores the group in its path: "
+                                         "download/«any group»/«name»/«version» gives the package.")
+
+
+def _oldest_personal_only(server: MockProGet, p: Any, key: Any, feed: str, op: str) -> str | None | bool:
+    if key is None or key.type != "personal":
+        return op
+    own = [k.id for k in server.backend._keys.values() if k.type == "personal" and k.user == key.user]
+    return op if key.id == min(own) else None
+
+
+second_personal_key_refused_on_feeds = _named(_access(_oldest_personal_only), "second_personal_key_refused_on_feeds",
+                                              "§1.2 [doc]: only a user's oldest personal key works on the feed "
+                                              "endpoints; a second one of the same user is refused.")
+
+
+def deleting_a_personal_key_disables_the_others(server: MockProGet) -> None:
+    """§1.2 [doc] + api-keys §3 [doc]: deleting one personal key of a user stops every other
+    personal key of that user from working on the feed endpoints."""
+    backend, users = server.backend, set()
+    delete = backend.delete_api_key
+
+    def remember(principal: Any, key_id: int) -> None:
+        key = backend.get_api_key(key_id)
+        delete(principal, key_id)
+        if key is not None and key.type == "personal":
+            users.add(key.user)
+    backend.delete_api_key = remember  # type: ignore[method-assign]
+    _access(lambda s, p, key, feed, op: None if key is not None and key.type == "personal" and key.user in users
+            else op)(server)
+
 #: (mutant, feed type, target feed) run by URL: some feed clause must fail. (``T-a`` is in
 #: the feed group ``T-grp``, ``T-c`` in none: feeds_config.)
 FEED_MUTANTS: list[tuple[Mutant, str, str]] = [
@@ -557,6 +613,10 @@ FEED_MUTANTS: list[tuple[Mutant, str, str]] = [
     (anonymous_post_upload, "universal", "universal-c"),
     (view_key_publishes_scoped, "npm", "npm-c"),
     (view_key_posts_upack, "universal", "universal-c"),
+    (pypi_project_not_normalized, "pypi", "pypi-c"),
+    (upack_group_ignored_on_download, "universal", "universal-c"),
+    (second_personal_key_refused_on_feeds, "npm", "npm-c"),
+    (deleting_a_personal_key_disables_the_others, "universal", "universal-c"),
     (view_delete_key_refused_in_x_apikey, "universal", "universal-c"),
 ]
 
