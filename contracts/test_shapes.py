@@ -223,8 +223,9 @@ def _just_past(client: ProGetClient, skew: float, offset: int | None) -> None:
     client.cleanup()
 
 
-#: Seconds ahead a key expires that is used before and after its expiration.
-USED_LIFE = 2
+#: Seconds past the current whole second a key expires that is used before and after its
+#: expiration (so 0.5 to 1.5 s ahead).
+USED_LIFE = 1.5
 
 
 @contextmanager
@@ -232,16 +233,18 @@ def _used_across_expiry(target: Target, skew: float) -> Iterator[Callable[[], No
     """§2 [doc]: a key that authenticated a moment before its expiration is refused once it
     has passed, in the header and the query alike (an answer remembered for a key, or a
     session opened by it, outlives no expiration). Creates a full-control key expiring
-    :data:`USED_LIFE` seconds ahead and uses it at once; the function it gives (called
+    :data:`USED_LIFE` seconds past the current whole second and uses it at once; the function it gives (called
     after other work, so the wait overlaps it) waits for the moment to pass and uses the
     key again. Judged by the server's own ``Date``, as :func:`_just_past` is. (A client of
     its own, so the clause's cleanups between examples leave the key alone; it is deleted
     on the way out, whatever happened.)"""
     client = target.client()
     try:
+        # half a second past a whole second, so the server's Date (whole seconds) shows the
+        # moment passed by half a second at the next whole second
         moment = (datetime.now(timezone.utc) + timedelta(seconds=skew)).replace(microsecond=0) + timedelta(
             seconds=USED_LIFE)
-        text = instant_text(moment, 0, 0)
+        text = instant_text(moment, 0, 7)
         sent = system_key_body(client, "used across its expiry", expiration=text)
         info = expect_created(client.create(sent), sent, "§2 [doc] a key with an expiration")
         carriers: dict[str, dict[str, Any]] = {"header": {"api_key": info["key"]},
@@ -253,13 +256,13 @@ def _used_across_expiry(target: Target, skew: float) -> Iterator[Callable[[], No
                 expect_status(used, 200, f"§2 [doc] a key expiring at {text}, before then ({carrier})")
 
         def after() -> None:
-            wait = (moment - datetime.now(timezone.utc)).total_seconds() - skew + 1.2
+            wait = (moment - datetime.now(timezone.utc)).total_seconds() - skew + 0.55
             if wait > 0:
                 time.sleep(wait)
             for carrier, how in carriers.items():
                 used = client.list(**how)
                 told = _told(used)
-                if told is not None and told >= moment + timedelta(seconds=1) and used.status_code != 403:
+                if told is not None and told >= moment + timedelta(milliseconds=500) and used.status_code != 403:
                     raise fail(f"§2 [doc]: a key that worked before it expired at {text} still authenticates in "
                                f"the {carrier} carrier (answered {used.status_code}) at "
                                f"{used.headers.get('Date')} by the server's own clock", used)
