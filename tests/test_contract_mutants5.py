@@ -186,6 +186,21 @@ list_trailing_comma = _named(_bytes_of(LIST, lambda b: re.sub(rb"\]\s*$", b",]",
                              "list_trailing_comma", "§6 [client] + RFC 8259 [std]: the list array ends with a "
                              "trailing comma.")
 
+create_answer_in_utf16 = _named(_bytes_of(CREATE, lambda b: b.decode("utf-8").encode("utf-16"),
+                                          "application/json; charset=utf-16"), "create_answer_in_utf16",
+                                "§6 [client] + RFC 8259 §8.1 [std]: the create answer is UTF-16 (its charset says "
+                                "so): a JSON text on the wire is UTF-8.")
+
+
+def _health_bom(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    if environ.get("PATH_INFO", "").startswith("/health") and status.startswith("200"):
+        body = b"\xef\xbb\xbf" + body
+        headers = _set_header(headers, "Content-Type", "application/json")
+    return status, headers, body
+
+
+health_with_bom = _named(_answers(_health_bom), "health_with_bom",
+                         "§1 [doc] + RFC 8259 §8.1 [std]: /health/json answers JSON preceded by a byte order mark.")
 
 def _id_float(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
     if environ.get("PATH_INFO") == CREATE and status.startswith("200"):
@@ -437,6 +452,8 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (list_trailing_comma, "list_answers", "test_list_answers_json_array"),
     (list_nan_expiration, "list_answers", "test_list_answers_json_array"),
     (create_id_as_float, "create_answers", "test_create_answers_json_api_key_info"),
+    (create_answer_in_utf16, "create_answers", "test_create_answers_json_api_key_info"),
+    (health_with_bom, "health", "test_health_needs_no_key"),
     (head_skips_authentication, "only_post", "test_only_post_changes_keys_and_head_is_judged_as_get"),
     (get_delete_deletes, "only_post", "test_only_post_changes_keys_and_head_is_judged_as_get"),
     (get_create_creates, "only_post", "test_only_post_changes_keys_and_head_is_judged_as_get"),
