@@ -359,7 +359,9 @@ class FeedClauses(ClauseBase):
         """§1.2-§1.3 [doc] and §2-§5 [std]: a feed key with View/Download and Add/Repackage
         publishes (2xx) in every carrier its feed type takes (:data:`PUBLISH_CARRIERS`) and
         reads the package back; pushing the same NuGet version again without Overwrite/Delete
-        is a 409 (§1.4 [doc]); once the key is deleted it can publish no more, in any carrier.
+        is a 409 (§1.4 [doc]), and deleting it with the id in other letter case succeeds
+        (NuGet ids are case-insensitive [std]); once the key is deleted it can publish no more,
+        in any carrier.
         A system key with Use/Manage Feeds publishes to a Universal feed (§5.3 [doc]; on the
         mock to every type). A feed-group key, once deleted, is refused in every carrier too.
         The package is deleted again where the protocol allows."""
@@ -384,6 +386,16 @@ class FeedClauses(ClauseBase):
                     if repush.status_code != 409:
                         raise fail(f"§1.4 [doc]: pushing an existing NuGet version without the overwrite "
                                    f"privilege must answer 409 (ProGet 5.3), got {repush.status_code}", repush)
+                    # §2 [std]: a NuGet id is case-insensitive: ``dotnet nuget delete`` with the id
+                    # in other letter case deletes the package
+                    other = package.name.swapcase()
+                    gone = proget_client.request("DELETE", f"nuget/{feed}/{other}/{package.version}", api_key=None,
+                                                 headers=publish_headers(feed_type, proget_target.api_key))
+                    if gone.status_code not in (200, 204):
+                        raise fail(f"§2 [std]: DELETE nuget/{feed}/{other}/{package.version} (the id in other "
+                                   f"letter case) answered {gone.status_code}, not 204: NuGet ids are "
+                                   "case-insensitive", gone)
+                    published = False  # deleted (or unlisted, as the server does with a delete)
             finally:
                 self._cleanup(proget_client, proget_target, package, published)
         deleted = proget_client.delete(info["id"])

@@ -618,6 +618,23 @@ def deleting_a_personal_key_disables_the_others(server: MockProGet) -> None:
     _access(lambda s, p, key, feed, op: None if key is not None and key.type == "personal" and key.user in users
             else op)(server)
 
+
+def nuget_delete_id_case_sensitive(server: MockProGet) -> None:
+    """§2 [std]: ``DELETE /nuget/«feed»/«id»/«version»`` finds the package only when «id» is
+    in the letter case it was pushed with (NuGet ids are case-insensitive): otherwise 404."""
+    backend = server.backend
+    original = backend.delete_packages
+
+    def delete(principal: Any, feed: str, feed_type: str, ident: tuple[str, ...]) -> Any:
+        if feed_type == "nuget":
+            asked = flask_request.path.split("/")[3]
+            pushed = {p.name for p in backend.packages if p.feed == feed and p.name.lower() == asked.lower()}
+            if pushed and asked not in pushed:
+                from mockproget.errors import NotFound
+                raise NotFound(f"There is no package {asked} in feed {feed}.")
+        return original(principal, feed, feed_type, ident)
+    backend.delete_packages = delete  # type: ignore[method-assign]
+
 #: (mutant, feed type, target feed) run by URL: some feed clause must fail. (``T-a`` is in
 #: the feed group ``T-grp``, ``T-c`` in none: feeds_config.)
 FEED_MUTANTS: list[tuple[Mutant, str, str]] = [
@@ -633,6 +650,7 @@ FEED_MUTANTS: list[tuple[Mutant, str, str]] = [
     (pypi_project_not_normalized, "pypi", "pypi-c"),
     (upack_group_ignored_on_download, "universal", "universal-c"),
     (second_personal_key_refused_on_feeds, "npm", "npm-c"),
+    (nuget_delete_id_case_sensitive, "nuget", "nuget-c"),
     (deleting_a_personal_key_disables_the_others, "universal", "universal-c"),
     (view_delete_key_refused_in_x_apikey, "universal", "universal-c"),
 ]
