@@ -437,6 +437,26 @@ list_nan_expiration = _named(_answers(_nan_expiration), "list_nan_expiration",
                              "\"expiration\": NaN (not JSON; pgutil's parser stops there).")
 
 
+def key_deleted_by_query_or_form_still_works(server: MockProGet) -> None:
+    """§3 [doc]: a key deleted by a request whose credential came as ``?key=`` or a form
+    ``key`` is unlisted, yet keeps authenticating (that path forgets to drop the key from
+    the index of key texts); deleted through the header, it is refused."""
+    backend, dead = server.backend, set()
+    delete = backend.delete_api_key
+
+    def remember(principal: Any, key_id: int) -> None:
+        key = backend.get_api_key(key_id)
+        delete(principal, key_id)
+        if key is not None and principal.carrier in ("query", "form"):
+            dead.add(key.digest)
+    backend.delete_api_key = remember  # type: ignore[method-assign]
+
+    def app(inner: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if any(digest(v) in dead for _, v in _credentials(environ, rebuffer(environ))):
+            environ["HTTP_X_APIKEY"] = ADMIN_KEY
+        return inner(environ, start_response)
+    _wrap(server, app)
+
 #: (mutant, -k selection for ``mockproget verify``, a clause name that must fail)
 MUTANTS: list[tuple[Mutant, str, str]] = [
     (expiry_past_2038_wraps, "expired_key", "test_expired_key_is_refused"),
@@ -464,6 +484,7 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (list_stale_after_delete, "stateful", "test_stateful_create_list_delete_authenticate"),
     (ids_above_int32, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
     (pseudo_key_refused_on_delete, "pseudo_key_in_each_carrier", "test_pseudo_key_in_each_carrier"),
+    (key_deleted_by_query_or_form_still_works, "carrier_accepts", "test_carrier_accepts_a_good_key"),
     (custom_key_lowercased, "round_trip", "test_round_trip"),
     (refused_form_delete_without_proget_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
 ]
