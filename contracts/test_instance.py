@@ -9,7 +9,7 @@ from mockproget_contracts.base import ClauseBase
 from mockproget_contracts.checks import expect_created, expect_error, expect_status, fail
 from mockproget_contracts.client import ProGetClient
 from mockproget_contracts.target import Target, clause
-from mockproget_contracts.test_auth import system_key_body
+from mockproget_contracts.test_auth import _refused_everywhere, system_key_body
 
 __all__ = ["InstanceClauses"]
 
@@ -39,10 +39,16 @@ class InstanceClauses(ClauseBase):
 
     @clause("§5", "doc")
     def test_pseudo_keys_switched_off(self, proget_target: Target, proget_client: ProGetClient) -> None:
-        """When pseudo-keys are not permitted, ``user:password`` is refused (§3, §5 [doc])."""
+        """When pseudo-keys are not permitted, ``user:password`` is refused on every endpoint
+        in every carrier (§3, §5 [doc]), also when it authenticated a moment before the
+        setting changed (nothing remembered outlives the setting); permitted again, it works
+        again."""
         pseudo = proget_target.require("pseudo_key")
+        expect_status(proget_client.list(api_key=pseudo), 200, "§3 [doc] the pseudo-key, permitted")
         with proget_target.settings_changed(pseudo_keys=False):
             expect_error(proget_client.list(api_key=pseudo), 403, "§3 [doc] a pseudo-key, not permitted")
+            _refused_everywhere(proget_client, pseudo, "a pseudo-key, not permitted", "§5 [doc]")
+        expect_status(proget_client.list(api_key=pseudo), 200, "§3 [doc] the pseudo-key, permitted again")
 
     @clause("§5", "doc")
     def test_expiring_keys_required(self, proget_target: Target, proget_client: ProGetClient) -> None:

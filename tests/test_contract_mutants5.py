@@ -694,3 +694,67 @@ def test_the_unbroken_mock_passes_the_feed_clauses(feed_type: str, feed: str) ->
     """No false alarm (proget-feeds §1-§5): the feed clauses pass by URL on the mock as it
     is, with the feeds the mutants above use (one in the feed group, one outside it)."""
     assert feed_verdicts(lambda server: None, feed_type, feed=feed) == {}
+
+
+# -- §5 [doc]: a setting honoured in one carrier, or not at once (the embedded mock) --------------
+
+def _pseudo_key_admin(server: MockProGet, when: Callable[[str, str], bool]) -> None:
+    """A pseudo-key (a credential with a colon that is no key) for which ``when(carrier,
+    value)`` holds acts as the admin."""
+    def app(inner: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        for carrier, value in _credentials(environ, rebuffer(environ)):
+            if ":" in value and _key_of(server, value) is None and when(carrier, value):
+                environ["HTTP_X_APIKEY"] = ADMIN_KEY
+            break
+        return inner(environ, start_response)
+    _wrap(server, app)
+
+
+def pseudo_keys_off_in_the_header_only(server: MockProGet) -> None:
+    """§5 [doc] + §3 [doc]: with pseudo-keys not permitted, ``user:password`` is refused in
+    X-ApiKey but still works as ``?key=``, a form ``key`` or ``API_Key``."""
+    _pseudo_key_admin(server, lambda carrier, value: carrier != "header" and not server.backend.settings.pseudo_keys
+                      and value == "Admin:Admin")
+
+
+def pseudo_key_remembered_past_the_setting(server: MockProGet) -> None:
+    """§5 [doc]: a pseudo-key that authenticated while pseudo-keys were permitted keeps
+    working once they are not (its login is remembered)."""
+    seen: set[str] = set()
+
+    def when(carrier: str, value: str) -> bool:
+        if server.backend.settings.pseudo_keys:
+            if value == "Admin:Admin":
+                seen.add(value)
+            return False
+        return value in seen
+    _pseudo_key_admin(server, when)
+
+
+SETTING_MUTANTS: list[Mutant] = [pseudo_keys_off_in_the_header_only, pseudo_key_remembered_past_the_setting]
+
+
+@pytest.mark.parametrize("mutant", [None, *SETTING_MUTANTS],
+                         ids=["unbroken", *(m.__name__ for m in SETTING_MUTANTS)])
+def test_setting_clauses_catch_the_mutant(mutant: Mutant | None) -> None:
+    """§5 [doc] (instance settings: the embedded mock only): the pseudo-key clause fails on
+    each mutant and passes on the mock as it is."""
+    from mockproget import Config
+    from mockproget_contracts import Target
+    from mockproget_contracts.client import ContractViolation
+    from mockproget_contracts.test_instance import InstanceClauses
+
+    with MockProGet(Config(port=0), admin_key=ADMIN_KEY) as server:
+        if mutant is not None:
+            mutant(server)
+        with Target.for_mock(server, max_examples=2) as target:
+            client = target.client()
+            try:
+                if mutant is None:
+                    InstanceClauses().test_pseudo_keys_switched_off(target, client)
+                else:
+                    with pytest.raises(ContractViolation):
+                        InstanceClauses().test_pseudo_keys_switched_off(target, client)
+            finally:
+                client.cleanup()
+                client.close()
