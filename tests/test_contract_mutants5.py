@@ -731,17 +731,71 @@ def pseudo_key_remembered_past_the_setting(server: MockProGet) -> None:
     _pseudo_key_admin(server, when)
 
 
-SETTING_MUTANTS: list[Mutant] = [pseudo_keys_off_in_the_header_only, pseudo_key_remembered_past_the_setting]
+def _settings_lenient(change: Callable[[MockProGet, dict[str, Any]], dict[str, Any] | None]) -> Mutant:
+    """The create body is "repaired" by ``change(server, body)`` (``None``: left as it is)
+    before the mock judges it."""
+    def apply(server: MockProGet) -> None:
+        def hook(environ: dict[str, Any], body: bytes) -> bytes:
+            data = _json_body(body)
+            if environ.get("PATH_INFO") == CREATE and isinstance(data, dict):
+                changed = change(server, data)
+                if changed is not None:
+                    return json.dumps(changed).encode()
+            return body
+        server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
+    return apply
 
 
-@pytest.mark.parametrize("mutant", [None, *SETTING_MUTANTS],
-                         ids=["unbroken", *(m.__name__ for m in SETTING_MUTANTS)])
-def test_setting_clauses_catch_the_mutant(mutant: Mutant | None) -> None:
-    """§5 [doc] (instance settings: the embedded mock only): the pseudo-key clause fails on
-    each mutant and passes on the mock as it is."""
+def _kind_of(data: dict[str, Any]) -> str:
+    return str(next((v for k, v in data.items() if k.lower() == "type"), "")).lower()
+
+
+expiration_required_of_system_keys_only = _named(_settings_lenient(
+    lambda server, d: {**d, "expiration": "2099-01-01T00:00:00"} if server.backend.settings.require_expiration
+    and _kind_of(d) != "system" and not any(k.lower() == "expiration" for k in d) else None),
+    "expiration_required_of_system_keys_only", "§5 [doc]: with expiring keys required, a feed or personal key "
+    "without an expiration is created (given a far one); only system keys must name one.")
+custom_key_dropped_for_personal_keys = _named(_settings_lenient(
+    lambda server, d: {k: v for k, v in d.items() if k.lower() != "key"} if _kind_of(d) == "personal"
+    and (server.backend.settings.hash_keys or not server.backend.settings.custom_keys) else None),
+    "custom_key_dropped_for_personal_keys", "§5 [doc]: where custom keys are not taken (hashed, or not allowed), a "
+    "personal key's custom key is silently replaced by a generated one instead of being refused.")
+
+
+def _feed_key_texts_listed(server: MockProGet) -> Mutant:
+    def hook(environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+        data = _json_body(body)
+        if environ.get("PATH_INFO") == LIST and status.startswith("200") and isinstance(data, list) \
+                and server.backend.settings.hash_keys:
+            texts = {k.id: server.backend._key_texts.get(k.digest) for k in server.backend.api_keys}
+            data = [{**k, "key": texts[k["id"]]} if k.get("type") == "feed" and texts.get(k["id"]) else k
+                    for k in data]
+            body = json.dumps(data).encode()
+        return status, headers, body
+    return _answers(hook)
+
+
+def hashed_mode_lists_feed_key_texts(server: MockProGet) -> None:
+    """§2 [doc] + §5 [doc]: an instance that hashes keys still lists the text of feed keys
+    (system and personal keys are listed without it)."""
+    _feed_key_texts_listed(server)(server)
+
+
+#: (mutant, the instance clause that must fail) run as the embedded mock.
+SETTING_MUTANTS: list[tuple[Mutant, str]] = [
+    (pseudo_keys_off_in_the_header_only, "test_pseudo_keys_switched_off"),
+    (pseudo_key_remembered_past_the_setting, "test_pseudo_keys_switched_off"),
+    (expiration_required_of_system_keys_only, "test_expiring_keys_required"),
+    (custom_key_dropped_for_personal_keys, "test_custom_keys_switched_off"),
+    (custom_key_dropped_for_personal_keys, "test_hashed_keys"),
+    (hashed_mode_lists_feed_key_texts, "test_hashed_keys"),
+]
+SETTING_CLAUSES = sorted({name for _, name in SETTING_MUTANTS})
+
+
+def _instance_clause(mutant: Mutant | None, name: str) -> None:
     from mockproget import Config
     from mockproget_contracts import Target
-    from mockproget_contracts.client import ContractViolation
     from mockproget_contracts.test_instance import InstanceClauses
 
     with MockProGet(Config(port=0), admin_key=ADMIN_KEY) as server:
@@ -750,11 +804,22 @@ def test_setting_clauses_catch_the_mutant(mutant: Mutant | None) -> None:
         with Target.for_mock(server, max_examples=2) as target:
             client = target.client()
             try:
-                if mutant is None:
-                    InstanceClauses().test_pseudo_keys_switched_off(target, client)
-                else:
-                    with pytest.raises(ContractViolation):
-                        InstanceClauses().test_pseudo_keys_switched_off(target, client)
+                getattr(InstanceClauses(), name)(target, client)
             finally:
                 client.cleanup()
                 client.close()
+
+
+@pytest.mark.parametrize("mutant, name", SETTING_MUTANTS, ids=[f"{m.__name__}-{n}" for m, n in SETTING_MUTANTS])
+def test_setting_clauses_catch_the_mutant(mutant: Mutant, name: str) -> None:
+    """§5 [doc] (instance settings: the embedded mock only): the setting's clause fails."""
+    from mockproget_contracts.client import ContractViolation
+
+    with pytest.raises(ContractViolation):
+        _instance_clause(mutant, name)
+
+
+@pytest.mark.parametrize("name", SETTING_CLAUSES)
+def test_setting_clauses_pass_on_the_unbroken_mock(name: str) -> None:
+    """No false alarm (§5): the same clauses pass on the mock as it is."""
+    _instance_clause(None, name)
