@@ -7,9 +7,10 @@ through a 32-bit clock, an authentication cached past a key's expiry, a repeated
 that removes another key, a BOM or a Latin-1 body in a JSON answer, a text outside the
 Basic Multilingual Plane mangled, a description cut short, HEAD or GET granted what POST
 or GET refuses, an ``API_Key`` read from a nested object, a feed-group key that outlives
-its delete or expiry, an anonymous delete, an upload verb left unchecked. ``mockproget
-verify`` (by URL) or the feed clauses (by URL) must fail on each; the unbroken mock passes
-the same selection.
+its delete or expiry, an anonymous delete, an upload verb left unchecked, a NuGet id or PyPI name read in one
+spelling only, an instance setting honoured for one carrier or key type only.
+``mockproget verify`` (by URL), the feed clauses (by URL) or the instance-setting clauses
+(as the embedded mock) must fail on each; the unbroken mock passes the same selection.
 """
 
 from __future__ import annotations
@@ -519,7 +520,7 @@ def test_ids_above_int32_are_no_false_alarm(capsys: pytest.CaptureFixture[str]) 
 
 def test_every_mutant_is_documented() -> None:
     """Each mutant names the spec section and source it breaks; 30 or more in all."""
-    mutants = {m[0] for m in MUTANTS} | {m[0] for m in FEED_MUTANTS}
+    mutants = {m[0] for m in MUTANTS} | {m[0] for m in FEED_MUTANTS} | {m[0] for m in SETTING_MUTANTS}
     assert len(mutants) >= 30
     assert all(re.match(r"§\d(\.\d)* \[(doc|client|std)\]", m.__doc__ or "") for m in mutants)
 
