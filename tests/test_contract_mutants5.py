@@ -15,21 +15,20 @@ spelling only, an instance setting honoured for one carrier or key type only.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from flask import request as flask_request
 
-from mockproget import Forbidden, MockProGet
+from mockproget import MockProGet
 from mockproget.models import digest
 from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header, rebuffer
 from test_contract_mutants import _credentials, _feed_request, _key_of, _named, run_verify
