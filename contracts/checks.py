@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from mockproget_contracts.client import ContractViolation
+from mockproget_contracts.client import ContractViolation, strict_json
 from mockproget_contracts.shapes import parse_instant
 
 __all__ = [
@@ -91,9 +91,9 @@ def expect_json_array(response: requests.Response, rule: str) -> list[dict[str, 
         raise fail(f"{rule}: the list must be application/json, got "
                    f"{response.headers.get('Content-Type')!r}", response)
     try:
-        keys = response.json()
-    except ValueError:
-        raise fail(f"{rule}: the list body is not JSON", response) from None
+        keys = strict_json(response)
+    except ValueError as error:
+        raise fail(f"{rule}: the list body is not JSON: {error}", response) from None
     if not isinstance(keys, list):
         raise fail(f"{rule}: the list body is not a JSON array", response)
     for item in keys:
@@ -152,9 +152,9 @@ def expect_created(response: requests.Response, sent: Mapping[str, Any],
                    f"(pgutil parses it), got Content-Type {response.headers.get('Content-Type')!r}",
                    response)
     try:
-        info = response.json()
-    except ValueError:
-        raise fail(f"{rule}: the create answer is not JSON", response) from None
+        info = strict_json(response)
+    except ValueError as error:
+        raise fail(f"{rule}: the create answer is not JSON: {error}", response) from None
     _expect_info(info, response, f"{rule}: the created key")
     if not isinstance(info.get("key"), str) or not info["key"]:
         raise fail(f"{rule}: the created key has no 'key' text (§2: generated when absent; "

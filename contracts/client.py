@@ -21,7 +21,7 @@ import requests
 
 from mockproget.masking import MASK, SECRET_NAMES, mask_json, mask_query
 
-__all__ = ["ContractViolation", "CreatedKey", "Exchange", "ProGetClient", "Secrets"]
+__all__ = ["ContractViolation", "CreatedKey", "Exchange", "ProGetClient", "Secrets", "strict_json"]
 
 _UNSET: Any = object()
 #: The paths of spec §1, relative to the base URL (spec §7: the base URL ends with ``/``).
@@ -94,6 +94,26 @@ class Exchange:
         body = self.response_body
         lines += [f"< {line}" for line in body.splitlines()] if body else ["< (empty body)"]
         return "\n".join(lines)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
+
+
+def strict_json(response: requests.Response) -> Any:
+    """The body parsed as a JSON text as RFC 8259 [std] defines it and a strict parser (the
+    official client's, §6-§7 [client]) reads it: UTF-8 without a byte order mark (§8.1),
+    no ``NaN``/``Infinity``; raises :class:`ValueError` saying what is wrong. (``requests``
+    alone would guess another encoding, skip a BOM and take ``NaN``.)"""
+    body = response.content
+    if body.startswith(b"\xef\xbb\xbf"):
+        raise ValueError("the body starts with a byte order mark (RFC 8259 §8.1: a JSON text sent over a "
+                         "network must not)")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"the body is not UTF-8 (RFC 8259 §8.1): byte {error.start}") from None
+    return json.loads(text, parse_constant=_no_constant)
 
 
 class ContractViolation(AssertionError):
@@ -308,9 +328,9 @@ class ProGetClient:
             raise ContractViolation(f"listing keys with the admin key: expected 200, got "
                                     f"{response.status_code}", exchange)
         try:
-            keys = response.json()
-        except ValueError:
-            raise ContractViolation("the list answer is not JSON", exchange) from None
+            keys = strict_json(response)
+        except ValueError as error:
+            raise ContractViolation(f"§6 [client]: the list answer is not JSON: {error}", exchange) from None
         if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
             raise ContractViolation("the list answer is not a JSON array of objects", exchange)
         ids = [k.get("id") for k in keys if isinstance(k.get("id"), int)]

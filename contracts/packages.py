@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -127,6 +128,13 @@ class TestPackage:
         """The name as npm writes it into a path: ``@scope%2fname`` for a scoped package
         [std: npm registry package-metadata.md]."""
         return self.name.replace("/", "%2f") if self.name.startswith("@") else self.name
+
+    @property
+    def project(self) -> str:
+        """The name as looked up: PyPI's normalized project name (PEP 503 [std]: lower case,
+        each run of ``-``, ``_``, ``.`` as one ``-``), which pip asks for whatever the
+        package calls itself; the name itself for the other types."""
+        return re.sub(r"[-_.]+", "-", self.name).lower() if self.feed_type == "pypi" else self.name
 
     @property
     def read_path(self) -> str:

@@ -64,9 +64,9 @@ def package_permissions() -> st.SearchStrategy[list[str]]:
 
 
 def texts() -> st.SearchStrategy[str]:
-    """Free text for ``description``: letters and digits of any script, words apart.
-    (§8: length limits are open, so kept short.)"""
-    word = st.text(st.characters(categories=("L", "N"), max_codepoint=0xFFFF), min_size=1, max_size=10)
+    """Free text for ``description``: letters and digits of any script and plane (beyond
+    U+FFFF too: 𝒜, 𠀀), words apart. (§8: length limits are open, so kept short.)"""
+    word = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=10)
     return st.lists(word, min_size=1, max_size=3).map(" ".join)
 
 

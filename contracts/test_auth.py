@@ -36,9 +36,10 @@ def system_key_body(client: ProGetClient, label: str, **extra: Any) -> dict[str,
     return body
 
 
-def _new_key(client: ProGetClient, label: str) -> dict[str, Any]:
-    """A throw-away key to delete through some carrier."""
-    sent = system_key_body(client, label, systemApis=["sca"])
+def _new_key(client: ProGetClient, label: str, *, full_control: bool = False) -> dict[str, Any]:
+    """A throw-away key to delete through some carrier (``full_control``: one whose
+    refusal after its delete can be seen on these endpoints)."""
+    sent = system_key_body(client, label, systemApis=["full-control" if full_control else "sca"])
     return expect_created(client.create(sent), sent, f"§6 creating a key ({label})")
 
 
@@ -122,13 +123,18 @@ def _refused_everywhere(client: ProGetClient, key: str | None, what: str, rule: 
 JSON_TYPES = ("application/json", "application/json; charset=utf-8")
 
 
-def _expect_deleted(client: ProGetClient, key_id: int, response: requests.Response, how: str) -> None:
-    """A delete answered 200 removed the key; any other answer left it (§1, §3 [doc])."""
+def _expect_deleted(client: ProGetClient, key_id: int, response: requests.Response, how: str,
+                    text: str | None = None) -> None:
+    """A delete answered 200 removed the key; any other answer left it (§1, §3 [doc]). With
+    the key's ``text`` (a full-control key), a removed key also no longer authenticates,
+    whichever carrier the delete came in (§3 [doc]: a deleted key is refused)."""
     gone = key_id not in _listed_ids(client)
     if response.status_code == 200 and not gone:
         raise fail(f"§3 [doc]: delete answered 200 with {how}, yet the key is still listed", response)
     if response.status_code != 200 and gone:
         raise fail(f"§3 [doc]: delete answered {response.status_code}, yet the key was deleted", response)
+    if gone and text is not None:
+        expect_error(client.list(api_key=text), 403, f"§3 [doc] a key deleted by a request with {how}")
 
 
 def _via(client: ProGetClient, carrier: str, key: str, label: str,
@@ -149,15 +155,15 @@ def _via(client: ProGetClient, carrier: str, key: str, label: str,
             raise fail(f"§3 [doc]: create answered {response.status_code}, yet the key was created", response)
         else:
             return response
-        victim = _new_key(client, f"{label} victim")
+        victim = _new_key(client, f"{label} victim", full_control=True)
         response = client.delete(victim["id"], api_key=None, params={"key": key})  # a POST, no body
-        _expect_deleted(client, victim["id"], response, "a ?key= querystring value")
+        _expect_deleted(client, victim["id"], response, "a ?key= querystring value", victim["key"])
         return response
     if carrier == "form":
-        victim = _new_key(client, f"{label} victim")
+        victim = _new_key(client, f"{label} victim", full_control=True)
         response = client.delete(victim["id"], api_key=None, data={"key": key},
                                  content_type="application/x-www-form-urlencoded")
-        _expect_deleted(client, victim["id"], response, "a form key")
+        _expect_deleted(client, victim["id"], response, "a form key", victim["key"])
         return response
     sent = system_key_body(client, f"{label} via API_Key")
     response = client.create({**sent, "API_Key": key}, api_key=None, content_type=json_type)

@@ -128,6 +128,54 @@ class EndpointClauses(ClauseBase):
                 raise fail(f"§1 [doc]: /{path} must answer a JSON object (ProGetHealthInfo)", response)
 
 
+    @clause("§1", "doc")
+    def test_only_post_changes_keys_and_head_is_judged_as_get(self, proget_target: Target,
+                                                              proget_client: ProGetClient) -> None:
+        """GET and HEAD are safe (RFC 9110 §9.2.1 [std]): ``delete?id=N`` and ``create``
+        asked with GET or HEAD, by the admin key in the header or the query, change nothing
+        (delete and create are POSTs, §1 [doc]), whatever they answer. HEAD is GET without
+        the body (RFC 9110 §9.3.2 [std]), so ``HEAD list`` grants nothing GET refuses: no
+        credential, an unknown key and a deleted key, in the header and the query, never get
+        a 2xx (§3 [doc]; what they get instead is not read)."""
+        victim = expect_created(proget_client.create(sent := {
+            "type": "system", "systemApis": ["sca"], "logging": "none",
+            "displayName": proget_client.display_name("kept by a safe method")}), sent)
+        deleted = expect_created(proget_client.create(gone := {
+            "type": "system", "systemApis": ["full-control"], "logging": "none",
+            "displayName": proget_client.display_name("deleted before a HEAD")}), gone)
+        expect_status(proget_client.delete(deleted["id"]), 200, "§1 [doc] delete of an existing key")
+        admin = proget_client.api_key or ""
+        ways: tuple[tuple[str, dict[str, Any]], ...] = (
+            ("the header", {}), ("the query", {"api_key": None, "params": {"key": admin}}))
+        for method in ("GET", "HEAD"):
+            for where, how in ways:
+                params = {**how.get("params", {}), "id": victim["id"]}
+                response = proget_client.request(method, "api/api-keys/delete", **{**how, "params": params},
+                                                 headers={"Content-Length": "0"})
+                if victim["id"] not in {k["id"] for k in proget_client.list_keys()}:
+                    raise fail(f"RFC 9110 §9.2.1 [std]: {method} api/api-keys/delete?id={victim['id']} (the "
+                               f"admin key in {where}) deleted the key: a {method} changes nothing, delete is "
+                               "a POST (§1 [doc])", response)
+                body = {"type": "system", "systemApis": ["sca"], "logging": "none",
+                        "displayName": proget_client.display_name(f"{method} create")}
+                response = proget_client.request(method, "api/api-keys/create", **how, json_body=body)
+                if body["displayName"] in {str(k.get("displayName")) for k in proget_client.list_keys()}:
+                    raise fail(f"RFC 9110 §9.2.1 [std]: {method} api/api-keys/create (the admin key in {where}) "
+                               "created a key: a GET or HEAD changes nothing, create is a POST (§1 [doc])",
+                               response)
+        refused: list[tuple[str, dict[str, Any]]] = [("an unknown key", {"api_key": bogus_key()}),
+                                                     ("a deleted key", {"api_key": deleted["key"]})]
+        refused += [(f"{what} in the query", {"api_key": None, "params": {"key": how["api_key"]}})
+                    for what, how in list(refused)]
+        if not proget_target.anonymous:
+            refused.append(("no credential", {"api_key": None}))
+        for what, how in refused:
+            response = proget_client.request("HEAD", "api/api-keys/list", **how)
+            if 200 <= response.status_code < 300:
+                raise fail(f"RFC 9110 §9.3.2 [std]: HEAD api/api-keys/list with {what} answered "
+                           f"{response.status_code}: HEAD is judged as GET is, which refuses it (§3 [doc])",
+                           response)
+
     @clause("§6", "doc", creates=False)
     def test_refusal_is_explained_in_text(self, proget_client: ProGetClient) -> None:
         """A refused key gets 403 with a non-empty text/plain body (§6 [doc])."""

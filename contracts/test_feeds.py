@@ -99,6 +99,12 @@ def carried(carrier: str, key: str, spelling: int = 0) -> dict[str, Any]:
     return {"headers": {word: key + (" " if spelling % len(names) == 2 else "")}}
 
 
+#: §5.1 [doc][client]: upload verbs beyond the client's: Universal documents ``POST
+#: …/upload`` and Inedo.UPack sends ``PUT`` (the one :class:`TestPackage` uses). A rule
+#: about uploading holds for each.
+UPLOAD_METHODS: dict[str, tuple[str, ...]] = {"universal": ("PUT", "POST")}
+
+
 def _ok(response: requests.Response) -> bool:
     """Not refused: neither 401/403 nor a server error."""
     return response.status_code not in (401, 403) and response.status_code < 500
@@ -127,22 +133,32 @@ class FeedClauses(ClauseBase):
     def _package(target: Target, feed: str, feed_type: str) -> TestPackage:
         number = target.next_number()
         # npm: every other package scoped (``@scope/name``, written ``@scope%2fname`` in
-        # paths, §3.1 [std]): a rule holds for scoped and unscoped names alike
+        # paths, §3.1 [std]): a rule holds for scoped and unscoped names alike. PyPI: a name
+        # in mixed case with ``_``, read back (as pip reads it) by its normalized project
+        # name (PEP 503 [std])
         npm_name = f"@mockproget/contracts-{target.run_id}" if number % 2 else f"mockproget-contracts-{target.run_id}"
-        name = {"npm": npm_name, "pypi": f"mockproget-contracts-{target.run_id}",
+        name = {"npm": npm_name, "pypi": f"MockProGet_Contracts-{target.run_id}",
                 "nuget": f"MockProGet.Contracts.R{target.run_id}",
                 "universal": f"contracts-{target.run_id}"}[feed_type]
         return TestPackage(feed_type, feed, name, f"1.0.{number}")
 
     @staticmethod
     def _publish(client: ProGetClient, target: Target, package: TestPackage, key: str | None,
-                 carrier: str | None = None) -> requests.Response:
-        """Publish ``package`` with ``key`` as its client sends it, or in ``carrier``."""
+                 carrier: str | None = None, method: str | None = None) -> requests.Response:
+        """Publish ``package`` with ``key`` as its client sends it, or in ``carrier``
+        (``method``: another upload verb the type takes, :data:`UPLOAD_METHODS`)."""
         sent = package.publish_request(target.url)
-        method, path = sent.pop("method"), sent.pop("path")
+        method, path = method or sent.pop("method"), sent.pop("path")
+        sent.pop("method", None)
         how = carried(carrier, key) if carrier is not None and key is not None else {
             "headers": publish_headers(package.feed_type, key)}
         return client.request(method, path, api_key=None, **how, **sent)
+
+    @staticmethod
+    def _scopes(target: Target, feed: str) -> list[tuple[str, str]]:
+        """Where a feed key may be bound (api-keys §2): the feed, and the feed group when
+        the target names one."""
+        return [("feed", feed)] + ([("feedGroup", target.feed_group)] if target.feed_group else [])
 
     @staticmethod
     def _feed_key(client: ProGetClient, feed: str, permissions: list[str], **extra: Any) -> dict[str, Any]:
@@ -253,26 +269,48 @@ class FeedClauses(ClauseBase):
             self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.3 [doc]: publishing needs a credential with the add privilege; no credential
         and an unknown key are refused (401 or 403; the mock: §1.4's table) and nothing is
-        published."""
+        published, with every upload verb the type takes (Universal: the documented POST
+        and Inedo.UPack's PUT, §5.1). Where the protocol deletes (NuGet, Universal), a
+        delete with no credential or an unknown key is refused too (Anonymous may view and
+        download only, §1.3 [doc]; §5.3 [doc]) and the package stays."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         package = self._package(proget_target, feed, feed_type)
         bogus = "0" * 8 + hashlib.sha1(proget_target.run_id.encode()).hexdigest()[8:]  # noqa: S324
         proget_target.secrets.add(bogus)
+        methods = UPLOAD_METHODS.get(feed_type, (None,))
         for key, on_mock, what in ((None, MOCK_NO_CREDENTIAL[feed_type], "no credential"),
                                    (bogus, MOCK_BAD_KEY[feed_type], "an unknown key")):
-            response = self._publish(proget_client, proget_target, package, key)
-            published = 200 <= response.status_code < 300
-            self._cleanup(proget_client, proget_target, package, published)
-            self._refused(response, proget_target, feed_type, on_mock, f"§1.3 [doc]: publishing with {what}",
-                          secret=key)
+            for method in methods:
+                response = self._publish(proget_client, proget_target, package, key, method=method)
+                published = 200 <= response.status_code < 300
+                self._cleanup(proget_client, proget_target, package, published)
+                self._refused(response, proget_target, feed_type, on_mock,
+                              f"§1.3 [doc]: publishing with {what}" + (f" ({method})" if method else ""), secret=key)
+        if package.delete_path is None:
+            return
+        made = self._publish(proget_client, proget_target, package, proget_target.api_key)
+        if not 200 <= made.status_code < 300:
+            raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})", made)
+        try:
+            for key, on_mock, what in ((None, MOCK_NO_CREDENTIAL[feed_type], "no credential"),
+                                       (bogus, MOCK_BAD_KEY[feed_type], "an unknown key")):
+                response = proget_client.request("DELETE", package.delete_path, api_key=None,
+                                                 headers=publish_headers(feed_type, key))
+                self._refused(response, proget_target, feed_type, on_mock,
+                              f"§1.3 [doc]: deleting a package with {what}", secret=key)
+                if not self._present(proget_client, proget_target, package):
+                    raise fail(f"§1.3 [doc]: a refused delete with {what} removed the package", response)
+        finally:
+            self._cleanup(proget_client, proget_target, package, True)
 
     @clause("§1.2", "doc")
     def test_a_view_only_feed_key_reads_but_cannot_publish(
             self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.2 [doc]: a feed key with View/Download reads its feed; publishing needs
         Add/Repackage, so it is refused in every carrier the feed type takes (403 on the mock),
-        and so is deleting a package (Overwrite/Delete; Universal [doc], NuGet on the mock),
+        for a scoped npm name as for an unscoped one, with every upload verb (Universal: POST
+        and PUT, §5.1), and so is deleting a package (Overwrite/Delete; Universal [doc], NuGet on the mock),
         which then stays."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
@@ -281,11 +319,16 @@ class FeedClauses(ClauseBase):
         read = proget_client.request("GET", package.read_path, api_key=None, headers=read_headers(feed_type, key))
         if read.status_code in (401, 403) or read.status_code >= 500:
             raise fail(f"§1.2 [doc]: a view key was refused reading its feed ({read.status_code})", read)
+        # npm: a scoped and an unscoped name (§3.1 [std]: @scope%2fname): the rule holds for both
+        names = [package] + ([self._package(proget_target, feed, feed_type)] if feed_type == "npm" else [])
         for carrier in PUBLISH_CARRIERS[feed_type]:
-            response = self._publish(proget_client, proget_target, package, key, carrier)
-            self._cleanup(proget_client, proget_target, package, 200 <= response.status_code < 300)
-            self._refused(response, proget_target, feed_type, 403,
-                          f"§1.2 [doc]: publishing with a view-only feed key in the {carrier} carrier", secret=key)
+            for each in names:
+                for method in UPLOAD_METHODS.get(feed_type, (None,)):
+                    response = self._publish(proget_client, proget_target, each, key, carrier, method=method)
+                    self._cleanup(proget_client, proget_target, each, 200 <= response.status_code < 300)
+                    self._refused(response, proget_target, feed_type, 403,
+                                  f"§1.2 [doc]: publishing {each.name} with a view-only feed key in the {carrier} "
+                                  "carrier" + (f" ({method})" if method else ""), secret=key)
         if package.delete_path is None or not (feed_type == "universal" or proget_target.is_mock):
             return
         # §1.2 [doc] ("Overwrite/Delete is required for deletion endpoints", Universal §5.3
@@ -316,9 +359,12 @@ class FeedClauses(ClauseBase):
         """§1.2-§1.3 [doc] and §2-§5 [std]: a feed key with View/Download and Add/Repackage
         publishes (2xx) in every carrier its feed type takes (:data:`PUBLISH_CARRIERS`) and
         reads the package back; pushing the same NuGet version again without Overwrite/Delete
-        is a 409 (§1.4 [doc]); once the key is deleted it can publish no more, in any carrier.
+        is a 409 (§1.4 [doc]), and deleting it with the id in other letter case succeeds
+        (NuGet ids are case-insensitive [std]); once the key is deleted it can publish no more,
+        in any carrier.
         A system key with Use/Manage Feeds publishes to a Universal feed (§5.3 [doc]; on the
-        mock to every type). The package is deleted again where the protocol allows."""
+        mock to every type). A feed-group key, once deleted, is refused in every carrier too.
+        The package is deleted again where the protocol allows."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         info = self._feed_key(proget_client, feed, ["view", "add"])
@@ -340,6 +386,16 @@ class FeedClauses(ClauseBase):
                     if repush.status_code != 409:
                         raise fail(f"§1.4 [doc]: pushing an existing NuGet version without the overwrite "
                                    f"privilege must answer 409 (ProGet 5.3), got {repush.status_code}", repush)
+                    # §2 [std]: a NuGet id is case-insensitive: ``dotnet nuget delete`` with the id
+                    # in other letter case deletes the package
+                    other = package.name.swapcase()
+                    gone = proget_client.request("DELETE", f"nuget/{feed}/{other}/{package.version}", api_key=None,
+                                                 headers=publish_headers(feed_type, proget_target.api_key))
+                    if gone.status_code not in (200, 204):
+                        raise fail(f"§2 [std]: DELETE nuget/{feed}/{other}/{package.version} (the id in other "
+                                   f"letter case) answered {gone.status_code}, not 204: NuGet ids are "
+                                   "case-insensitive", gone)
+                    published = False  # deleted (or unlisted, as the server does with a delete)
             finally:
                 self._cleanup(proget_client, proget_target, package, published)
         deleted = proget_client.delete(info["id"])
@@ -360,29 +416,46 @@ class FeedClauses(ClauseBase):
                 raise fail(f"§5.3 [doc]: a system key with {sent['systemApis']} could not publish "
                            f"({response.status_code})", response)
         self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, key, "a deleted key")
+        for where, name in self._scopes(proget_target, feed)[1:]:
+            # a key bound to the feed group: once deleted it authenticates nowhere, whether or
+            # not the group holds the feed
+            group = self._feed_key(proget_client, feed, ["view", "add"], **{where: name})
+            deleted = proget_client.delete(group["id"])
+            if deleted.status_code != 200:
+                raise fail(f"§3: deleting the feed-group key answered {deleted.status_code}", deleted)
+            self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, group["key"],
+                                           "a deleted key of a feed group")
 
     @clause("§1.2", "doc")
     def test_an_expired_feed_key_cannot_publish(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§1.2 [doc] (expired keys never authenticate, api-keys §2): a View/Download +
         Add/Repackage feed key past its expiration is refused publishing in every carrier
-        its feed type takes, and nothing is published. A past expiration refused at create
-        (api-keys §8): a key expiring a moment ahead is tried once that moment has passed."""
+        its feed type takes, and nothing is published; so is one bound to the feed group
+        (``--proget-feed-group``), whether or not the group holds the feed (an expired key
+        authenticates nowhere). A past expiration refused at create (api-keys §8): a key
+        expiring a moment ahead is tried once that moment has passed."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
-        body = {"type": "feed", "feed": feed, "packagePermissions": ["view", "add"], "logging": "none",
-                "displayName": proget_client.display_name("expired feed key"),
-                "expiration": "2024-08-01T00:00:00Z"}
-        response = proget_client.create(body)
-        if 400 <= response.status_code < 500:  # a past expiration may be refused: expire one soon
-            moment = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
-            body["expiration"] = moment.isoformat().replace("+00:00", "Z")
+        keys: list[tuple[str, str]] = []
+        moment: datetime | None = None
+        for where, name in self._scopes(proget_target, feed):
+            body = {"type": "feed", where: name, "packagePermissions": ["view", "add"], "logging": "none",
+                    "displayName": proget_client.display_name(f"expired {where} key"),
+                    "expiration": "2024-08-01T00:00:00Z"}
             response = proget_client.create(body)
-            wait = (moment - datetime.now(timezone.utc)).total_seconds() + 1.5
-            time.sleep(max(wait, 0))
-        if response.status_code != 200:
-            raise fail(f"§2: creating a feed key for feed {feed} answered {response.status_code}", response)
-        key = response.json()["key"]
-        self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, key, "an expired key")
+            if 400 <= response.status_code < 500:  # a past expiration may be refused: expire one soon
+                if moment is None:
+                    moment = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+                body["expiration"] = moment.isoformat().replace("+00:00", "Z")
+                response = proget_client.create(body)
+            if response.status_code != 200:
+                raise fail(f"§2: creating a feed key for {where} {name} answered {response.status_code}", response)
+            keys.append((where, response.json()["key"]))
+        if moment is not None:
+            time.sleep(max((moment - datetime.now(timezone.utc)).total_seconds() + 1.5, 0))
+        for where, key in keys:
+            self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, key,
+                                           "an expired key" + (" of a feed group" if where == "feedGroup" else ""))
 
     def _refused_in_every_carrier(self, proget_client: ProGetClient, proget_target: Target, feed: str,
                                   feed_type: str, key: str, what: str) -> None:
@@ -457,7 +530,7 @@ class FeedClauses(ClauseBase):
         admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
         if package.feed_type in ("npm", "pypi"):
             page = client.request("GET", package.read_path if package.feed_type == "npm" else
-                                  f"pypi/{package.feed}/simple/{package.name}/", api_key=None, **admin)
+                                  f"pypi/{package.feed}/simple/{package.project}/", api_key=None, **admin)
             if page.status_code != 200:
                 return False
             if package.feed_type == "pypi":
@@ -473,7 +546,8 @@ class FeedClauses(ClauseBase):
         headers = read_headers(package.feed_type, key)
         path = self._located(client, target, package, {"headers": headers}) if package.feed_type != "pypi" else ""
         if package.feed_type == "pypi":  # PEP 503: the file is linked from the project page
-            page = client.request("GET", f"pypi/{package.feed}/simple/{package.name}/", api_key=None, headers=headers)
+            page = client.request("GET", f"pypi/{package.feed}/simple/{package.project}/", api_key=None,
+                                  headers=headers)
             if page.status_code != 200:
                 raise fail(f"§4.3 [std]: the project page answered {page.status_code}", page)
             filename = wheel_bytes(package.name, package.version)[0]
@@ -614,9 +688,10 @@ class FeedClauses(ClauseBase):
         «username»:«password» login, as its pseudo-key where the feed type takes one
         (NuGet's ``X-NuGet-ApiKey`` [doc], Universal's ``X-ApiKey`` [client: pgutil]), and a
         personal key of that user in every key carrier is one principal: each form reads
-        and publishes alike (all allowed or all refused; whatever the user may do). A
-        personal key of that user past its expiration, and the personal key once deleted,
-        are refused in every carrier."""
+        and publishes alike (all allowed or all refused; whatever the user may do), and so
+        does a second personal key of that user. A personal key of that user past its
+        expiration, and the personal key once deleted, are refused in every carrier; the
+        second key is still judged as before."""
         feed, feed_type = self._feed(proget_target)
         self._gate_publish(proget_target)
         pseudo = proget_target.require("pseudo_key")
@@ -628,11 +703,19 @@ class FeedClauses(ClauseBase):
         personal = proget_client.create({"type": "personal", "user": user, "logging": "none",
                                          "displayName": proget_client.display_name(f"personal key of {user}")})
         info: dict[str, Any] | None = personal.json() if personal.status_code == 200 else None
+        second: dict[str, Any] | None = None
         if info is not None:
             forms += [(f"a personal key of {user} in the {c} carrier", c, info["key"]) for c in PUBLISH_CARRIERS[
                 feed_type]]
+            # a second personal key of the same user is the same principal too
+            made = proget_client.create({"type": "personal", "user": user, "logging": "none",
+                                         "displayName": proget_client.display_name(f"second key of {user}")})
+            second = made.json() if made.status_code == 200 else None
+            if second is not None:
+                forms.append((f"a second personal key of {user}", PUBLISH_CARRIERS[feed_type][0], second["key"]))
         seen: list[tuple[str, bool, bool, requests.Response]] = []
-        for number, (what, carrier, secret) in enumerate(forms):
+
+        def judge(number: int, what: str, carrier: str, secret: str) -> None:
             how = carried(carrier, secret, number)
             package = self._package(proget_target, feed, feed_type)
             read = proget_client.request("GET", package.read_path, api_key=None, **how)
@@ -648,6 +731,9 @@ class FeedClauses(ClauseBase):
                            f"{'allowed' if entry[2] else 'refused'}"
                 raise fail(f"§1.1 [doc]: one user's credential forms are judged differently ({told(first)}; "
                            f"{told(seen[-1])}, publish answered {response.status_code})", response)
+
+        for number, (what, carrier, secret) in enumerate(forms):
+            judge(number, what, carrier, secret)
         if info is None:
             return
         expired = proget_client.create({"type": "personal", "user": user, "logging": "none",
@@ -661,12 +747,16 @@ class FeedClauses(ClauseBase):
             raise fail(f"§3: deleting the personal key answered {deleted.status_code}", deleted)
         self._refused_in_every_carrier(proget_client, proget_target, feed, feed_type, info["key"],
                                        "a deleted personal key")
+        if second is not None:  # the user's other key is untouched by that delete
+            judge(len(forms), f"the second personal key of {user}, after the first was deleted",
+                  PUBLISH_CARRIERS[feed_type][-1], second["key"])
 
     @clause("§5.3", "doc")
     def test_universal_download_statuses(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """§5.1/§5.3 [doc] (Universal feeds only): ``?latest`` instead of a version gives
-        the package; an unknown version or package is a 404 (not a refusal, not a 200), in
-        every key carrier. (A path without a version is not tried: a group may have several
+        the package; an unknown version or package is a 404 (not a refusal, not a 200), and
+        so is the same name and version in another group (a group is part of what names a
+        package), in every key carrier. (A path without a version is not tried: a group may have several
         segments, so it cannot be told from a version.)"""
         feed, feed_type = self._feed(proget_target)
         if feed_type != "universal":
@@ -681,7 +771,9 @@ class FeedClauses(ClauseBase):
             for number, carrier in enumerate(PUBLISH_CARRIERS[feed_type]):
                 how = carried(carrier, proget_target.api_key, number)
                 for path, status in ((f"{base}?latest", 200), (f"{base}/9.{number}.999", 404),
-                                     (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", 404)):
+                                     (f"upack/{feed}/download/mockproget/{package.name}-none/1.0.0", 404),
+                                     (f"upack/{feed}/download/mockproget-other/{package.name}/{package.version}",
+                                      404)):
                     got = proget_client.request("GET", path, api_key=None, **how)
                     if got.status_code != status:
                         raise fail(f"§5.3 [doc]: GET {path} (admin key in the "

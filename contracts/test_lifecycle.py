@@ -21,11 +21,15 @@ class LifecycleClauses(ClauseBase):
     def test_delete_of_an_unknown_id(self, proget_client: ProGetClient) -> None:
         """Deleting an id that names no key — one deleted before, 0, -1, and ids past any
         32- or 64-bit integer — answers 200 or a 4xx (which one is open, §8; never a 5xx)
-        and deletes nothing else (not the newest key, which -1 might name)."""
+        and deletes nothing else: not the newest key (which -1 might name), nor one older
+        than the deleted id (which 0, or an index, might name)."""
+        older = {"type": "system", "displayName": proget_client.display_name("older"),
+                 "systemApis": ["sca"], "logging": "none"}
         gone = {"type": "system", "displayName": proget_client.display_name("gone"),
                 "systemApis": ["sca"], "logging": "none"}
         kept = {"type": "system", "displayName": proget_client.display_name("kept"),
                 "systemApis": ["sca"], "logging": "none"}
+        older_id = expect_created(proget_client.create(older), older)["id"]
         gone_id = expect_created(proget_client.create(gone), gone)["id"]
         kept_id = expect_created(proget_client.create(kept), kept)["id"]
         expect_status(proget_client.delete(gone_id), 200, "§1 [doc] delete")
@@ -34,8 +38,10 @@ class LifecycleClauses(ClauseBase):
             if response.status_code != 200 and not 400 <= response.status_code < 500:
                 raise fail(f"§8: a delete of unknown id {unknown} answered {response.status_code}; "
                            "expected 200 or a 4xx", response)
-            if kept_id not in {k["id"] for k in proget_client.list_keys()}:
-                raise fail(f"§1 [doc]: deleting unknown id {unknown} removed key #{kept_id}", response)
+            listed = {k["id"] for k in proget_client.list_keys()}
+            for live in (older_id, kept_id):
+                if live not in listed:
+                    raise fail(f"§1 [doc]: deleting unknown id {unknown} removed key #{live}", response)
 
     @clause("§1", "doc")
     def test_stateful_create_list_delete_authenticate(self, proget_target: Target,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets as _secrets
 import string
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -222,6 +223,64 @@ def _just_past(client: ProGetClient, skew: float, offset: int | None) -> None:
     client.cleanup()
 
 
+#: Seconds past the current whole second a key expires that is used before and after its
+#: expiration (so 0.5 to 1.5 s ahead).
+USED_LIFE = 1.5
+
+
+@contextmanager
+def _used_across_expiry(target: Target, skew: float) -> Iterator[Callable[[], None]]:
+    """§2 [doc]: a key that authenticated a moment before its expiration is refused once it
+    has passed, in the header and the query alike (an answer remembered for a key, or a
+    session opened by it, outlives no expiration). Creates a full-control key expiring
+    :data:`USED_LIFE` seconds past the current whole second and uses it at once; the function it gives (called
+    after other work, so the wait overlaps it) waits for the moment to pass and uses the
+    key again. Judged by the server's own ``Date``, as :func:`_just_past` is. (A client of
+    its own, so the clause's cleanups between examples leave the key alone; it is deleted
+    on the way out, whatever happened.)"""
+    client = target.client()
+    try:
+        # half a second past a whole second, so the server's Date (whole seconds) shows the
+        # moment passed by half a second at the next whole second
+        moment = (datetime.now(timezone.utc) + timedelta(seconds=skew)).replace(microsecond=0) + timedelta(
+            seconds=USED_LIFE)
+        text = instant_text(moment, 0, 7)
+        sent = system_key_body(client, "used across its expiry", expiration=text)
+        info = expect_created(client.create(sent), sent, "§2 [doc] a key with an expiration")
+        carriers: dict[str, dict[str, Any]] = {"header": {"api_key": info["key"]},
+                                               "query": {"api_key": None, "params": {"key": info["key"]}}}
+        for carrier, how in carriers.items():
+            used = client.list(**how)
+            told = _told(used)
+            if told is not None and told < moment:
+                expect_status(used, 200, f"§2 [doc] a key expiring at {text}, before then ({carrier})")
+
+        def after() -> None:
+            wait = (moment - datetime.now(timezone.utc)).total_seconds() - skew + 0.55
+            if wait > 0:
+                time.sleep(wait)
+            for carrier, how in carriers.items():
+                used = client.list(**how)
+                told = _told(used)
+                if told is not None and told >= moment + timedelta(milliseconds=500) and used.status_code != 403:
+                    raise fail(f"§2 [doc]: a key that worked before it expired at {text} still authenticates in "
+                               f"the {carrier} carrier (answered {used.status_code}) at "
+                               f"{used.headers.get('Date')} by the server's own clock", used)
+        yield after
+    finally:
+        target.leftovers.extend(client.cleanup())
+        client.close()
+
+
+def _told(response: requests.Response) -> datetime | None:
+    """The server's ``Date``, or ``None`` when it sends none usable."""
+    try:
+        told = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return None
+    return told if told.tzinfo is not None else None
+
+
 class ShapeClauses(ClauseBase):
     """§3 and §7 over every equivalent request; §2 round-trips, instants, arrays, ids,
     concurrency, and pgutil's own flows."""
@@ -366,64 +425,69 @@ class ShapeClauses(ClauseBase):
         works; one already expired never authenticates; both are listed with their
         expiration equal (as an instant, to the second) to the one sent (§2 [doc][client]).
         Whether a past expiration is refused at create or stored is open (§8); a stored one
-        must still be listed. Enumerated: ahead/past x east/west/UTC/no offset x 7/0 digits, and past by 5 s."""
+        must still be listed. Enumerated: ahead/past x east/west/UTC/no offset x 7/0 digits, and past by 5 s.
+        A key used a moment before it expires is refused after (a remembered authentication
+        outlives no expiration)."""
         skew = _server_clock_skew(proget_client)
-        zones: dict[str, st.SearchStrategy[int | None]] = {
-            "east": st.builds(lambda h, m: h * 60 + m, st.integers(2, 13), st.sampled_from([0, 30, 45])),
-            "west": st.builds(lambda h, m: -(h * 60 + m), st.integers(2, 11), st.sampled_from([0, 30])),
-            "utc": st.just(0), "none": st.just(None)}
+        with _used_across_expiry(proget_target, skew) as used_across_expiry:
+            zones: dict[str, st.SearchStrategy[int | None]] = {
+                "east": st.builds(lambda h, m: h * 60 + m, st.integers(2, 13), st.sampled_from([0, 30, 45])),
+                "west": st.builds(lambda h, m: -(h * 60 + m), st.integers(2, 11), st.sampled_from([0, 30])),
+                "utc": st.just(0), "none": st.just(None)}
 
-        def check(value: tuple[bool, int | None, int, int]) -> None:
-            ahead, offset, seconds, digits = value
-            now = datetime.now(timezone.utc) + timedelta(seconds=skew)
-            moment = now + timedelta(seconds=seconds if ahead else -seconds, microseconds=123456)
-            text = instant_text(moment, offset, digits)
-            sent = system_key_body(proget_client, "instant", expiration=text)
-            with _about(f"expiration {text} ({'ahead of' if ahead else 'past'} now by {seconds} s)"):
-                response = proget_client.create(sent)
-                if not ahead and 400 <= response.status_code < 500:
-                    return  # §8: a past expiration may be refused
-                info = expect_created(response, sent, "§2 [doc] a key with an expiration")
-                _same_instant(info, text, response, "§2 [doc] the create answer")
-                listed = _listed(proget_client)
-                if info["id"] not in listed:
-                    raise fail(f"§2 [doc]: key #{info['id']} (expiration {text}) is not listed", response)
-                _same_instant(listed[info["id"]], text, response, "§2 [doc] the list", required=True)
-                used = proget_client.list(api_key=info["key"])
-                if ahead:
-                    expect_status(used, 200, f"§2 [doc] a key expiring at {text}, before then")
-                else:
-                    expect_error(used, 403, f"§2 [doc] a key that expired at {text}")
-                proget_client.cleanup()
+            def check(value: tuple[bool, int | None, int, int]) -> None:
+                ahead, offset, seconds, digits = value
+                now = datetime.now(timezone.utc) + timedelta(seconds=skew)
+                moment = now + timedelta(seconds=seconds if ahead else -seconds, microseconds=123456)
+                text = instant_text(moment, offset, digits)
+                sent = system_key_body(proget_client, "instant", expiration=text)
+                with _about(f"expiration {text} ({'ahead of' if ahead else 'past'} now by {seconds} s)"):
+                    response = proget_client.create(sent)
+                    if not ahead and 400 <= response.status_code < 500:
+                        return  # §8: a past expiration may be refused
+                    info = expect_created(response, sent, "§2 [doc] a key with an expiration")
+                    _same_instant(info, text, response, "§2 [doc] the create answer")
+                    listed = _listed(proget_client)
+                    if info["id"] not in listed:
+                        raise fail(f"§2 [doc]: key #{info['id']} (expiration {text}) is not listed", response)
+                    _same_instant(listed[info["id"]], text, response, "§2 [doc] the list", required=True)
+                    used = proget_client.list(api_key=info["key"])
+                    if ahead:
+                        expect_status(used, 200, f"§2 [doc] a key expiring at {text}, before then")
+                    else:
+                        expect_error(used, 403, f"§2 [doc] a key that expired at {text}")
+                    proget_client.cleanup()
 
-        # past by half an hour, and by a few seconds (an expiry checked late, or with a grace
-        # period, is still a key that authenticates past its expiration)
-        cells = [(ahead, offset, 1800, digits) for ahead in (True, False)
-                 for offset in (330, -480, 0, None) for digits in (7, 0)] + [
-                     (False, offset, 5, digits) for offset, digits in ((None, 0), (0, 7), (-480, 3), (330, 0))]
-        strategy = st.booleans().flatmap(lambda ahead: st.tuples(
-            st.just(ahead), st.one_of(*zones.values()),
-            st.integers(600, 5400) if ahead else st.one_of(st.integers(3, 90), st.integers(600, 5400)),
-            st.integers(0, 7)))
-        for_all(proget_target, strategy, check, examples=cells,
-                **_settings(proget_target, 2 * _per_cell(proget_target)))
-        for offset in (None, 0, -480):
-            _just_past(proget_client, skew, offset)
+            # past by half an hour, and by a few seconds (an expiry checked late, or with a grace
+            # period, is still a key that authenticates past its expiration)
+            cells = [(ahead, offset, 1800, digits) for ahead in (True, False)
+                     for offset in (330, -480, 0, None) for digits in (7, 0)] + [
+                         (False, offset, 5, digits) for offset, digits in ((None, 0), (0, 7), (-480, 3), (330, 0))]
+            strategy = st.booleans().flatmap(lambda ahead: st.tuples(
+                st.just(ahead), st.one_of(*zones.values()),
+                st.integers(600, 5400) if ahead else st.one_of(st.integers(3, 90), st.integers(600, 5400)),
+                st.integers(0, 7)))
+            for_all(proget_target, strategy, check, examples=cells,
+                    **_settings(proget_target, 2 * _per_cell(proget_target)))
+            for offset in (None, 0, -480):
+                _just_past(proget_client, skew, offset)
+            used_across_expiry()
 
     @clause("§2", "doc")
     def test_round_trip(self, proget_target: Target, proget_client: ProGetClient) -> None:
         """Exact round-trips: what create answers and what list shows equal what was sent
         — display names and descriptions with upper case, punctuation and letters beyond
-        ASCII (the body is UTF-8, §7), the user name of
+        ASCII, also beyond the Basic Multilingual Plane (𝒜, 𠀀: four UTF-8 bytes, a
+        surrogate pair when \\u-escaped; the body is UTF-8, §7), the user name of
         a personal key, a custom key text with upper case and punctuation (where the
         instance takes custom keys, §5), an expiration as the same instant — and a custom
         full-control key then authenticates as sent, in the header and the query (§2 [doc])."""
         custom = proget_target.accepts_custom_keys()
         # letters beyond ASCII too (a body decoded as anything but UTF-8 mangles them, §7: UTF-8)
-        alphabet = string.ascii_letters + string.digits + " -_.,;:!?()[]{}'&+#@$%*/=~^\"\\" + "éÅßøñçΩж日本✓"
+        alphabet = string.ascii_letters + string.digits + " -_.,;:!?()[]{}'&+#@$%*/=~^\"\\" + "éÅßøñçΩж日本✓𝒜𠀀"
         key_alphabet = string.ascii_letters + string.digits + "-_.~!*+=@$^"
         # the first example always has the characters a server might escape or strip
-        label = st.one_of(st.just("Zoë & Co. <CI> \"#1\" it's 日本"),
+        label = st.one_of(st.just("Zoë & Co. <CI> \"#1\" it's 日本 𝒜𠀀"),
                           st.text(alphabet, min_size=1, max_size=16).map(str.strip).filter(bool))
         kinds = ["system"] + (["personal"] if proget_target.user else [])
 
