@@ -258,17 +258,23 @@ expired_personal_key_writes = _named(_as_admin(
                                    "and deletes (the user's own keys).")
 
 
-def deleted_personal_key_works(server: MockProGet) -> None:
-    """§3 [doc]: a deleted personal key keeps authenticating (system keys are refused)."""
-    backend, graveyard = server.backend, set()
+def on_personal_delete(server: MockProGet, note: Callable[[Any], None]) -> None:
+    """Have ``note(key)`` called with each personal key the backend deletes."""
+    backend = server.backend
     delete = backend.delete_api_key
 
     def remember(principal: Any, key_id: int) -> None:
         key = backend.get_api_key(key_id)
         delete(principal, key_id)
         if key is not None and key.type == "personal":
-            graveyard.add(key.digest)
+            note(key)
     backend.delete_api_key = remember  # type: ignore[method-assign]
+
+
+def deleted_personal_key_works(server: MockProGet) -> None:
+    """§3 [doc]: a deleted personal key keeps authenticating (system keys are refused)."""
+    graveyard: set[bytes] = set()
+    on_personal_delete(server, lambda key: graveyard.add(key.digest))
     inner = server.app.wsgi_app
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -31,7 +31,7 @@ from flask import request as flask_request
 from mockproget import MockProGet
 from mockproget.models import digest
 from test_contract_broken_servers import ADMIN_KEY, Tamper, _json_body, _set_header, rebuffer
-from test_contract_mutants import _credentials, _feed_request, _key_of, _named, run_verify
+from test_contract_mutants import _credentials, _feed_request, _key_of, _named, on_personal_delete, run_verify
 from test_contract_mutants_feeds import _access, _as_admin_when, _perms, feed_verdicts
 
 Mutant = Callable[[MockProGet], None]
@@ -377,20 +377,6 @@ def pseudo_key_refused_on_delete(server: MockProGet) -> None:
     _wrap(server, app)
 
 
-def custom_key_lowercased(server: MockProGet) -> None:
-    """§2 [doc]: a custom ``key`` is stored lower-cased: sent back as written (with capitals)
-    it is refused, and the create answer shows it lower-cased."""
-    def hook(environ: dict[str, Any], body: bytes) -> bytes:
-        data = _json_body(body)
-        if environ.get("PATH_INFO") == CREATE and isinstance(data, dict):
-            for name in list(data):
-                if name.lower() == "key" and isinstance(data[name], str):
-                    data[name] = data[name].lower()
-            return json.dumps(data).encode()
-        return body
-    server.app.wsgi_app = Tamper(server.app.wsgi_app, request=hook)  # type: ignore[method-assign]
-
-
 def refused_form_delete_without_proget_headers(server: MockProGet) -> None:
     """§6 [client]: a 403 to a request with a key in a form body on delete carries no
     X-ProGet-* headers (the other carriers' refusals do)."""
@@ -485,7 +471,6 @@ MUTANTS: list[tuple[Mutant, str, str]] = [
     (ids_above_int32, "delete_with_empty_body", "test_delete_with_empty_body_removes_the_key"),
     (pseudo_key_refused_on_delete, "pseudo_key_in_each_carrier", "test_pseudo_key_in_each_carrier"),
     (key_deleted_by_query_or_form_still_works, "carrier_accepts", "test_carrier_accepts_a_good_key"),
-    (custom_key_lowercased, "round_trip", "test_round_trip"),
     (refused_form_delete_without_proget_headers, "every_answer", "test_every_answer_carries_the_proget_headers"),
 ]
 
@@ -627,15 +612,8 @@ second_personal_key_refused_on_feeds = _named(_access(_oldest_personal_only), "s
 def deleting_a_personal_key_disables_the_others(server: MockProGet) -> None:
     """§1.2 [doc] + api-keys §3 [doc]: deleting one personal key of a user stops every other
     personal key of that user from working on the feed endpoints."""
-    backend, users = server.backend, set()
-    delete = backend.delete_api_key
-
-    def remember(principal: Any, key_id: int) -> None:
-        key = backend.get_api_key(key_id)
-        delete(principal, key_id)
-        if key is not None and key.type == "personal":
-            users.add(key.user)
-    backend.delete_api_key = remember  # type: ignore[method-assign]
+    users: set[str | None] = set()
+    on_personal_delete(server, lambda key: users.add(key.user))
     _access(lambda s, p, key, feed, op: None if key is not None and key.type == "personal" and key.user in users
             else op)(server)
 
