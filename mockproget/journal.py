@@ -10,11 +10,13 @@ pseudo-key, anonymous and refused requests never have their bodies kept.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import heapq
 import io
 import json
 import logging
+import operator
 import sys
 import threading
 import time
@@ -414,10 +416,9 @@ class JournalMiddleware:
         credential = credential_from_environ(environ)  # found now, while the whole body is at hand
         # what is kept is plain values only (no objects), so the garbage collector soon
         # stops looking at a pending entry: the credential and principal as tuples
-        kept[CREDENTIAL] = (credential.carrier, credential.value) if credential is not None else None
+        kept[CREDENTIAL] = _credential_fields(credential) if credential is not None else None
         if principal is not None:
-            kept[PRINCIPAL] = (principal.kind, principal.carrier, principal.key_id, principal.key_type,
-                               principal.user, principal.admin, principal.logging)
+            kept[PRINCIPAL] = _principal_fields(principal)
         for name in _KEPT:
             if name in environ:
                 value = environ[name]
@@ -445,6 +446,9 @@ class JournalMiddleware:
 _BUILD_NOW = 4 * BODY_CAP
 #: What a pending entry counts beyond the texts it keeps (the dict, the argument tuple).
 _HELD_OVERHEAD = 1024
+#: A credential's and a principal's fields, in order, as a tuple (what rebuilds them).
+_credential_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(Credential)))
+_principal_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(Principal)))
 #: The other non-text environ values an entry is built from (beside the credential and
 #: the principal).
 _KEPT = (APPLIED, DELAY_MS, CONNECTION_APPLIED)

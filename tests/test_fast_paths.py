@@ -348,3 +348,17 @@ def test_views_are_checked_for_coroutines_once() -> None:
     assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
     bound = Config(port=0).__repr__
     assert app.ensure_sync(bound) == bound
+
+
+def test_a_pending_entry_rebuilds_the_credential_and_principal_whole() -> None:
+    """What a pending journal entry keeps of the credential and the principal (their
+    fields as a tuple) rebuilds them equal, every field, whatever fields they have."""
+    from mockproget.journal import _credential_fields, _principal_fields
+    from mockproget.models import Credential, Principal
+
+    principal = Principal(kind="api-key", carrier="query", key_id=7, key_type="personal", user="u", admin=True,
+                          logging="both")
+    assert len(set(map(str, _principal_fields(principal)))) == len(fields(Principal))  # every field, distinct
+    assert Principal(*_principal_fields(principal)) == principal
+    credential = Credential("json", "a-secret")
+    assert Credential(*_credential_fields(credential)) == credential
