@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import signal
 import sys
-import threading
+import time
 import warnings
 from collections.abc import Sequence
 
@@ -63,11 +63,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mockproget: warning: {config.host} is not a loopback address and the control API "
               f"(/__mockproget__/) has no token: anyone who can reach it can reset the state and "
               f"inject faults; set --control-token or MOCKPROGET_CONTROL_TOKEN", file=sys.stderr)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before the banner's last line,
-    print("mockproget: press Ctrl+C to stop", flush=True)  # which tells a supervisor we are up
+    terminated: list[int] = []
+    signal.signal(signal.SIGTERM, lambda number, _: terminated.append(number))  # before the banner's
+    print("mockproget: press Ctrl+C to stop", flush=True)  # last line, which tells a supervisor we are up
     try:
-        stop.wait()
+        # a short sleep, again: Python runs a signal's handler in this thread, at its next
+        # step, and the kernel may hand the signal to another thread (a wait on a lock
+        # would then never see it); the handler takes no lock (one the wait held would
+        # never be given back)
+        while not terminated:
+            time.sleep(_POLL)
     except KeyboardInterrupt:
         pass
     finally:
@@ -90,6 +95,11 @@ def _with_server_flags(config: Config, args: argparse.Namespace) -> Config:
     except ValueError as error:
         name, _, problem = str(error).partition(": ")
         raise ConfigError("flags", f"--{name.replace('_', '-')}", problem) from None
+
+
+#: How often ``serve``'s main thread looks for a stop signal (seconds): the longest a
+#: SIGTERM handed to another thread waits to be seen.
+_POLL = 0.1
 
 
 def _raise_descriptor_limit(connections: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shlex
@@ -203,3 +204,32 @@ def test_an_empty_admin_key_flag_shows_the_generated_key() -> None:
         assert requests.get(server.url + "api/api-keys/list", headers={"X-ApiKey": key.group(1)}).status_code == 200
     finally:
         server.stop()
+
+
+def _to_another_thread(pid: int, number: int) -> None:
+    """Send signal ``number`` to one of ``pid``'s threads other than its main one (what the
+    kernel may do with a signal sent to the process), or to the process where threads
+    cannot be named (not Linux)."""
+    try:
+        tasks = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+        tgkill = ctypes.CDLL(None, use_errno=True).tgkill
+    except (OSError, AttributeError):
+        os.kill(pid, number)
+        return
+    assert tasks, "serve runs its server in threads of its own"
+    assert tgkill(pid, tasks[0], number) == 0, ctypes.get_errno()
+
+
+def test_serve_stops_on_a_sigterm_handed_to_another_thread() -> None:
+    """A process-directed SIGTERM may reach any thread; serve stops all the same, at once
+    (its main thread does not sleep on a lock that a signal elsewhere never wakes)."""
+    server = Served()
+    try:
+        assert requests.get(server.url + "health", timeout=5).status_code == 200
+        _to_another_thread(server.process.pid, signal.SIGTERM)
+        out, _ = server.process.communicate(timeout=10)
+        assert server.process.returncode == 0 and "stopped" in out
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.communicate()
