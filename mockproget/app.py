@@ -30,7 +30,7 @@ from .journal import Journal, JournalMiddleware
 from .masking import SecretText
 from .models import NewApiKey, SeedState
 from .openapi import openapi
-from .views import BODY_ERROR, api_keys, backend_of, health, missing_before_2024_3, shown_path
+from .views import BODY_ERROR, FORM_TYPES, api_keys, backend_of, health, missing_before_2024_3, shown_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -47,7 +47,8 @@ def create_app(config: Config | None = None, backend: Backend | None = None) -> 
     if backend is None:
         backend = Backend(config.instance, seeded_state(config), seed=config.seed)
     app = _App("mockproget", static_folder=None)  # no /static/<path> route: ProGet's paths only
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body  # a form field: any size the body may have
+    # a form field may be as large as the body may be
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS is a method like any other the routes do not take: 405
     app.json = _JSONProvider(app)
     app.session_interface = _NoSessions()
@@ -255,8 +256,6 @@ def _add_faults_and_journal(app: Flask, config: Config, backend: Backend) -> Non
         backend.mask, backend.mask_many)
 
 
-#: Bodies werkzeug parses as a form (a 413 for more parts than it reads).
-_FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 #: Methods an error message names; any other is not echoed (it could be anything).
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 #: The order a 405 lists a route's methods in (werkzeug hands them over as a set, whose
@@ -284,7 +283,7 @@ def _render_error(error: Exception) -> Response:
             text = f"Method {method} is not allowed on {shown_path()}; use {allowed}."
         elif status == 404:
             text = f"Not found: {shown_path()}"
-        elif status == 413 and request.mimetype in _FORMS and (request.content_length or 0) <= (
+        elif status == 413 and request.mimetype in FORM_TYPES and (request.content_length or 0) <= (
                 request.max_content_length or 0):  # werkzeug's bound on the form, not the body's
             text = f"The request form has more than {request.max_form_parts} parts (fields and files)."
         elif status == 413:

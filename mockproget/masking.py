@@ -370,9 +370,10 @@ def is_shaped(text: str) -> bool:
 
 class _ShapedLevel:
     """The secrets of :func:`is_shaped`'s shape, found where their shape appears: every
-    40-digit window of a run of hex digits (in either case), raw and inside base64 (decoded at each of
-    the four alignments: ``base64(key)``, ``base64(api:key)``, ``base64(user:key)``,
-    ``base64(anything key anything)``), is looked up in a set.
+    40-digit window of a run of hex digits (in either case, looked up lower-cased), raw
+    and inside base64 (decoded at each of the four alignments: ``base64(key)``,
+    ``base64(api:key)``, ``base64(user:key)``, ``base64(anything key anything)``), is
+    looked up in a set.
 
     The set is changed in place (a set's ``add`` and ``in`` are atomic), so a secret is
     found from the moment :meth:`Masker.add` returns.

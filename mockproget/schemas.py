@@ -137,30 +137,34 @@ def per_type_problems(data: Mapping[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in _FORBIDDEN.get(kind, ()):  # type: ignore[arg-type]
         if data.get(name) is not None:
-            errors.setdefault(name, []).append(f"must be absent or null for a {kind} key")
+            _problem(errors, name, f"must be absent or null for a {kind} key")
     if kind == "other":
-        errors.setdefault("type", []).append("'other' is a legacy key type and cannot be created; "
-                                             "use system, feed or personal")
+        _problem(errors, "type", "'other' is a legacy key type and cannot be created; use system, feed or personal")
     elif kind == "system":
         apis = data.get("systemApis")
         if not apis:
-            errors.setdefault("systemApis", []).append(
-                "required for a system key: [\"full-control\"] or a combination of feeds, sca, sbom-upload")
+            _problem(errors, "systemApis", "required for a system key: [\"full-control\"] or a combination of "
+                                           "feeds, sca, sbom-upload")
         elif "full-control" in apis and len(set(apis)) > 1:
-            errors.setdefault("systemApis", []).append(
-                "\"full-control\" must be alone; it already includes " + ", ".join(LIMITED_SYSTEM_APIS))
+            _problem(errors, "systemApis", "\"full-control\" must be alone; it already includes "
+                                           + ", ".join(LIMITED_SYSTEM_APIS))
     elif kind == "feed":
         if not data.get("packagePermissions"):
-            errors.setdefault("packagePermissions", []).append(
-                "required for a feed key: a combination of " + ", ".join(PACKAGE_PERMISSIONS))
+            _problem(errors, "packagePermissions", "required for a feed key: a combination of "
+                                                   + ", ".join(PACKAGE_PERMISSIONS))
         if (data.get("feed") is not None) == (data.get("feedGroup") is not None):
-            errors.setdefault("feed", []).append("a feed key needs exactly one of feed or feedGroup")
+            _problem(errors, "feed", "a feed key needs exactly one of feed or feedGroup")
     elif kind == "personal" and data.get("user") is None:
-        errors.setdefault("user", []).append("required for a personal key: the name of an existing user")
+        _problem(errors, "user", "required for a personal key: the name of an existing user")
     for name in ("feed", "feedGroup", "user", "key"):
         if data.get(name) == "":
-            errors.setdefault(name, []).append("must not be empty")
+            _problem(errors, name, "must not be empty")
     return errors
+
+
+def _problem(errors: dict[str, list[str]], name: str, text: str) -> None:
+    """Add ``text`` to what is wrong with property ``name``."""
+    errors.setdefault(name, []).append(text)
 
 
 #: The properties each key type must leave absent or null (spec §2), in the order the

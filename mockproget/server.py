@@ -254,14 +254,14 @@ class _Parser(HTTPRequestParser):
 
     def parse_header(self, header_plus: bytes) -> None:
         first, sep, rest = header_plus.partition(b"\r\n")
-        version = _VERSION.search(first.rstrip())  # as waitress reads it: trailing whitespace cut
-        if version is not None and version["major"] != b"1":
-            self.first_line = first.rstrip()  # for the access log
-            raise ParsingError(f"HTTP/{version['major'].decode()}.{version['minor'].decode()} is not spoken "
-                               f"here; send HTTP/1.1")
-        if version is not None and version["minor"] > b"1":  # RFC 9112 §2.3: read, and answered, as 1.1
-            header_plus = first[:version.start()] + b" HTTP/1.1" + sep + rest
+        line = first.rstrip()  # as waitress reads it: trailing whitespace cut
+        version = _VERSION.search(line)
         try:
+            if version is not None and version["major"] != b"1":
+                raise ParsingError(f"HTTP/{version['major'].decode()}.{version['minor'].decode()} is not "
+                                   f"spoken here; send HTTP/1.1")
+            if version is not None and version["minor"] > b"1":  # RFC 9112 §2.3: read, and answered, as 1.1
+                header_plus = line[:version.start()] + b" HTTP/1.1" + sep + rest
             super().parse_header(header_plus)
         except ValueError as error:  # urllib's URL splitter: "Invalid IPv6 URL", ...
             raise ParsingError(f"the request target cannot be read ({error})") from None
@@ -269,7 +269,7 @@ class _Parser(HTTPRequestParser):
             raise ParsingError("Transfer-Encoding other than chunked is not supported") from None
         finally:
             if version is not None:
-                self.first_line = first.rstrip()  # logged as it was sent, refused or not
+                self.first_line = line  # logged as it was sent, refused or not
         if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
             raise ParsingError("Transfer-Encoding is not allowed in an HTTP/1.0 request")
         if _TARGET_CONTROL.search(self.request_uri):  # urllib would drop a leading one

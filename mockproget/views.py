@@ -12,11 +12,12 @@ from flask import Blueprint, Request, Response, current_app, jsonify, request
 from .auth import BODY, CREDENTIAL, find_credential
 from .backend import Backend
 from .errors import InvalidInput, NotFound
+from .journal import CREATED_KEY, PRINCIPAL
 from .models import NewApiKey, Principal
 from .schemas import dump_api_key, load_new_api_key, parse_json
 
-__all__ = ["BODY_ERROR", "api_keys", "backend_of", "health", "missing_before_2024_3", "refuse_a_broken_body",
-           "shown_path"]
+__all__ = ["BODY_ERROR", "FORM_TYPES", "api_keys", "backend_of", "health", "missing_before_2024_3",
+           "refuse_a_broken_body", "shown_path"]
 
 #: Set in the WSGI environ when the request body could not be read (a broken chunk stream).
 BODY_ERROR = "mockproget.body_error"
@@ -100,7 +101,7 @@ def _authenticate(backend: Backend | None = None, current: Request | None = None
         # first carrier (spec §3); one found in the body is left for them to find
         environ[CREDENTIAL] = credential
     principal = backend.authenticate(credential, manage_keys=True)
-    environ["mockproget.principal"] = principal
+    environ[PRINCIPAL] = principal
     return principal
 
 
@@ -118,13 +119,13 @@ def refuse_a_broken_body(current: Request | None = None) -> None:
         raise InvalidInput([problem], heading="Invalid request")
 
 
-#: Bodies that are a form, not JSON (refused by create).
-_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: The media types of form bodies (werkzeug parses them as a form; create refuses them).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def _new_api_key(current: Request) -> NewApiKey:
     refuse_a_broken_body(current)
-    if current.environ.get("CONTENT_TYPE") != "application/json" and current.mimetype in _FORMS:
+    if current.environ.get("CONTENT_TYPE") != "application/json" and current.mimetype in FORM_TYPES:
         raise InvalidInput([f"the request body must be an ApiKeyInfo JSON object, not "
                             f"{current.mimetype} (send Content-Type: application/json)"])
     body = current.environ.get(BODY)  # read once by the journal middleware, when it could
@@ -137,7 +138,7 @@ def create() -> Response:
     backend, current = backend_of(), _current_request()
     principal = _authenticate(backend, current)
     key, text = backend.create_api_key(principal, _new_api_key(current))
-    current.environ["mockproget.created_key"] = text  # so the journal can mask it
+    current.environ[CREATED_KEY] = text  # so the journal can mask it
     if backend.settings.create_response == "text":
         return Response(text, mimetype="text/plain")
     return jsonify(dump_api_key(key, text=text))

@@ -337,17 +337,29 @@ def test_a_pending_journal_entry_holds_plain_values_only(mock: MockProGet, http:
     mock.faults.clear()
 
 
-def test_views_are_checked_for_coroutines_once() -> None:
+def test_views_are_checked_for_coroutines_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The app's ``ensure_sync`` remembers each plain view function (Flask's check per
-    request, made once); anything else goes to Flask's own."""
+    request, made once); anything else goes to Flask's own check, every time."""
+    import flask.app
+
+    checked: list[object] = []
+    real = flask.app.iscoroutinefunction
+
+    def counting(func: Any) -> bool:
+        checked.append(func)
+        return real(func)
+
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", counting)
     app = create_app(Config(port=0))
 
     def view() -> str:
         return "x"
 
-    assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
+    assert all(app.ensure_sync(view) is view for _ in range(3))
+    assert checked == [view]
     bound = Config(port=0).__repr__
-    assert app.ensure_sync(bound) == bound
+    assert app.ensure_sync(bound) == bound and app.ensure_sync(bound) == bound
+    assert checked == [view, bound, bound]
 
 
 def test_a_pending_entry_rebuilds_the_credential_and_principal_whole() -> None:

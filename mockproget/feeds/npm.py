@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ..errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from ..journal import CREATED_KEY, PRINCIPAL
 from ..models import Credential, Package
 from ..views import backend_of
 from .auth import authorize
@@ -120,8 +121,8 @@ def login(feed: str, rest: str) -> Response:
             token = f"{name}:{password}"
     except Forbidden as error:
         raise Unauthorized(error.message, realm=f"ProGet Feed {feed}") from None
-    request.environ["mockproget.principal"] = principal
-    request.environ["mockproget.created_key"] = token  # the journal masks it
+    request.environ[PRINCIPAL] = principal
+    request.environ[CREATED_KEY] = token  # the journal masks it
     return _created({"ok": True, "id": f"org.couchdb.user:{name}", "token": token})
 
 
