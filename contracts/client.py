@@ -7,6 +7,7 @@ kit can delete them again (spec §1: ``POST /api/api-keys/delete?id=N``).
 
 from __future__ import annotations
 
+import base64
 import builtins
 import itertools
 import json
@@ -52,14 +53,22 @@ class Secrets:
         """Whether ``answer`` repeats a secret that ``sent`` (the raw request) carried: a
         key (16 characters or more) or a whole ``user:password`` pseudo-key; a short
         password alone may be a user's name too, which a message may show."""
-        return any(value in sent and value.encode("utf-8", "replace") in answer for value in self._values
+        return any(value in sent and value.encode("utf-8", "replace") in answer for value in tuple(self._values)
                    if len(value) >= 16 or ":" in value)
 
     def mask(self, text: str) -> str:
-        """``text`` with every known secret replaced by ``********``."""
-        for value in sorted(self._values, key=len, reverse=True):
-            text = text.replace(value, MASK)
+        """``text`` with every known secret replaced by ``********``: as it is, and as the
+        base64 of a Basic credential carrying it (``base64(secret)``, ``base64(api:secret)``),
+        so a failure that shows an echoed credential does not show it encoded either."""
+        values = tuple(self._values)  # one step: other threads of a clause add secrets meanwhile
+        forms = {form for value in values for form in (value, _b64(value), _b64(f"api:{value}"))}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, MASK)
         return text
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8", "replace")).decode("ascii")
 
 
 @dataclass

@@ -160,6 +160,7 @@ class EndpointClauses(ClauseBase):
                         "displayName": proget_client.display_name(f"{method} create")}
                 response = proget_client.request(method, "api/api-keys/create", **how, json_body=body)
                 if body["displayName"] in {str(k.get("displayName")) for k in proget_client.list_keys()}:
+                    proget_client.remember(body, response)  # so that the cleanup deletes it
                     raise fail(f"RFC 9110 §9.2.1 [std]: {method} api/api-keys/create (the admin key in {where}) "
                                "created a key: a GET or HEAD changes nothing, create is a POST (§1 [doc])",
                                response)

@@ -214,7 +214,7 @@ class FeedClauses(ClauseBase):
             return
         response = client.request("DELETE", package.delete_path, api_key=None,
                                   headers=publish_headers(package.feed_type, target.api_key))
-        if response.status_code not in (200, 204):
+        if response.status_code not in (200, 204, 404):  # 404: gone already (a delete that should not have been)
             target.leftovers.append(f"test package {package.name} {package.version} on feed {package.feed}: "
                                     f"delete answered {response.status_code}")
 
@@ -649,20 +649,21 @@ class FeedClauses(ClauseBase):
                             raise fail(f"§1.2 [model]: pushing an existing NuGet version with {where} (with "
                                        f"Overwrite/Delete) answered {again.status_code}", again)
                     if package.delete_path is not None and (feed_type == "universal" or proget_target.is_mock):
-                        published = self._delete_with(proget_client, proget_target, package, published, how,
-                                                      have, where, key)
+                        if not published:  # the admin publishes what the key may delete (or may not)
+                            made = self._publish(proget_client, proget_target, package, proget_target.api_key)
+                            if not 200 <= made.status_code < 300:
+                                raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})",
+                                           made)
+                            published = True  # from here on, whatever fails, the cleanup deletes it
+                        published = self._delete_with(proget_client, proget_target, package, how, have, where,
+                                                      key)
                 finally:
                     self._cleanup(proget_client, proget_target, package, published)
 
-    def _delete_with(self, client: ProGetClient, target: Target, package: TestPackage, published: bool,
-                     how: dict[str, Any], have: set[str], where: str, key: str) -> bool:
-        """Delete ``package`` (published by the admin unless it is already) with ``how``;
-        returns whether it is still there."""
+    def _delete_with(self, client: ProGetClient, target: Target, package: TestPackage, how: dict[str, Any],
+                     have: set[str], where: str, key: str) -> bool:
+        """Delete ``package`` (published) with ``how``; returns whether it is still there."""
         assert package.delete_path is not None
-        if not published:
-            made = self._publish(client, target, package, target.api_key)
-            if not 200 <= made.status_code < 300:
-                raise fail(f"§1.2 [doc]: the admin key could not publish ({made.status_code})", made)
         admin: dict[str, Any] = {"headers": read_headers(package.feed_type, target.api_key)}
         located = self._located(client, target, package, admin)
         response = client.request("DELETE", package.delete_path, api_key=None, **how)
