@@ -11,6 +11,7 @@ import base64
 import builtins
 import itertools
 import json
+import threading
 from collections import deque
 from http.cookiejar import DefaultCookiePolicy
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -38,13 +39,21 @@ class Secrets:
 
     def __init__(self, values: Iterable[str | None] = ()) -> None:
         self._values: set[str] = set()
+        #: every form masked (each secret, and it as Basic's base64), longest first
+        self._forms: tuple[str, ...] = ()
+        self._lock = threading.Lock()  # a clause's threads add secrets at once
         for value in values:
             self.add(value)
 
     def add(self, value: str | None) -> None:
         """Remember ``value`` (and, for a ``user:password`` pseudo-key, the password)."""
-        if value and len(value) >= 4:
-            self._values.add(value)
+        if not value or len(value) < 4:
+            return
+        with self._lock:
+            if value not in self._values:
+                forms = {*self._forms, value, _b64(value), _b64(f"api:{value}")}
+                self._forms = tuple(sorted(forms, key=len, reverse=True))  # swapped in whole
+                self._values.add(value)
 
     def __repr__(self) -> str:
         return f"<Secrets: {len(self._values)} masked>"
@@ -60,9 +69,7 @@ class Secrets:
         """``text`` with every known secret replaced by ``********``: as it is, and as the
         base64 of a Basic credential carrying it (``base64(secret)``, ``base64(api:secret)``),
         so a failure that shows an echoed credential does not show it encoded either."""
-        values = tuple(self._values)  # one step: other threads of a clause add secrets meanwhile
-        forms = {form for value in values for form in (value, _b64(value), _b64(f"api:{value}"))}
-        for form in sorted(forms, key=len, reverse=True):
+        for form in self._forms:
             text = text.replace(form, MASK)
         return text
 
